@@ -1,0 +1,283 @@
+/**
+ * The SharedArrayBuffer layout: the one place that says where every shared word lives.
+ *
+ * The arena is one SharedArrayBuffer holding the simulated machine: control words, metadata and
+ * the physical page frames. The host computes the layout once (computeLayout), writes its inputs
+ * into the header, and every other thread rebuilds the same Layout from the header alone
+ * (readLayout), so no offset is ever passed around separately.
+ *
+ * Regions, in order (every region starts on a 64-byte line; "writer" is who stores to it after
+ * creation; readers never write):
+ *
+ * | region        | size                                   | writer(s)                         | what                                                   |
+ * |---------------|----------------------------------------|-----------------------------------|--------------------------------------------------------|
+ * | header        | 4 lines                                | host at create                    | H_* words: geometry and flags (read-only afterwards)   |
+ * | freeCount     | 1 line                                 | any allocator (Atomics RMW)       | frames not handed out; reservations make ENOMEM exact  |
+ * | bitmap        | ceil(nframes/32) Int32                 | any allocator (CAS per word)      | 1 bit per frame, 1 = in use                            |
+ * | frameInfo     | nframes Int32                          | allocators, pagers (CAS)          | FI_* type bits + zombie bit + map count                |
+ * | kpt           | kvaPages Int32                         | kmAlloc/kmFree (CAS claim, store) | kernel pmap: 0 free, -1 claimed, pfn+1 mapped          |
+ * | kallocLen     | kvaPages Int32                         | kmAlloc/kmFree                    | at the first page of an allocation: its page count     |
+ * | devices       | maxDevices lines                       | pagers (Atomics.add)              | D_* words: the uvm_device reference count per dev      |
+ * | pagers        | npagers x PAGER_LINES lines            | see P_* below                     | pending bitmap, doorbell, sleeping flag, control       |
+ * | slots         | maxProcs x SLOT_BYTES                  | see S_* below                     | one per process: request, reply, L1 table, map entries |
+ * | counters      | nthreads x COUNTERS Float64            | the owning thread only (plain)    | C_* counters, read racily by the host                  |
+ * | hists         | nthreads x NHIST x HBUCKETS Int32      | the owning thread only (plain)    | log-linear latency histograms (stats.ts)               |
+ * | trace         | nthreads x (TRACE_HDR + cap*4) Float64 | the owning thread only            | trace rings (trace.ts)                                 |
+ * | frames        | nframes x 4096, page aligned           | whoever maps the frame            | physical memory; PA 0 is the first byte of this region |
+ *
+ * Thread indices (for counters, histograms and trace rings): 0 = host, 1..npagers = pagers,
+ * npagers+1+slot = the process in that slot.
+ *
+ * Why Float64 for requests and map entries: device offsets are off_t (up to 2^53 here) and kernel
+ * addresses exceed 2^32, so 32-bit words would truncate them.
+ */
+import { PAGE_SIZE } from './constants.js';
+
+export const LINE = 64;
+const MAGIC = 0x64657670; // 'devp'
+const VERSION = 1;
+
+// ---- header words (Int32 index) ----
+export const H_MAGIC = 0;
+export const H_VERSION = 1;
+export const H_NFRAMES = 2;
+export const H_MAXPROCS = 3;
+export const H_NPAGERS = 4;
+export const H_MAXDEVICES = 5;
+export const H_KVAPAGES = 6;
+export const H_TRACECAP = 7;
+export const H_FLAGS = 8;
+export const H_MAPENTRIES = 9;
+export const H_SPIN = 10; // default spin count before parking
+/** Float64 index of the host's performance.timeOrigin: the shared clock base (clock.ts). */
+export const H_TIME_ORIGIN_F64 = 8; // byte 64: line 1 of the header
+export const HEADER_BYTES = 4 * LINE;
+
+export const FLAG_STATS = 1;
+export const FLAG_TRACE = 2;
+
+// ---- frame info word: [31..28 type][27 zombie][26..0 map count] ----
+export const FI_TYPE_SHIFT = 28;
+export const FI_FREE = 0;
+export const FI_KERNEL = 1;
+export const FI_PT = 2;
+export const FI_ANON = 3;
+export const FI_ZOMBIE = 1 << 27;
+export const FI_COUNT_MASK = (1 << 27) - 1;
+
+// ---- kernel pmap ----
+/** Kernel virtual addresses start here, far above any physical address (API.md: KVA != PA). */
+export const KVA_BASE = 2 ** 44;
+export const KPT_CLAIMED = -1;
+
+// ---- device words (Int32 index within the device's line) ----
+export const D_REFS = 0; // uvm_device uo_refs: map entries referencing this device, all processes
+export const D_ATTACHED = 1; // 1 while the uvm_device exists (on udv_list)
+export const D_ATTACHES = 2; // times a uvm_device was created (udv_attach found none)
+export const D_FREES = 3; // times the last reference went away and it was freed
+
+// ---- pager control block: three lines so each has one kind of writer ----
+// line 0 (+ more if maxProcs > 512): pending bitmap, one bit per slot; producers Atomics.or,
+//   the pager Atomics.exchange(…, 0) to take everything queued at once.
+// line A: doorbell (producers Atomics.add + notify only when the pager sleeps)
+// line B: sleeping flag (pager only) ; line C: control (host only): shutdown request
+export const PAGER_LINES = 4; // + pending lines, computed
+export const P_DOORBELL = 0;
+export const P_SLEEPING = 0;
+export const P_SHUTDOWN = 0;
+export const P_HEARTBEAT = 1; // pager: bumped each service round (liveness for the host)
+
+// ---- process slot ----
+// Line 0 (process writes): S_REQ_* Float64 request payload.
+// Line 1 (pager writes): S_STATE Int32 + S_RES_* Float64 results.
+// Line 2 (process writes): S_PARKED flag, S_POST_TS Float64 (when the request was posted).
+// Line 3 (host writes): S_STATUS, S_PID, S_PAGER.
+// Line 4 (pager writes): S_NENTRIES, S_VERSION (map version: bumped by every map change).
+// Then the L1 page directory (1024 Int32, pager writes) and the map entries (pager writes).
+export const S_REQ_OP = 0; // Float64 index within line 0
+export const S_REQ_A = 1; // args a..f at 1..6
+export const S_STATE = 0; // Int32 index within line 1
+export const S_RES_VAL = 1; // Float64 index within line 1 (byte 8)
+export const S_RES_ERR = 2; // Float64: errno or 0
+export const S_RES_AUX = 3;
+export const S_PARKED = 0; // Int32 index within line 2
+export const S_POST_TS = 1; // Float64 index within line 2
+export const S_STATUS = 0; // Int32 index within line 3
+export const S_PID = 1;
+export const S_PAGER = 2;
+export const S_NENTRIES = 0; // Int32 index within line 4
+export const S_MAPVERSION = 1;
+
+export const ST_IDLE = 0;
+export const ST_PENDING = 1;
+export const ST_DONE = 2;
+
+export const STATUS_FREE = 0;
+export const STATUS_LIVE = 1;
+
+export const L1_ENTRIES = 1024; // 4 MiB of VA each; an L2 table is one frame of 1024 PTEs
+export const ENTRY_F64 = 8; // one map entry = one line of 8 Float64
+// map entry fields (Float64 index within the entry)
+export const E_START = 0;
+export const E_END = 1;
+export const E_OFFSET = 2;
+export const E_OBJ = 3; // device index, or -1 for anonymous memory
+export const E_PROT = 4;
+export const E_MAXPROT = 5;
+export const E_ADVICE = 6;
+export const E_FLAGS = 7; // MAP_SHARED/MAP_PRIVATE as given (device entries are always shared)
+
+export const OBJ_ANON = -1;
+
+// ---- counters: per thread, Float64, owner writes plainly ----
+export const COUNTER_NAMES = [
+  'faults', // faults taken (process) / served (pager)
+  'dmmapCalls', // calls of the driver's d_mmap (pager)
+  'driverBugs', // d_mmap threw or returned something that is not -1 or a kernel frame
+  'syscalls',
+  'queueFullRetries', // producer found no room in its pager's queue (cannot happen: one slot per process)
+  'casRetriesPte',
+  'casRetriesFrame', // frame allocator and frame-info CAS retries
+  'casRetriesQueue',
+  'spins', // polls before a park or before the answer arrived
+  'parks',
+  'wakeups', // notifies sent
+  'tlbHits', // only with stats on
+  'tlbMisses',
+  'tlbShootdowns', // TLB entries invalidated (batched per syscall)
+  'busyNs', // pager: time spent serving requests
+  'maxQueueDepth', // pager: most requests taken in one drain
+  'requests', // pager: requests served, any kind
+  'rounds', // pager: drain rounds
+  'restarts', // fault routine ERESTART loops (ENOMEM waits)
+  'framesFreedWhileMapped',
+  'dmmapNs', // pager: time inside d_mmap (stats on)
+  'queueWaitNs', // pager: time requests sat queued before service (stats on)
+  'parkNs', // time parked in Atomics.wait
+  'ptFrames', // page-table frames allocated
+] as const;
+export type CounterName = (typeof COUNTER_NAMES)[number];
+export const COUNTERS = 32; // slots reserved per thread (>= COUNTER_NAMES.length)
+export const C: { readonly [K in CounterName]: number } = Object.fromEntries(
+  COUNTER_NAMES.map((n, i) => [n, i]),
+) as { [K in CounterName]: number };
+
+// ---- histograms: per thread, NHIST histograms of HBUCKETS Int32 buckets ----
+export const HIST_NAMES = ['fault', 'queueWait', 'service', 'park'] as const;
+export type HistName = (typeof HIST_NAMES)[number];
+export const NHIST = HIST_NAMES.length;
+export const HBUCKETS = 320;
+
+// ---- trace ring per thread: [head, dropped, ...pad to 8] then cap events of 4 Float64 ----
+export const TRACE_HDR = 8;
+export const TRACE_EV = 4;
+
+export interface LayoutInput {
+  frames: number;
+  maxProcs: number;
+  pagers: number;
+  maxDevices: number;
+  traceCap: number;
+  mapEntries: number;
+  flags: number;
+  spin: number;
+}
+
+export interface Layout extends LayoutInput {
+  nthreads: number;
+  kvaPages: number;
+  pendingWords: number;
+  freeCountOff: number;
+  bitmapOff: number;
+  bitmapWords: number;
+  frameInfoOff: number;
+  kptOff: number;
+  kallocLenOff: number;
+  devicesOff: number;
+  pagersOff: number;
+  pagerBytes: number;
+  slotsOff: number;
+  slotBytes: number;
+  slotL1Off: number; // within a slot
+  slotEntriesOff: number; // within a slot
+  countersOff: number;
+  histsOff: number;
+  traceOff: number;
+  traceBytesPerThread: number;
+  framesOff: number;
+  totalBytes: number;
+}
+
+const alignUp = (n: number, a: number) => Math.ceil(n / a) * a;
+
+export function computeLayout(inp: LayoutInput): Layout {
+  const { frames, maxProcs, pagers, maxDevices, traceCap, mapEntries } = inp;
+  const nthreads = 1 + pagers + maxProcs;
+  // Twice as many kernel pages as frames, so that VA fragmentation alone never causes ENOMEM.
+  const kvaPages = 2 * frames + 64;
+  const pendingWords = Math.ceil(maxProcs / 32);
+  let off = HEADER_BYTES;
+  const take = (bytes: number) => {
+    const at = off;
+    off = alignUp(off + bytes, LINE);
+    return at;
+  };
+  const freeCountOff = take(LINE);
+  const bitmapWords = Math.ceil(frames / 32);
+  const bitmapOff = take(bitmapWords * 4);
+  const frameInfoOff = take(frames * 4);
+  const kptOff = take(kvaPages * 4);
+  const kallocLenOff = take(kvaPages * 4);
+  const devicesOff = take(maxDevices * LINE);
+  const pagerBytes = (PAGER_LINES + Math.ceil((pendingWords * 4) / LINE)) * LINE;
+  const pagersOff = take(pagers * pagerBytes);
+  const slotL1Off = 5 * LINE;
+  const slotEntriesOff = slotL1Off + L1_ENTRIES * 4;
+  const slotBytes = alignUp(slotEntriesOff + mapEntries * ENTRY_F64 * 8, LINE);
+  const slotsOff = take(maxProcs * slotBytes);
+  const countersOff = take(nthreads * COUNTERS * 8);
+  const histsOff = take(nthreads * NHIST * HBUCKETS * 4);
+  const traceBytesPerThread = alignUp((TRACE_HDR + traceCap * TRACE_EV) * 8, LINE);
+  const traceOff = take(nthreads * traceBytesPerThread);
+  const framesOff = alignUp(off, PAGE_SIZE);
+  const totalBytes = framesOff + frames * PAGE_SIZE;
+  return {
+    ...inp, nthreads, kvaPages, pendingWords, freeCountOff, bitmapOff, bitmapWords, frameInfoOff,
+    kptOff, kallocLenOff, devicesOff, pagersOff, pagerBytes, slotsOff, slotBytes, slotL1Off,
+    slotEntriesOff, countersOff, histsOff, traceOff, traceBytesPerThread, framesOff, totalBytes,
+  };
+}
+
+export function writeHeader(sab: SharedArrayBuffer, l: Layout, timeOrigin: number): void {
+  const h = new Int32Array(sab, 0, HEADER_BYTES / 4);
+  h[H_MAGIC] = MAGIC;
+  h[H_VERSION] = VERSION;
+  h[H_NFRAMES] = l.frames;
+  h[H_MAXPROCS] = l.maxProcs;
+  h[H_NPAGERS] = l.pagers;
+  h[H_MAXDEVICES] = l.maxDevices;
+  h[H_KVAPAGES] = l.kvaPages;
+  h[H_TRACECAP] = l.traceCap;
+  h[H_FLAGS] = l.flags;
+  h[H_MAPENTRIES] = l.mapEntries;
+  h[H_SPIN] = l.spin;
+  new Float64Array(sab, 0, HEADER_BYTES / 8)[H_TIME_ORIGIN_F64] = timeOrigin;
+}
+
+export function readLayout(sab: SharedArrayBuffer): Layout {
+  const h = new Int32Array(sab, 0, HEADER_BYTES / 4);
+  if (h[H_MAGIC] !== MAGIC || h[H_VERSION] !== VERSION) throw new Error('not a devpager arena (bad magic/version)');
+  return computeLayout({
+    frames: h[H_NFRAMES], maxProcs: h[H_MAXPROCS], pagers: h[H_NPAGERS], maxDevices: h[H_MAXDEVICES],
+    traceCap: h[H_TRACECAP], flags: h[H_FLAGS], mapEntries: h[H_MAPENTRIES], spin: h[H_SPIN],
+  });
+}
+
+export function headerTimeOrigin(sab: SharedArrayBuffer): number {
+  return new Float64Array(sab, 0, HEADER_BYTES / 8)[H_TIME_ORIGIN_F64];
+}
+
+/** Thread index helpers (counters, histograms, trace rings). */
+export const HOST_THREAD = 0;
+export const pagerThread = (p: number) => 1 + p;
+export const slotThread = (l: Layout, slot: number) => 1 + l.pagers + slot;

@@ -1,0 +1,327 @@
+/**
+ * Physical memory: the arena's views, the lock-free frame allocator, kernel memory
+ * (uvm_km_alloc/uvm_km_free with UVM_KMF_WIRED) and the kernel pmap (pmap_extract).
+ *
+ * Every thread builds its own PhysMem over the same SharedArrayBuffer; all state is in the arena.
+ *
+ * The frame allocator is a bitmap, one bit per frame, claimed with compare-and-swap. It is
+ * immune to ABA by construction: a CAS on a bitmap word succeeds only if the word holds exactly the
+ * bits we looked at, and setting a bit we saw clear is correct whatever happened in between (there
+ * is no pointer to go stale, unlike a Treiber stack). Before scanning, an allocator reserves a frame
+ * by decrementing freeCount; a successful reservation guarantees a clear bit exists, so the scan
+ * always ends, and exhaustion is detected exactly without a lock.
+ *
+ * Scatter: kmAlloc starts each page's scan at a random bitmap word (per-thread xorshift), so the
+ * pages of one allocation are in general not consecutive frames. A driver that adds an offset to
+ * the first page's physical address instead of calling pmapExtract per page reads the wrong frame,
+ * as Thorpe's mail warns.
+ */
+import { PAGE_SIZE } from './constants.js';
+import { badRange, badType, enomem } from './errors.js';
+import {
+  C, COUNTERS, FI_COUNT_MASK, FI_FREE, FI_KERNEL, FI_TYPE_SHIFT, FI_ZOMBIE, KPT_CLAIMED, KVA_BASE,
+  type Layout,
+} from './layout.js';
+
+export class PhysMem {
+  readonly sab: SharedArrayBuffer;
+  readonly layout: Layout;
+  readonly nframes: number;
+  /** Views of the frame region: index 0 is physical address 0. */
+  readonly m8: Uint8Array;
+  readonly m32: Int32Array;
+  readonly freeCount: Int32Array; // [0]
+  readonly bitmap: Int32Array;
+  readonly frameInfo: Int32Array;
+  readonly kpt: Int32Array;
+  readonly kallocLen: Int32Array;
+  /** This thread's counters (C_*), for CAS retry counts. */
+  readonly counters: Float64Array;
+  private rng: number;
+  private seqWord = 0;
+
+  constructor(sab: SharedArrayBuffer, layout: Layout, thread: number) {
+    this.sab = sab;
+    this.layout = layout;
+    this.nframes = layout.frames;
+    this.m8 = new Uint8Array(sab, layout.framesOff, layout.frames * PAGE_SIZE);
+    this.m32 = new Int32Array(sab, layout.framesOff, layout.frames * (PAGE_SIZE / 4));
+    this.freeCount = new Int32Array(sab, layout.freeCountOff, 1);
+    this.bitmap = new Int32Array(sab, layout.bitmapOff, layout.bitmapWords);
+    this.frameInfo = new Int32Array(sab, layout.frameInfoOff, layout.frames);
+    this.kpt = new Int32Array(sab, layout.kptOff, layout.kvaPages);
+    this.kallocLen = new Int32Array(sab, layout.kallocLenOff, layout.kvaPages);
+    this.counters = new Float64Array(sab, layout.countersOff + thread * COUNTERS * 8, COUNTERS);
+    // Different threads scan from different places, so they rarely CAS the same word.
+    this.rng = (0x9e3779b9 ^ Math.imul(thread + 1, 0x85ebca6b)) | 1;
+    this.seqWord = (thread * 7919) % Math.max(1, layout.bitmapWords);
+  }
+
+  /** Host only, once: every frame free, padding bits past the last frame permanently set. */
+  initialize(): void {
+    this.bitmap.fill(0);
+    const tail = this.nframes % 32;
+    if (tail !== 0) this.bitmap[this.layout.bitmapWords - 1] = ~((1 << tail) - 1);
+    Atomics.store(this.freeCount, 0, this.nframes);
+  }
+
+  freeFrames(): number {
+    return Atomics.load(this.freeCount, 0);
+  }
+
+  private nextRandom(): number {
+    let x = this.rng;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.rng = x;
+    return x >>> 0;
+  }
+
+  /**
+   * Take one frame and stamp its type. Returns the pfn, or -1 when memory is exhausted.
+   * `scatter` picks a random starting word (kernel memory); otherwise the scan continues where
+   * this thread last succeeded, which is cheaper (anonymous faults, page tables).
+   */
+  allocFrame(type: number, scatter: boolean): number {
+    if (Atomics.sub(this.freeCount, 0, 1) <= 0) {
+      Atomics.add(this.freeCount, 0, 1);
+      return -1;
+    }
+    const words = this.layout.bitmapWords;
+    const bm = this.bitmap;
+    let w = scatter ? this.nextRandom() % words : this.seqWord;
+    for (;;) {
+      const bits = Atomics.load(bm, w);
+      if (bits !== -1) {
+        const inv = ~bits;
+        // In a word with several clear bits, pick one at random when scattering.
+        let bit = inv & -inv;
+        if (scatter) {
+          const r = this.nextRandom() & 31;
+          const hi = inv & ~((1 << r) - 1);
+          if (hi !== 0) bit = hi & -hi;
+        }
+        if (Atomics.compareExchange(bm, w, bits, bits | bit) === bits) {
+          if (!scatter) this.seqWord = w;
+          const pfn = w * 32 + (31 - Math.clz32(bit));
+          Atomics.store(this.frameInfo, pfn, type << FI_TYPE_SHIFT);
+          return pfn;
+        }
+        this.counters[C.casRetriesFrame]++;
+        continue; // same word: it still had room a moment ago
+      }
+      w = w + 1 === words ? 0 : w + 1;
+    }
+  }
+
+  /** Give a frame back. Throws on a double free (a kernel bug, never a user error). */
+  freeFrame(pfn: number): void {
+    Atomics.store(this.frameInfo, pfn, FI_FREE);
+    const bit = 1 << (pfn & 31);
+    const old = Atomics.and(this.bitmap, pfn >>> 5, ~bit);
+    if ((old & bit) === 0) throw new Error(`freeFrame: frame ${pfn} was not allocated`);
+    Atomics.add(this.freeCount, 0, 1);
+  }
+
+  zeroFrame(pfn: number): void {
+    this.m8.fill(0, pfn * PAGE_SIZE, (pfn + 1) * PAGE_SIZE);
+  }
+
+  frameType(pfn: number): number {
+    return Atomics.load(this.frameInfo, pfn) >>> FI_TYPE_SHIFT;
+  }
+
+  /** A frame a driver may hand to d_mmap: wired kernel memory that has not been freed. */
+  isKernelFrame(pfn: number): boolean {
+    const fi = Atomics.load(this.frameInfo, pfn);
+    return fi >>> FI_TYPE_SHIFT === FI_KERNEL && (fi & FI_ZOMBIE) === 0;
+  }
+
+  /** A PTE now points at this frame (pmap_enter of a new mapping). */
+  mapRef(pfn: number): void {
+    Atomics.add(this.frameInfo, pfn, 1);
+  }
+
+  /**
+   * A PTE stopped pointing at this frame. If kernel memory was freed while it was mapped (a
+   * zombie) and this was the last mapping, the frame is released now; the CAS makes sure exactly
+   * one of kmFree and this call releases it.
+   */
+  mapUnref(pfn: number): void {
+    const fi = this.frameInfo;
+    for (;;) {
+      const old = Atomics.load(fi, pfn);
+      const next = old - 1;
+      if ((next & FI_COUNT_MASK) === 0 && (old & FI_ZOMBIE) !== 0) {
+        if (Atomics.compareExchange(fi, pfn, old, FI_FREE) === old) {
+          const bit = 1 << (pfn & 31);
+          Atomics.and(this.bitmap, pfn >>> 5, ~bit);
+          Atomics.add(this.freeCount, 0, 1);
+          return;
+        }
+      } else if (Atomics.compareExchange(fi, pfn, old, next) === old) {
+        return;
+      }
+      this.counters[C.casRetriesFrame]++;
+    }
+  }
+
+  // ---------------------------------------------------------------- kernel memory
+
+  /**
+   * uvm_km_alloc(kernel_map, size, align, UVM_KMF_WIRED [| UVM_KMF_ZERO]).
+   * Returns a kernel virtual address; pages are wired but physically scattered.
+   */
+  kmAlloc(size: number, opts: { zero?: boolean; align?: number } = {}): number {
+    if (typeof size !== 'number') throw badType('kmAlloc size', 'a number of bytes', size);
+    if (!Number.isFinite(size) || size <= 0) throw badRange('kmAlloc size', 'a finite number > 0', size);
+    if (opts === null || typeof opts !== 'object') throw badType('kmAlloc options', 'an object', opts);
+    const align = opts.align ?? 0;
+    if (typeof align !== 'number' || !Number.isInteger(align) || align < 0 || align % PAGE_SIZE !== 0) {
+      throw badRange('kmAlloc align', 'a non-negative multiple of PAGE_SIZE (4096)', align);
+    }
+    if (opts.zero !== undefined && typeof opts.zero !== 'boolean') throw badType('kmAlloc zero', 'a boolean', opts.zero);
+    const npages = Math.ceil(size / PAGE_SIZE);
+    if (npages > this.nframes) throw enomem(`kmAlloc(${size})`);
+    const alignPages = Math.max(1, align / PAGE_SIZE);
+    const start = this.claimKva(npages, alignPages);
+    if (start < 0) throw enomem(`kmAlloc(${size}): kernel address space exhausted`);
+    const pfns = new Int32Array(npages);
+    for (let i = 0; i < npages; i++) {
+      const pfn = this.allocFrame(FI_KERNEL, true);
+      if (pfn < 0) {
+        for (let j = 0; j < i; j++) this.freeFrame(pfns[j]);
+        for (let j = 0; j < npages; j++) Atomics.store(this.kpt, start + j, 0);
+        throw enomem(`kmAlloc(${size})`);
+      }
+      pfns[i] = pfn;
+      if (opts.zero) this.zeroFrame(pfn);
+    }
+    this.kallocLen[start] = npages;
+    for (let i = 0; i < npages; i++) Atomics.store(this.kpt, start + i, pfns[i] + 1);
+    return KVA_BASE + start * PAGE_SIZE;
+  }
+
+  /**
+   * Claim `n` consecutive free kernel pages, aligned to `alignPages`, lock-free: claim entries one
+   * by one with CAS (0 -> CLAIMED); on a conflict, give back what was claimed and continue after it.
+   */
+  private claimKva(n: number, alignPages: number): number {
+    const kpt = this.kpt;
+    const total = kpt.length;
+    let start = Math.ceil((this.nextRandom() % Math.max(1, total - n)) / alignPages) * alignPages;
+    let scanned = 0;
+    while (scanned <= total + n) {
+      if (start + n > total) {
+        scanned += total - start;
+        start = 0;
+        continue;
+      }
+      let got = 0;
+      while (got < n && Atomics.compareExchange(kpt, start + got, 0, KPT_CLAIMED) === 0) got++;
+      if (got === n) return start;
+      for (let j = 0; j < got; j++) Atomics.store(kpt, start + j, 0);
+      const next = Math.ceil((start + got + 1) / alignPages) * alignPages;
+      scanned += next - start;
+      start = next;
+    }
+    return -1;
+  }
+
+  /** uvm_km_free: same address and size that kmAlloc returned and was given. */
+  kmFree(kva: number, size: number): void {
+    const start = this.kvaPage(kva, 'kmFree kva');
+    if (typeof size !== 'number' || !Number.isFinite(size) || size <= 0) throw badRange('kmFree size', 'a finite number > 0', size);
+    const npages = Math.ceil(size / PAGE_SIZE);
+    if (this.kallocLen[start] !== npages) {
+      throw badRange('kmFree', `the kva and size of one kmAlloc (allocation at this kva has ${this.kallocLen[start]} pages)`, `${npages} pages`);
+    }
+    this.kallocLen[start] = 0;
+    for (let i = 0; i < npages; i++) {
+      const e = Atomics.exchange(this.kpt, start + i, 0);
+      if (e <= 0) throw new Error(`kmFree: kernel page ${start + i} was not mapped`);
+      this.releaseKernelFrame(e - 1);
+    }
+  }
+
+  /** Free a kernel frame, or make it a zombie if a process still maps it (report, don't corrupt). */
+  private releaseKernelFrame(pfn: number): void {
+    const fi = this.frameInfo;
+    for (;;) {
+      const old = Atomics.load(fi, pfn);
+      if ((old & FI_COUNT_MASK) === 0) {
+        if (Atomics.compareExchange(fi, pfn, old, FI_FREE) === old) {
+          Atomics.and(this.bitmap, pfn >>> 5, ~(1 << (pfn & 31)));
+          Atomics.add(this.freeCount, 0, 1);
+          return;
+        }
+      } else if (Atomics.compareExchange(fi, pfn, old, old | FI_ZOMBIE) === old) {
+        this.counters[C.framesFreedWhileMapped]++;
+        return;
+      }
+      this.counters[C.casRetriesFrame]++;
+    }
+  }
+
+  private kvaPage(kva: number, name: string): number {
+    if (typeof kva !== 'number' || !Number.isInteger(kva)) throw badType(name, 'an integer kernel virtual address', kva);
+    const rel = kva - KVA_BASE;
+    if (rel < 0 || rel % PAGE_SIZE !== 0 || rel / PAGE_SIZE >= this.layout.kvaPages) {
+      throw badRange(name, 'a page-aligned address returned by kmAlloc', kva);
+    }
+    return rel / PAGE_SIZE;
+  }
+
+  /** pmap_extract(pmap_kernel(), kva): physical address, or -1 if not mapped. Never throws. */
+  pmapExtract(kva: number): number {
+    const rel = kva - KVA_BASE;
+    if (!(rel >= 0) || !Number.isInteger(rel)) return -1;
+    const page = Math.floor(rel / PAGE_SIZE);
+    if (page >= this.kpt.length) return -1;
+    const e = Atomics.load(this.kpt, page);
+    if (e <= 0) return -1;
+    return (e - 1) * PAGE_SIZE + (rel - page * PAGE_SIZE);
+  }
+
+  /** Physical address of a kernel VA, or a RangeError naming the access. */
+  private pa(kva: number, what: string): number {
+    const pa = this.pmapExtract(kva);
+    if (pa < 0) throw badRange(what, 'a mapped kernel virtual address', kva);
+    return pa;
+  }
+
+  // Host-side accessors: the device's end of the memory that processes map.
+  read(kva: number, dst: Uint8Array): void {
+    if (!(dst instanceof Uint8Array)) throw badType('read dst', 'a Uint8Array', dst);
+    this.copy(kva, dst, false);
+  }
+
+  write(kva: number, src: Uint8Array): void {
+    if (!(src instanceof Uint8Array)) throw badType('write src', 'a Uint8Array', src);
+    this.copy(kva, src, true);
+  }
+
+  private copy(kva: number, buf: Uint8Array, toKernel: boolean): void {
+    let done = 0;
+    while (done < buf.length) {
+      const pa = this.pa(kva + done, toKernel ? 'write kva' : 'read kva');
+      const n = Math.min(buf.length - done, PAGE_SIZE - (pa % PAGE_SIZE));
+      if (toKernel) this.m8.set(buf.subarray(done, done + n), pa);
+      else buf.set(this.m8.subarray(pa, pa + n), done);
+      done += n;
+    }
+  }
+
+  load32(kva: number): number {
+    const pa = this.pa(kva, 'load32 kva');
+    if (pa % 4 !== 0) throw badRange('load32 kva', 'a 4-byte aligned address', kva);
+    return Atomics.load(this.m32, pa / 4);
+  }
+
+  store32(kva: number, v: number): void {
+    const pa = this.pa(kva, 'store32 kva');
+    if (pa % 4 !== 0) throw badRange('store32 kva', 'a 4-byte aligned address', kva);
+    Atomics.store(this.m32, pa / 4, v);
+  }
+}
