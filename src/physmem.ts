@@ -19,8 +19,8 @@
 import { PAGE_SIZE } from './constants.js';
 import { badRange, badType, enomem } from './errors.js';
 import {
-  C, COUNTERS, FI_COUNT_MASK, FI_FREE, FI_KERNEL, FI_TYPE_SHIFT, FI_ZOMBIE, KPT_CLAIMED, KVA_BASE,
-  type Layout,
+  C, COUNTERS, FI_COUNT_MASK, FI_FREE, FI_KERNEL, FI_TYPE_SHIFT, FI_ZOMBIE, HOST_THREAD, KPT_CLAIMED,
+  KVA_BASE, computeLayout, readLayout, writeHeader, type Layout,
 } from './layout.js';
 
 export class PhysMem {
@@ -324,4 +324,44 @@ export class PhysMem {
     if (pa % 4 !== 0) throw badRange('store32 kva', 'a 4-byte aligned address', kva);
     Atomics.store(this.m32, pa / 4, v);
   }
+}
+
+export interface ArenaOptions {
+  /** bytes of physical memory (frames); rounded down to whole pages */
+  memory: number;
+  maxProcs?: number;
+  pagers?: number;
+  maxDevices?: number;
+  traceCap?: number;
+  mapEntries?: number;
+  flags?: number;
+  spin?: number;
+}
+
+/** Largest frame region one Uint8Array view can cover in Node 20 (typed-array length limit 2^32). */
+export const MAX_MEMORY = 2 ** 32;
+
+/** Host side: allocate and initialise a fresh arena. */
+export function createArena(o: ArenaOptions): { sab: SharedArrayBuffer; layout: Layout; phys: PhysMem } {
+  const frames = Math.floor(o.memory / PAGE_SIZE);
+  const layout = computeLayout({
+    frames,
+    maxProcs: o.maxProcs ?? 16,
+    pagers: o.pagers ?? 1,
+    maxDevices: o.maxDevices ?? 16,
+    traceCap: o.traceCap ?? 0,
+    mapEntries: o.mapEntries ?? 256,
+    flags: o.flags ?? 0,
+    spin: o.spin ?? 1000,
+  });
+  const sab = new SharedArrayBuffer(layout.totalBytes);
+  writeHeader(sab, layout, performance.timeOrigin);
+  const phys = new PhysMem(sab, layout, HOST_THREAD);
+  phys.initialize();
+  return { sab, layout, phys };
+}
+
+/** Any thread: attach to an existing arena. */
+export function attachArena(sab: SharedArrayBuffer, thread: number): PhysMem {
+  return new PhysMem(sab, readLayout(sab), thread);
 }
