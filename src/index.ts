@@ -1,2 +1,13 @@
+/** devpager: the public API (../shared/API.md). */
 export * from './constants.js';
-export * from './errors.js';
+export { SyscallError, SignalError, ProcessSignalError, ERRNO, SIGNAL, SI_CODE } from './errors.js';
+export type { ErrnoName, SignalName, SiCodeName, SigInfo } from './errors.js';
+export { defineDriver, regionMmap } from './driver.js';
+export type { Driver, DevHandle, Region } from './driver.js';
+export { KernelApi } from './kernel.js';
+export { Runtime } from './runtime.js';
+export type { RuntimeOptions, DeviceConfig, ProcessHandle, ProcessStatus, DeviceInfo } from './runtime.js';
+export type { RuntimeStats } from './runtime-stats.js';
+export type { Process } from './workers/process.js';
+export type { WaitStrategy } from './wait.js';
+export { MAX_MEMORY } from './physmem.js';

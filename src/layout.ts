@@ -131,7 +131,8 @@ export const OBJ_ANON = -1;
 
 // ---- counters: per thread, Float64, owner writes plainly ----
 export const COUNTER_NAMES = [
-  'faults', // faults taken (process) / served (pager)
+  'faults', // faults taken (process)
+  'faultsServed', // faults served (pager)
   'dmmapCalls', // calls of the driver's d_mmap (pager)
   'driverBugs', // d_mmap threw or returned something that is not -1 or a kernel frame
   'syscalls',
@@ -142,7 +143,7 @@ export const COUNTER_NAMES = [
   'spins', // polls before a park or before the answer arrived
   'parks',
   'wakeups', // notifies sent
-  'tlbHits', // only with stats on
+  'accesses', // memory accesses (stats on only); TLB hits = accesses - tlbMisses
   'tlbMisses',
   'tlbShootdowns', // TLB entries invalidated (batched per syscall)
   'busyNs', // pager: time spent serving requests

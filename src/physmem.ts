@@ -316,7 +316,7 @@ export class PhysMem {
   load32(kva: number): number {
     const pa = this.pa(kva, 'load32 kva');
     if (pa % 4 !== 0) throw badRange('load32 kva', 'a 4-byte aligned address', kva);
-    return Atomics.load(this.m32, pa / 4);
+    return Atomics.load(this.m32, pa / 4) >>> 0;
   }
 
   store32(kva: number, v: number): void {

@@ -1,0 +1,73 @@
+/**
+ * Drivers: `defineDriver` and `regionMmap` (API.md "Drivers").
+ *
+ * A driver module is loaded twice over: by the host, which calls `attach` once per unit, and by
+ * every pager thread, which calls `mmap` (d_mmap). Module-level mutable state is therefore NOT
+ * shared between the two; anything both sides need lives in kernel memory, reached through the
+ * cloneable state that `attach` returns.
+ */
+import { PAGE_SIZE, atop } from './constants.js';
+import { badType } from './errors.js';
+import type { KernelApi } from './kernel.js';
+
+/** What d_mmap sees: dev_t, expanded. `state` is what attach returned for this unit. */
+export interface DevHandle<S = any> {
+  readonly name: string;
+  readonly unit: number;
+  readonly state: S;
+}
+
+export interface Driver<S = any, Cfg = any> {
+  readonly name: string;
+  /** Host side, once per unit, at Runtime.create. Returns structured-cloneable state. */
+  attach?(kernel: KernelApi, unit: number, config: Cfg): S | Promise<S>;
+  /** d_mmap: (dev, page-aligned offset, prot) -> page frame number, or -1. Runs in pager threads. */
+  mmap(dev: DevHandle<S>, off: number, prot: number, kernel: KernelApi): number;
+  /** D_NEGOFFSAFE: let negative offsets reach mmap (NetBSD's drm flag). */
+  readonly negOffsetSafe?: boolean;
+}
+
+const DRIVER_BRAND = Symbol.for('devpager.driver');
+
+export function defineDriver<S = any, Cfg = any>(d: Driver<S, Cfg>): Driver<S, Cfg> {
+  if (d === null || typeof d !== 'object') throw badType('defineDriver(driver)', 'an object', d);
+  if (typeof d.name !== 'string' || d.name === '') throw badType('driver.name', 'a non-empty string', d.name);
+  if (typeof d.mmap !== 'function') throw badType(`driver "${d.name}" mmap`, 'a function (d_mmap)', d.mmap);
+  if (d.attach !== undefined && typeof d.attach !== 'function') throw badType(`driver "${d.name}" attach`, 'a function', d.attach);
+  Object.defineProperty(d, DRIVER_BRAND, { value: true });
+  return Object.freeze(d);
+}
+
+export function isDriver(x: unknown): x is Driver {
+  return x !== null && typeof x === 'object' && typeof (x as Driver).mmap === 'function';
+}
+
+export interface Region {
+  /** first device offset of the region (page aligned) */
+  offset: number;
+  /** bytes; the region is [offset, offset + size) */
+  size: number;
+  /** kernel virtual address that device offset `offset` maps to (from kmAlloc) */
+  kva: number;
+}
+
+/**
+ * Build a d_mmap from a table of regions, as in the seed's second example: inside a region the
+ * page is translated with pmapExtract, per page (kernel memory is physically scattered); anywhere
+ * else — gaps, past the end, negative offsets — the answer is -1.
+ */
+export function regionMmap<S = any>(regionsOf: (dev: DevHandle<S>) => readonly Region[]): Driver<S>['mmap'] {
+  return (dev, off, _prot, kernel) => {
+    const regions = regionsOf(dev);
+    for (let i = 0; i < regions.length; i++) {
+      const r = regions[i];
+      if (off >= r.offset && off < r.offset + r.size) {
+        const pa = kernel.pmapExtract(r.kva + (off - r.offset));
+        return pa < 0 ? -1 : atop(pa);
+      }
+    }
+    return -1;
+  };
+}
+
+export { PAGE_SIZE };

@@ -1,0 +1,225 @@
+/**
+ * The pager: one long-lived thread that owns a set of address spaces and serves their requests.
+ *
+ * Service loop (piscina's worker habit): take every queued request at once from the pending
+ * bitmap, serve them in slot order, reply to each; when nothing is queued, wait by the configured
+ * strategy — spin, park in Atomics.wait on the doorbell, or spin briefly and then park (default).
+ */
+import { clockMs, initClock } from '../clock.js';
+import type { DevHandle, Driver } from '../driver.js';
+import { ERRNO } from '../errors.js';
+import { KernelApi } from '../kernel.js';
+import {
+  C, D_ATTACHES, D_FREES, D_REFS, FLAG_STATS, LINE, P_HEARTBEAT, P_SHUTDOWN, P_SLEEPING, S_POST_TS, STATUS_LIVE,
+  pagerThread, type Layout,
+} from '../layout.js';
+import { PhysMem } from '../physmem.js';
+import { H, ThreadStats } from '../stats.js';
+import { uvmFault } from './fault.js';
+import { Pmap } from './pmap.js';
+import {
+  OP_EXIT, OP_FAULT, OP_MADVISE, OP_MMAP, OP_MPROTECT, OP_MSYNC, OP_MUNMAP, OP_NOP, OP_PMAP_REMOVE, OP_REAP,
+  PagerViews, SlotViews, reply,
+} from './protocol.js';
+import { vmExit, vmMadvise, vmMmap, vmMprotect, vmMsync, vmMunmap, vmPmapRemove } from './vmops.js';
+import { VmMap } from './vmmap.js';
+import { waitModeOf, type WaitMode, WAIT_PARK, WAIT_SPIN } from '../wait.js';
+
+export interface PagerDevice {
+  driver: Driver;
+  handle: DevHandle;
+  path: string;
+}
+
+export class Pager {
+  readonly index: number;
+  readonly layout: Layout;
+  readonly phys: PhysMem;
+  readonly kernel: KernelApi;
+  readonly pmap: Pmap;
+  readonly vmmap: VmMap;
+  readonly slots: SlotViews[];
+  readonly pv: PagerViews;
+  readonly devices: PagerDevice[];
+  readonly devWords: Int32Array;
+  readonly stats: ThreadStats;
+  readonly timing: boolean;
+  readonly wait: WaitMode;
+  readonly spin: number;
+  private readonly warned = new Set<string>();
+  private readonly napWord = new Int32Array(new SharedArrayBuffer(4));
+
+  constructor(sab: SharedArrayBuffer, layout: Layout, index: number, devices: PagerDevice[]) {
+    initClock(sab);
+    this.index = index;
+    this.layout = layout;
+    const thread = pagerThread(index);
+    this.phys = new PhysMem(sab, layout, thread);
+    this.kernel = new KernelApi(this.phys);
+    this.pmap = new Pmap(this.phys);
+    this.devWords = new Int32Array(sab, layout.devicesOff, layout.maxDevices * (LINE / 4));
+    this.vmmap = new VmMap(layout.mapEntries, (obj, delta) => this.devRef(obj, delta));
+    this.slots = [];
+    for (let i = 0; i < layout.maxProcs; i++) this.slots.push(new SlotViews(sab, layout, i));
+    this.pv = new PagerViews(sab, layout, index);
+    this.devices = devices;
+    this.stats = new ThreadStats(sab, layout, thread);
+    this.timing = (layout.flags & FLAG_STATS) !== 0;
+    this.wait = waitModeOf(layout.flags);
+    this.spin = layout.spin;
+  }
+
+  /** uvm_device reference counting: udv_attach/udv_reference (+1), udv_detach (-1). */
+  private devRef(dev: number, delta: number): void {
+    const base = dev * (LINE / 4);
+    const before = Atomics.add(this.devWords, base + D_REFS, delta);
+    if (delta > 0 && before === 0) Atomics.add(this.devWords, base + D_ATTACHES, 1);
+    if (delta < 0 && before === 1) Atomics.add(this.devWords, base + D_FREES, 1);
+  }
+
+  driverBug(dev: number, off: number, prot: number, what: string): void {
+    this.stats.counters[C.driverBugs]++;
+    const d = this.devices[dev];
+    const key = `${dev}:${what.split(' ')[0]}`;
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    console.warn(`devpager: driver bug in ${d.path} d_mmap(off=0x${off.toString(16)}, prot=${prot}): ${what}; treated as -1 (counted in stats().totals.driverBugs)`);
+  }
+
+  /** ENOMEM during a fault: give other threads a moment to free memory (no pagedaemon here). */
+  waitForMemory(): void {
+    Atomics.wait(this.napWord, 0, 0, 1);
+  }
+
+  /** Serve until the host asks us to stop. Never returns early on bad requests. */
+  run(): void {
+    const pending = this.pv.pending;
+    const words = pending.length;
+    const c = this.stats.counters;
+    const heartbeat = this.pv.heartbeat;
+    for (;;) {
+      let depth = 0;
+      const t0 = this.timing ? performance.now() : 0;
+      for (let w = 0; w < words; w++) {
+        if (Atomics.load(pending, w) === 0) continue;
+        let bits = Atomics.exchange(pending, w, 0);
+        while (bits !== 0) {
+          const b = bits & -bits;
+          bits ^= b;
+          depth++;
+          this.serve(w * 32 + 31 - Math.clz32(b));
+        }
+      }
+      if (depth > 0) {
+        c[C.rounds]++;
+        if (depth > c[C.maxQueueDepth]) c[C.maxQueueDepth] = depth;
+        if (this.timing) c[C.busyNs] += (performance.now() - t0) * 1e6;
+        Atomics.add(heartbeat, P_HEARTBEAT, 1);
+        continue;
+      }
+      if (Atomics.load(this.pv.control, P_SHUTDOWN) !== 0) return;
+      this.idle();
+    }
+  }
+
+  private anyPending(): boolean {
+    const pending = this.pv.pending;
+    for (let w = 0; w < pending.length; w++) if (Atomics.load(pending, w) !== 0) return true;
+    return false;
+  }
+
+  private idle(): void {
+    const c = this.stats.counters;
+    const mode = this.wait;
+    const limit = mode === WAIT_PARK ? 0 : this.spin;
+    for (let i = 0; mode === WAIT_SPIN || i < limit; i++) {
+      if (this.anyPending()) {
+        c[C.spins] += i;
+        return;
+      }
+      if (mode === WAIT_SPIN && (i & 1023) === 1023 && Atomics.load(this.pv.control, P_SHUTDOWN) !== 0) return;
+    }
+    c[C.spins] += limit;
+    // Dekker with the requesters (protocol.ts): announce, re-check, then sleep.
+    const { sleeping, doorbell, control } = this.pv;
+    Atomics.store(sleeping, P_SLEEPING, 1);
+    const d = Atomics.load(doorbell, 0);
+    if (!this.anyPending() && Atomics.load(control, P_SHUTDOWN) === 0) {
+      c[C.parks]++;
+      const t0 = this.timing ? performance.now() : 0;
+      Atomics.wait(doorbell, 0, d);
+      if (this.timing) {
+        const ns = (performance.now() - t0) * 1e6;
+        c[C.parkNs] += ns;
+        this.stats.record(H.park, ns);
+      }
+    }
+    Atomics.store(sleeping, P_SLEEPING, 0);
+  }
+
+  private serve(slot: number): void {
+    const s = this.slots[slot];
+    // A process that died mid-request leaves its bit behind; its slot is no longer live.
+    if (Atomics.load(s.status, 0) !== STATUS_LIVE) return;
+    const c = this.stats.counters;
+    c[C.requests]++;
+    const req = s.req;
+    const op = req[0];
+    let t0 = 0;
+    if (this.timing) {
+      t0 = performance.now();
+      const waited = (clockMs() - s.postTs[S_POST_TS]) * 1e6;
+      c[C.queueWaitNs] += waited;
+      this.stats.record(H.queueWait, waited);
+    }
+    let val = 0;
+    let err = 0;
+    switch (op) {
+      case OP_FAULT:
+        c[C.faultsServed]++;
+        err = uvmFault(this, s, req[1], req[2]);
+        break;
+      case OP_MMAP: {
+        c[C.syscalls]++;
+        const r = vmMmap(this, s, req[1], req[2], req[3], req[4], req[5], req[6], req[7]);
+        if (r < 0) err = -r;
+        else val = r;
+        break;
+      }
+      case OP_MUNMAP:
+        c[C.syscalls]++;
+        err = vmMunmap(this, s, req[1], req[2]);
+        break;
+      case OP_MPROTECT:
+        c[C.syscalls]++;
+        err = vmMprotect(this, s, req[1], req[2], req[3]);
+        break;
+      case OP_MADVISE:
+        c[C.syscalls]++;
+        err = vmMadvise(this, s, req[1], req[2], req[3]);
+        break;
+      case OP_MSYNC:
+        c[C.syscalls]++;
+        err = vmMsync(this, s, req[1], req[2]);
+        break;
+      case OP_PMAP_REMOVE:
+        val = vmPmapRemove(this, s, req[1], req[2]);
+        break;
+      case OP_EXIT:
+        vmExit(this, s);
+        break;
+      case OP_REAP: {
+        const target = req[1];
+        if (Number.isInteger(target) && target >= 0 && target < this.slots.length && target !== slot) vmExit(this, this.slots[target]);
+        else err = ERRNO.EINVAL;
+        break;
+      }
+      case OP_NOP:
+        break;
+      default:
+        err = ERRNO.ENOSYS;
+    }
+    if (this.timing) this.stats.record(H.service, (performance.now() - t0) * 1e6);
+    if (reply(s, val, err, 0)) c[C.wakeups]++;
+  }
+}

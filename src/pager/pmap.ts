@@ -1,0 +1,143 @@
+/**
+ * pmap: the per-process page tables and the only code that writes a PTE.
+ *
+ * Two levels, so page-table memory grows with what is mapped: a 1024-entry L1 directory in the
+ * process's slot (4 MiB of VA per entry) and L2 tables that are ordinary frames (type FI_PT, 1024
+ * PTEs each) taken from the frame allocator the first time a 4 MiB region gets a PTE.
+ *
+ * PTE word: [31..5 pfn][4 ANON][3 VALID][2..0 prot]. ANON means the frame belongs to the mapping
+ * (anonymous memory: freed on unmap); otherwise it is a device frame, counted in the frame's map
+ * count so that kmFree of a still-mapped frame is detected instead of corrupting a new owner.
+ *
+ * Writers: only the pager that owns the slot, with Atomics.store. Readers: the process (on a TLB
+ * miss) with Atomics.load. The process never caches a PTE beyond its own TLB, which it flushes
+ * itself after each munmap/mprotect it asked for (all PTE removals are on its own behalf).
+ */
+import { PAGE_SIZE, PROT_NONE } from '../constants.js';
+import { C, FI_PT, L1_ENTRIES } from '../layout.js';
+import type { PhysMem } from '../physmem.js';
+import type { SlotViews } from './protocol.js';
+
+export const PTE_PROT = 7;
+export const PTE_VALID = 8;
+export const PTE_ANON = 16;
+export const PTE_PFN_SHIFT = 5;
+const L2_ENTRIES = 1024;
+
+export const ptePfn = (pte: number) => pte >>> PTE_PFN_SHIFT;
+
+/** Read a PTE (any thread). 0 = none. */
+export function pteLoad(m32: Int32Array, l1: Int32Array, va: number): number {
+  const t = Atomics.load(l1, va >>> 22);
+  if (t === 0) return 0;
+  return Atomics.load(m32, (t - 1) * L2_ENTRIES + ((va >>> 12) & 1023));
+}
+
+export class Pmap {
+  constructor(private readonly phys: PhysMem) {}
+
+  /** Index of the PTE word for va in phys.m32, allocating the L2 table if `create`. -1 if none. */
+  private pteIndex(s: SlotViews, va: number, create: boolean): number {
+    const di = va >>> 22;
+    let t = s.l1[di];
+    if (t === 0) {
+      if (!create) return -1;
+      const pfn = this.phys.allocFrame(FI_PT, false);
+      if (pfn < 0) return -1;
+      this.phys.zeroFrame(pfn);
+      this.phys.counters[C.ptFrames]++;
+      t = pfn + 1;
+      Atomics.store(s.l1, di, t);
+    }
+    return (t - 1) * L2_ENTRIES + ((va >>> 12) & 1023);
+  }
+
+  lookup(s: SlotViews, va: number): number {
+    const i = this.pteIndex(s, va, false);
+    return i < 0 ? 0 : Atomics.load(this.phys.m32, i);
+  }
+
+  /**
+   * pmap_enter. Returns false only when no frame is left for an L2 table (PMAP_CANFAIL -> ENOMEM).
+   * Entering the same frame again (two faults racing on one page) just re-installs the PTE.
+   */
+  enter(s: SlotViews, va: number, pfn: number, prot: number, anon: boolean): boolean {
+    const i = this.pteIndex(s, va, true);
+    if (i < 0) return false;
+    const m32 = this.phys.m32;
+    const old = Atomics.load(m32, i);
+    if (!anon) {
+      if ((old & PTE_VALID) === 0 || ptePfn(old) !== pfn || (old & PTE_ANON) !== 0) this.phys.mapRef(pfn);
+      if ((old & PTE_VALID) !== 0 && (old & PTE_ANON) === 0 && ptePfn(old) !== pfn) this.phys.mapUnref(ptePfn(old));
+    }
+    Atomics.store(m32, i, (pfn << PTE_PFN_SHIFT) | PTE_VALID | (anon ? PTE_ANON : 0) | (prot & PTE_PROT));
+    return true;
+  }
+
+  /** pmap_remove over [sva, eva): device frames are unreferenced, anonymous frames freed. */
+  remove(s: SlotViews, sva: number, eva: number): number {
+    let n = 0;
+    const m32 = this.phys.m32;
+    for (let va = sva; va < eva; ) {
+      const di = va >>> 22;
+      const t = s.l1[di];
+      const regionEnd = Math.min(eva, (di + 1) * 4 * 1024 * 1024);
+      if (t === 0) {
+        va = regionEnd;
+        continue;
+      }
+      const base = (t - 1) * L2_ENTRIES;
+      for (; va < regionEnd; va += PAGE_SIZE) {
+        const i = base + ((va >>> 12) & 1023);
+        const old = Atomics.exchange(m32, i, 0);
+        if ((old & PTE_VALID) === 0) continue;
+        n++;
+        if ((old & PTE_ANON) !== 0) this.phys.freeFrame(ptePfn(old));
+        else this.phys.mapUnref(ptePfn(old));
+      }
+    }
+    return n;
+  }
+
+  /**
+   * pmap_protect: only lowers rights. Device PTEs lowered to PROT_NONE are removed (as on the
+   * usual pmaps); anonymous ones keep their frame with no rights, since the frame is the data.
+   */
+  protect(s: SlotViews, sva: number, eva: number, prot: number): void {
+    const m32 = this.phys.m32;
+    for (let va = sva; va < eva; ) {
+      const di = va >>> 22;
+      const t = s.l1[di];
+      const regionEnd = Math.min(eva, (di + 1) * 4 * 1024 * 1024);
+      if (t === 0) {
+        va = regionEnd;
+        continue;
+      }
+      const base = (t - 1) * L2_ENTRIES;
+      for (; va < regionEnd; va += PAGE_SIZE) {
+        const i = base + ((va >>> 12) & 1023);
+        const old = Atomics.load(m32, i);
+        if ((old & PTE_VALID) === 0) continue;
+        const lowered = old & PTE_PROT & prot;
+        if (lowered === (old & PTE_PROT)) continue;
+        if (prot === PROT_NONE && (old & PTE_ANON) === 0) {
+          Atomics.store(m32, i, 0);
+          this.phys.mapUnref(ptePfn(old));
+        } else {
+          Atomics.store(m32, i, (old & ~PTE_PROT) | lowered);
+        }
+      }
+    }
+  }
+
+  /** Tear down every PTE and L2 table of the slot (exit). */
+  destroy(s: SlotViews): void {
+    for (let di = 0; di < L1_ENTRIES; di++) {
+      const t = s.l1[di];
+      if (t === 0) continue;
+      this.remove(s, di * 4 * 1024 * 1024, (di + 1) * 4 * 1024 * 1024);
+      Atomics.store(s.l1, di, 0);
+      this.phys.freeFrame(t - 1);
+    }
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * rt.stats(): a plain-object snapshot of every thread's counters and the merged latency
+ * histograms. Reads are racy by design (each counter has one writer); a snapshot taken while
+ * processes run can be a few increments behind.
+ */
+import { COUNTER_NAMES, D_ATTACHES, D_FREES, D_REFS, HIST_NAMES, LINE, pagerThread, slotThread, type Layout } from './layout.js';
+import { mergeHist, percentiles, readCounters, resetThread, type Percentiles } from './stats.js';
+
+export type Counters = Record<(typeof COUNTER_NAMES)[number] | 'tlbHits', number>;
+
+export interface RuntimeStats {
+  uptimeMs: number;
+  memory: { bytes: number; frames: number; freeFrames: number; usedFrames: number };
+  /** every counter summed over all threads; tlbHits = accesses - tlbMisses (stats on) */
+  totals: Counters;
+  driverBugs: number;
+  pagers: { index: number; busyFraction: number; counters: Counters }[];
+  processes: { slot: number; pid: number | null; counters: Counters }[];
+  latency: Record<(typeof HIST_NAMES)[number], Percentiles>;
+  devices: { path: string; refs: number; attaches: number; frees: number }[];
+}
+
+interface StatsSource {
+  readonly sab: SharedArrayBuffer;
+  readonly layout: Layout;
+  readonly userSlots: number;
+  readonly phys: { freeFrames(): number; nframes: number };
+  liveSlots(): Map<number, number>;
+}
+
+function withHits(c: Record<string, number>): Counters {
+  c.tlbHits = Math.max(0, c.accesses - c.tlbMisses);
+  return c as Counters;
+}
+
+export function collectStats(rt: StatsSource, devicePaths: string[], uptimeMs: number): RuntimeStats {
+  const { sab, layout } = rt;
+  const totals: Record<string, number> = Object.fromEntries(COUNTER_NAMES.map((n) => [n, 0]));
+  const all: number[] = [];
+  for (let t = 0; t < layout.nthreads; t++) all.push(t);
+  for (const t of all) {
+    const c = readCounters(sab, layout, t);
+    for (const n of COUNTER_NAMES) totals[n] = n === 'maxQueueDepth' ? Math.max(totals[n], c[n]) : totals[n] + c[n];
+  }
+  const pagers = [];
+  for (let p = 0; p < layout.pagers; p++) {
+    const c = readCounters(sab, layout, pagerThread(p));
+    pagers.push({ index: p, busyFraction: uptimeMs > 0 ? Math.min(1, c.busyNs / (uptimeMs * 1e6)) : 0, counters: withHits(c) });
+  }
+  const live = rt.liveSlots();
+  const processes = [];
+  for (let s = 0; s < rt.userSlots; s++) {
+    const c = readCounters(sab, layout, slotThread(layout, s));
+    if (c.faults === 0 && c.syscalls === 0 && c.accesses === 0 && !live.has(s)) continue;
+    processes.push({ slot: s, pid: live.get(s) ?? null, counters: withHits(c) });
+  }
+  const latency = Object.fromEntries(HIST_NAMES.map((n, i) => [n, percentiles(mergeHist(sab, layout, all, i))])) as RuntimeStats['latency'];
+  const devices = devicePaths.map((path, i) => {
+    const w = new Int32Array(sab, layout.devicesOff + i * LINE, LINE / 4);
+    return { path, refs: Atomics.load(w, D_REFS), attaches: Atomics.load(w, D_ATTACHES), frees: Atomics.load(w, D_FREES) };
+  });
+  const free = rt.phys.freeFrames();
+  return {
+    uptimeMs,
+    memory: { bytes: layout.frames * 4096, frames: layout.frames, freeFrames: free, usedFrames: layout.frames - free },
+    totals: withHits(totals),
+    driverBugs: totals.driverBugs,
+    pagers,
+    processes,
+    latency,
+    devices,
+  };
+}
+
+export function resetStats(rt: StatsSource): void {
+  for (let t = 0; t < rt.layout.nthreads; t++) resetThread(rt.sab, rt.layout, t);
+}

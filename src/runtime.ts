@@ -1,0 +1,456 @@
+/**
+ * The host side: Runtime.create builds the arena, attaches the devices, starts the pager threads
+ * and the process pool; spawn/run start processes; close stops everything.
+ */
+import { isAbsolute } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { isDriver, type Driver } from './driver.js';
+import { ProcessSignalError, badRange, badType, describe, fromWire, type SigInfo, type SignalName, type WireError } from './errors.js';
+import { KernelApi } from './kernel.js';
+import {
+  D_ATTACHES, D_FREES, D_REFS, FLAG_STATS, FLAG_TRACE, HOST_THREAD, LINE, STATUS_FREE, STATUS_LIVE, S_PAGER, S_PID, S_STATUS,
+  pagerThread, slotThread, type Layout,
+} from './layout.js';
+import { OP_REAP, PagerViews, SlotViews, post, ringShutdown } from './pager/protocol.js';
+import { MAX_MEMORY, createArena, type PhysMem } from './physmem.js';
+import { collectStats, resetStats, type RuntimeStats } from './runtime-stats.js';
+import { WAIT_STRATEGIES, waitFlags, type WaitStrategy } from './wait.js';
+import type { PagerWorkerData } from './workers/pager-worker.js';
+import type { ProcessOutcome, ProcessTask, ProcessWorkerData } from './workers/process-worker.js';
+import { PAGE_SIZE } from './constants.js';
+
+export interface DeviceConfig {
+  name: string;
+  unit?: number;
+  driver: URL | string;
+  config?: unknown;
+}
+
+export interface RuntimeOptions {
+  /** bytes of physical memory (default 64 MiB); at most 4 GiB (one typed-array view) */
+  memory?: number;
+  /** pager threads (default 1) */
+  pagers?: number;
+  devices?: DeviceConfig[];
+  /** processes that may run at once (default 16); each runs in its own pool thread */
+  maxProcesses?: number;
+  /** process threads started ahead of the first spawn (default min(4, maxProcesses)) */
+  prestart?: number;
+  /** how requesters and pagers wait: 'adaptive' (spin then park, default), 'spin', 'park' */
+  wait?: WaitStrategy;
+  /** polls before parking in 'adaptive' mode (default 1000) */
+  spin?: number;
+  /** latency histograms, access counting and timing (default true); counters are always kept */
+  stats?: boolean;
+  /** record trace events into per-thread rings (default false) */
+  trace?: boolean;
+  /** trace events per thread ring (default 65536 when trace is on) */
+  traceEvents?: number;
+  /** map entries per process (default 1024) */
+  mapEntries?: number;
+}
+
+export interface ProcessStatus {
+  pid: number;
+  result?: unknown;
+  signal?: SignalName;
+  siginfo?: SigInfo;
+  error?: Error;
+}
+
+export interface ProcessHandle {
+  readonly pid: number;
+  readonly exited: Promise<ProcessStatus>;
+  /** SIGKILL: terminate the process's thread now. */
+  kill(): void;
+}
+
+export interface DeviceInfo {
+  name: string;
+  unit: number;
+  state: unknown;
+  path: string;
+  /** uvm_device references: map entries of live processes that map this device */
+  refs: number;
+  /** times the uvm_device was created and freed (udv_attach found none / last detach) */
+  attaches: number;
+  frees: number;
+}
+
+interface AttachedDevice {
+  path: string;
+  name: string;
+  unit: number;
+  driverUrl: string;
+  driver: Driver;
+  state: unknown;
+}
+
+const PAGER_URL = new URL('./workers/pager-worker.js', import.meta.url);
+const PROCESS_URL = new URL('./workers/process-worker.js', import.meta.url);
+
+function toUrl(u: URL | string, what: string): string {
+  if (u instanceof URL) return u.href;
+  if (typeof u === 'string' && u.length > 0) {
+    if (/^[a-z][a-z0-9+.-]*:/i.test(u) && !/^[a-z]:[\\/]/i.test(u)) return u;
+    if (isAbsolute(u)) return pathToFileURL(u).href;
+    throw badType(what, 'a URL or an absolute path', u);
+  }
+  throw badType(what, 'a URL or an absolute path', u);
+}
+
+function intOpt(o: Record<string, unknown>, name: string, def: number, min: number, max: number): number {
+  const v = o[name];
+  if (v === undefined) return def;
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw badType(`options.${name}`, 'an integer', v);
+  if (v < min || v > max) throw badRange(`options.${name}`, `between ${min} and ${max}`, v);
+  return v;
+}
+
+export class Runtime {
+  readonly kernel: KernelApi;
+  /** @internal */ readonly sab: SharedArrayBuffer;
+  /** @internal */ readonly layout: Layout;
+  /** @internal */ readonly phys: PhysMem;
+  /** @internal */ readonly userSlots: number;
+  private readonly devices: AttachedDevice[];
+  private readonly pagers: Worker[] = [];
+  private readonly pagerViews: PagerViews[] = [];
+  private readonly slotViews: SlotViews[] = [];
+  private pool: Piscina | null = null;
+  private readonly freeSlots: number[] = [];
+  private readonly slotWaiters: (() => void)[] = [];
+  private readonly live = new Map<number, { slot: number; abort: AbortController; done: Promise<ProcessStatus> }>();
+  private readonly pagerLoad: number[];
+  private readonly hostQueue: Promise<unknown>[] = [];
+  private nextPid = 100;
+  private closing: Promise<void> | null = null;
+  private pagerFailure: Error | null = null;
+  private readonly started = performance.now();
+  /** @internal */ readonly options: Readonly<Required<Omit<RuntimeOptions, 'devices'>>>;
+
+  private constructor(opts: Required<Omit<RuntimeOptions, 'devices'>>, arena: ReturnType<typeof createArena>, devices: AttachedDevice[]) {
+    this.options = opts;
+    this.sab = arena.sab;
+    this.layout = arena.layout;
+    this.phys = arena.phys;
+    this.kernel = new KernelApi(arena.phys);
+    this.devices = devices;
+    this.userSlots = opts.maxProcesses;
+    for (let i = 0; i < this.layout.maxProcs; i++) this.slotViews.push(new SlotViews(this.sab, this.layout, i));
+    for (let i = this.userSlots - 1; i >= 0; i--) this.freeSlots.push(i);
+    this.pagerLoad = new Array(opts.pagers).fill(0);
+    for (let p = 0; p < opts.pagers; p++) {
+      this.pagerViews.push(new PagerViews(this.sab, this.layout, p));
+      this.hostQueue.push(Promise.resolve());
+      // The host's own slot for pager p (control requests such as REAP): always live.
+      const hs = this.slotViews[this.userSlots + p];
+      Atomics.store(hs.status, S_PAGER, p);
+      Atomics.store(hs.status, S_STATUS, STATUS_LIVE);
+    }
+  }
+
+  static async create(options: RuntimeOptions = {}): Promise<Runtime> {
+    if (options === null || typeof options !== 'object') throw badType('options', 'an object', options);
+    const o = options as Record<string, unknown>;
+    const memory = o.memory ?? 64 << 20;
+    if (typeof memory !== 'number' || !Number.isFinite(memory)) throw badType('options.memory', 'a number of bytes', memory);
+    if (memory < 16 * PAGE_SIZE || memory > MAX_MEMORY) {
+      throw badRange('options.memory', `between ${16 * PAGE_SIZE} bytes and 4 GiB (${MAX_MEMORY}; Node 20 caps one typed-array view at 2^32 bytes)`, memory);
+    }
+    const pagers = intOpt(o, 'pagers', 1, 1, 64);
+    const maxProcesses = intOpt(o, 'maxProcesses', 16, 1, 1024);
+    const prestart = intOpt(o, 'prestart', Math.min(4, maxProcesses), 0, maxProcesses);
+    const spin = intOpt(o, 'spin', 1000, 0, 1 << 30);
+    const mapEntries = intOpt(o, 'mapEntries', 1024, 4, 1 << 20);
+    const wait = o.wait ?? 'adaptive';
+    if (!WAIT_STRATEGIES.includes(wait as WaitStrategy)) throw badType('options.wait', `one of ${WAIT_STRATEGIES.map((s) => `'${s}'`).join(', ')}`, wait);
+    const stats = o.stats ?? true;
+    if (typeof stats !== 'boolean') throw badType('options.stats', 'a boolean', stats);
+    const trace = o.trace ?? false;
+    if (typeof trace !== 'boolean') throw badType('options.trace', 'a boolean', trace);
+    const traceEvents = intOpt(o, 'traceEvents', trace ? 65536 : 0, 0, 1 << 24);
+    const devs = o.devices ?? [];
+    if (!Array.isArray(devs)) throw badType('options.devices', 'an array', devs);
+    for (const k of Object.keys(o)) {
+      if (!['memory', 'pagers', 'devices', 'maxProcesses', 'prestart', 'wait', 'spin', 'stats', 'trace', 'traceEvents', 'mapEntries'].includes(k)) {
+        throw new TypeError(`options.${k} is not a Runtime option`);
+      }
+    }
+
+    // Devices: validate and load every driver before anything starts.
+    const seen = new Set<string>();
+    const loaded: { cfg: DeviceConfig; path: string; url: string; driver: Driver; unit: number }[] = [];
+    for (let i = 0; i < devs.length; i++) {
+      const d = devs[i] as DeviceConfig;
+      const what = `options.devices[${i}]`;
+      if (d === null || typeof d !== 'object') throw badType(what, 'an object { name, unit, driver, config }', d);
+      if (typeof d.name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(d.name)) throw badType(`${what}.name`, 'a device name such as "foo"', d.name);
+      const unit = d.unit ?? 0;
+      if (typeof unit !== 'number' || !Number.isInteger(unit) || unit < 0) throw badType(`${what}.unit`, 'a non-negative integer', unit);
+      const path = `/dev/${d.name}${unit}`;
+      if (seen.has(path)) throw new Error(`${what}: duplicate device path ${path}`);
+      seen.add(path);
+      const url = toUrl(d.driver, `${what}.driver`);
+      let mod: { default?: unknown };
+      try {
+        mod = await import(url);
+      } catch (e) {
+        throw new Error(`${what}.driver: cannot load driver module ${url}: ${(e as Error).message}`, { cause: e });
+      }
+      if (!isDriver(mod.default)) {
+        throw new TypeError(`${what}.driver: module ${url} must default-export a driver with an mmap function (use defineDriver); got ${describe(mod.default)}`);
+      }
+      loaded.push({ cfg: d, path, url, driver: mod.default, unit });
+    }
+
+    const flags = (stats ? FLAG_STATS : 0) | (trace ? FLAG_TRACE : 0) | waitFlags(wait as WaitStrategy);
+    const arena = createArena({
+      memory, pagers, maxProcs: maxProcesses + pagers, maxDevices: Math.max(1, loaded.length), traceCap: traceEvents, mapEntries, flags, spin,
+    });
+    const kernel = new KernelApi(arena.phys);
+    const attached: AttachedDevice[] = [];
+    for (const l of loaded) {
+      let state: unknown;
+      try {
+        state = l.driver.attach ? await l.driver.attach(kernel, l.unit, l.cfg.config) : undefined;
+        structuredClone(state);
+      } catch (e) {
+        throw new Error(`${l.path}: driver attach failed: ${(e as Error).message}`, { cause: e });
+      }
+      attached.push({ path: l.path, name: l.cfg.name, unit: l.unit, driverUrl: l.url, driver: l.driver, state });
+    }
+    const rt = new Runtime({ memory, pagers, maxProcesses, prestart, wait: wait as WaitStrategy, spin, stats, trace, traceEvents, mapEntries }, arena, attached);
+    try {
+      await rt.start();
+    } catch (e) {
+      await rt.close();
+      throw e;
+    }
+    return rt;
+  }
+
+  private async start(): Promise<void> {
+    const ready: Promise<void>[] = [];
+    for (let p = 0; p < this.options.pagers; p++) {
+      const data: PagerWorkerData = {
+        sab: this.sab,
+        index: p,
+        devices: this.devices.map((d) => ({ path: d.path, name: d.name, unit: d.unit, driverUrl: d.driverUrl, state: d.state })),
+      };
+      const w = new Worker(PAGER_URL, { workerData: data, name: `devpager-pager-${p}` });
+      this.pagers.push(w);
+      ready.push(
+        new Promise<void>((resolve, reject) => {
+          w.once('message', () => resolve());
+          w.once('error', reject);
+          w.once('exit', (code) => reject(new Error(`pager ${p} exited during start (code ${code})`)));
+        }),
+      );
+      w.on('error', (e) => this.pagerDied(p, e));
+      w.on('exit', (code) => {
+        if (!this.closing) this.pagerDied(p, new Error(`pager ${p} exited unexpectedly (code ${code})`));
+      });
+    }
+    await Promise.all(ready);
+    const workerData: ProcessWorkerData = { sab: this.sab, devices: this.devices.map((d, index) => ({ path: d.path, index })) };
+    this.pool = new Piscina({
+      filename: fileURLToPath(PROCESS_URL),
+      minThreads: this.options.prestart,
+      maxThreads: this.options.maxProcesses,
+      idleTimeout: 60_000,
+      concurrentTasksPerWorker: 1,
+      atomics: 'disabled',
+      workerData,
+    });
+  }
+
+  private pagerDied(p: number, e: Error): void {
+    if (this.closing || this.pagerFailure) return;
+    this.pagerFailure = e;
+    // Processes owned by a dead pager would wait forever for replies: kill them.
+    for (const [, l] of this.live) if (Atomics.load(this.slotViews[l.slot].status, S_PAGER) === p) l.abort.abort();
+  }
+
+  /** Start a process running the program module at `url`. */
+  spawn(url: URL | string, ...args: unknown[]): ProcessHandle {
+    if (this.closing) throw new Error('Runtime is closed');
+    if (this.pagerFailure) throw new Error(`Runtime is broken: ${this.pagerFailure.message}`);
+    const href = toUrl(url, 'spawn url');
+    try {
+      structuredClone(args);
+    } catch (e) {
+      throw new TypeError(`spawn args must be structured-cloneable: ${(e as Error).message}`);
+    }
+    const pid = this.nextPid++;
+    const abort = new AbortController();
+    let slotNo = -1;
+    const entry = { slot: -1, abort, done: null as unknown as Promise<ProcessStatus> };
+    const done = (async (): Promise<ProcessStatus> => {
+      slotNo = await this.takeSlot(abort.signal);
+      if (slotNo < 0) return { pid, signal: 'SIGKILL', error: new Error('killed before it started') };
+      const pager = this.pickPager();
+      const s = this.slotViews[slotNo];
+      Atomics.store(s.status, S_PID, pid);
+      Atomics.store(s.status, S_PAGER, pager);
+      Atomics.store(s.status, S_STATUS, STATUS_LIVE);
+      entry.slot = slotNo;
+      this.live.set(pid, entry);
+      const task: ProcessTask = { slot: slotNo, pid, pager, url: href, args };
+      try {
+        const out = (await this.pool!.run(task, { signal: abort.signal })) as ProcessOutcome;
+        return this.statusOf(pid, out);
+      } catch (e) {
+        // The thread died (killed, or crashed): its address space was not torn down by OP_EXIT.
+        Atomics.store(s.status, S_STATUS, STATUS_FREE);
+        await this.reap(pager, slotNo).catch(() => undefined);
+        if (abort.signal.aborted) return { pid, signal: 'SIGKILL', siginfo: { signal: 'SIGKILL', signo: 9, code: 'SI_KERNEL', addr: 0 } };
+        return { pid, error: e instanceof Error ? e : new Error(String(e)) };
+      } finally {
+        Atomics.store(s.status, S_STATUS, STATUS_FREE);
+        this.pagerLoad[pager]--;
+        this.live.delete(pid);
+        this.releaseSlot(slotNo);
+      }
+    })();
+    entry.done = done;
+    return { pid, exited: done, kill: () => abort.abort() };
+  }
+
+  /** Run one process to its end: resolves with its return value, rejects with its signal or error. */
+  async run(url: URL | string, ...args: unknown[]): Promise<unknown> {
+    const st = await this.spawn(url, ...args).exited;
+    if (st.signal) throw new ProcessSignalError(st.pid, st.siginfo ?? { signal: st.signal, signo: 9, code: 'SI_KERNEL', addr: 0 });
+    if (st.error) throw st.error;
+    return st.result;
+  }
+
+  private statusOf(pid: number, out: ProcessOutcome): ProcessStatus {
+    if (out.kind === 'exit') return { pid, result: out.result };
+    if (out.kind === 'signal') return { pid, signal: out.siginfo.signal, siginfo: out.siginfo };
+    return { pid, error: fromWire(out.error as WireError) };
+  }
+
+  private pickPager(): number {
+    let best = 0;
+    for (let p = 1; p < this.pagerLoad.length; p++) if (this.pagerLoad[p] < this.pagerLoad[best]) best = p;
+    this.pagerLoad[best]++;
+    return best;
+  }
+
+  private takeSlot(signal: AbortSignal): Promise<number> {
+    const s = this.freeSlots.pop();
+    if (s !== undefined) return Promise.resolve(s);
+    return new Promise((resolve) => {
+      const wake = () => {
+        const n = this.freeSlots.pop();
+        if (n !== undefined) resolve(n);
+        else this.slotWaiters.push(wake);
+      };
+      signal.addEventListener('abort', () => {
+        const i = this.slotWaiters.indexOf(wake);
+        if (i >= 0) this.slotWaiters.splice(i, 1);
+        resolve(-1);
+      });
+      this.slotWaiters.push(wake);
+    });
+  }
+
+  private releaseSlot(slot: number): void {
+    this.freeSlots.push(slot);
+    this.slotWaiters.shift()?.();
+  }
+
+  /** Host control request to a pager through the host's slot; serialised per pager. */
+  private hostRequest(pager: number, op: number, a: number): Promise<number> {
+    const run = async () => {
+      const s = this.slotViews[this.userSlots + pager];
+      s.req[1] = a;
+      s.req[0] = op;
+      Atomics.store(s.parked, 0, 1);
+      post(s, this.pagerViews[pager]);
+      const deadline = Date.now() + 10_000;
+      while (Atomics.load(s.state, 0) !== 2) {
+        if (Date.now() > deadline || this.pagerFailure) throw new Error(`pager ${pager} did not answer host request ${op}`);
+        const w = Atomics.waitAsync(s.state, 0, 1, 100);
+        if (w.async) await w.value;
+      }
+      return s.res[2];
+    };
+    const next = this.hostQueue[pager].then(run, run);
+    this.hostQueue[pager] = next.catch(() => undefined);
+    return next;
+  }
+
+  private async reap(pager: number, slot: number): Promise<void> {
+    const err = await this.hostRequest(pager, OP_REAP, slot);
+    if (err !== 0) throw new Error(`reap of slot ${slot} failed: errno ${err}`);
+  }
+
+  device(path: string): DeviceInfo {
+    const i = this.devices.findIndex((d) => d.path === path);
+    if (i < 0) throw new Error(`no device ${describe(path)} (have: ${this.devices.map((d) => d.path).join(', ') || 'none'})`);
+    const d = this.devices[i];
+    const w = new Int32Array(this.sab, this.layout.devicesOff + i * LINE, LINE / 4);
+    return { name: d.name, unit: d.unit, state: d.state, path: d.path, refs: Atomics.load(w, D_REFS), attaches: Atomics.load(w, D_ATTACHES), frees: Atomics.load(w, D_FREES) };
+  }
+
+  /** Plain-object snapshot of counters and latency percentiles. */
+  stats(): RuntimeStats {
+    return collectStats(this, this.devices.map((d) => d.path), (performance.now() - this.started));
+  }
+
+  /** Zero every counter and histogram (between benchmark cells). */
+  resetStats(): void {
+    resetStats(this);
+  }
+
+  /** @internal thread indices, for stats and traces */
+  threads(): { host: number; pagers: number[]; slots: number[] } {
+    return {
+      host: HOST_THREAD,
+      pagers: this.pagerViews.map((_, p) => pagerThread(p)),
+      slots: Array.from({ length: this.userSlots }, (_, i) => slotThread(this.layout, i)),
+    };
+  }
+
+  /** @internal live pids by slot */
+  liveSlots(): Map<number, number> {
+    const m = new Map<number, number>();
+    for (const [pid, l] of this.live) m.set(l.slot, pid);
+    return m;
+  }
+
+  /** Stop every process (SIGKILL) and pager. Idempotent. */
+  close(): Promise<void> {
+    if (!this.closing) this.closing = this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    for (const [, l] of this.live) l.abort.abort();
+    for (const w of this.slotWaiters.splice(0)) w();
+    if (this.pool) {
+      const pool = this.pool;
+      await Promise.race([pool.destroy(), new Promise((r) => setTimeout(r, 5000).unref())]);
+    }
+    await Promise.allSettled([...this.live.values()].map((l) => l.done));
+    const exits = this.pagers.map(
+      (w, p) =>
+        new Promise<void>((resolve) => {
+          if (w.threadId < 0) return resolve();
+          const t = setTimeout(() => void w.terminate().then(() => resolve()), 2000);
+          w.once('exit', () => {
+            clearTimeout(t);
+            resolve();
+          });
+          ringShutdown(this.pagerViews[p]);
+        }),
+    );
+    await Promise.all(exits);
+  }
+}
+
+export { FLAG_STATS };

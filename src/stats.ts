@@ -1,0 +1,99 @@
+/**
+ * Counters and latency histograms: per thread, in the arena, written by their thread alone with
+ * plain stores (no lock, no allocation, no Atomics), read racily by the host. A racy read can be
+ * one increment stale; it is never torn, since each value is one aligned word.
+ *
+ * Histograms are log-linear (HDR-style): exact below 16 ns, then 8 sub-buckets per power of two,
+ * i.e. <= 12.5 % relative error — enough for p50/p99/p99.9.
+ */
+import {
+  COUNTER_NAMES, COUNTERS, HBUCKETS, HIST_NAMES, NHIST, type HistName, type Layout,
+} from './layout.js';
+
+export function bucketOf(ns: number): number {
+  const v = ns >= 2147483647 ? 2147483647 : ns < 0 ? 0 : ns | 0;
+  if (v < 16) return v;
+  const e = 31 - Math.clz32(v);
+  return 16 + (e - 4) * 8 + ((v >>> (e - 3)) & 7);
+}
+
+/** Smallest value that lands in bucket i. */
+export function bucketLow(i: number): number {
+  if (i < 16) return i;
+  const e = 4 + ((i - 16) >> 3);
+  const sub = (i - 16) & 7;
+  return (8 + sub) * 2 ** (e - 3);
+}
+
+export class ThreadStats {
+  readonly counters: Float64Array;
+  readonly hists: Int32Array;
+  constructor(sab: SharedArrayBuffer, l: Layout, thread: number) {
+    this.counters = new Float64Array(sab, l.countersOff + thread * COUNTERS * 8, COUNTERS);
+    this.hists = new Int32Array(sab, l.histsOff + thread * NHIST * HBUCKETS * 4, NHIST * HBUCKETS);
+  }
+  record(hist: number, ns: number): void {
+    this.hists[hist * HBUCKETS + bucketOf(ns)]++;
+  }
+}
+
+export const H: { readonly [K in HistName]: number } = Object.fromEntries(HIST_NAMES.map((n, i) => [n, i])) as { [K in HistName]: number };
+
+export interface Percentiles {
+  count: number;
+  p50Ns: number;
+  p90Ns: number;
+  p99Ns: number;
+  p999Ns: number;
+  maxNs: number;
+  meanNs: number;
+}
+
+/** Sum one histogram over a set of threads. */
+export function mergeHist(sab: SharedArrayBuffer, l: Layout, threads: number[], hist: number): Float64Array {
+  const out = new Float64Array(HBUCKETS);
+  for (const t of threads) {
+    const h = new Int32Array(sab, l.histsOff + (t * NHIST + hist) * HBUCKETS * 4, HBUCKETS);
+    for (let i = 0; i < HBUCKETS; i++) out[i] += h[i];
+  }
+  return out;
+}
+
+/** Percentiles from bucket counts; each reported value is its bucket's midpoint. */
+export function percentiles(b: Float64Array): Percentiles {
+  let count = 0;
+  let sum = 0;
+  let max = 0;
+  for (let i = 0; i < b.length; i++) {
+    if (b[i] === 0) continue;
+    count += b[i];
+    const mid = (bucketLow(i) + bucketLow(i + 1)) / 2;
+    sum += b[i] * mid;
+    max = bucketLow(i + 1);
+  }
+  const at = (q: number) => {
+    if (count === 0) return 0;
+    const rank = Math.ceil(q * count);
+    let acc = 0;
+    for (let i = 0; i < b.length; i++) {
+      acc += b[i];
+      if (acc >= rank) return Math.round((bucketLow(i) + bucketLow(i + 1)) / 2);
+    }
+    return max;
+  };
+  return { count, p50Ns: at(0.5), p90Ns: at(0.9), p99Ns: at(0.99), p999Ns: at(0.999), maxNs: max, meanNs: count ? Math.round(sum / count) : 0 };
+}
+
+export function readCounters(sab: SharedArrayBuffer, l: Layout, thread: number): Record<string, number> {
+  const c = new Float64Array(sab, l.countersOff + thread * COUNTERS * 8, COUNTERS);
+  const out: Record<string, number> = {};
+  COUNTER_NAMES.forEach((n, i) => (out[n] = c[i]));
+  return out;
+}
+
+export function resetThread(sab: SharedArrayBuffer, l: Layout, thread: number): void {
+  new Float64Array(sab, l.countersOff + thread * COUNTERS * 8, COUNTERS).fill(0);
+  new Int32Array(sab, l.histsOff + thread * NHIST * HBUCKETS * 4, NHIST * HBUCKETS).fill(0);
+}
+
+export { HIST_NAMES };

@@ -1,0 +1,65 @@
+/**
+ * Process worker entry, run by the piscina pool: each task is one process, start to end.
+ * Views and the TLB are built once per worker thread and reused by every process it runs.
+ */
+import { workerData } from 'node:worker_threads';
+import { initClock } from '../clock.js';
+import { SignalError, toWire, type SigInfo, type WireError } from '../errors.js';
+import { FLAG_STATS, readLayout, slotThread } from '../layout.js';
+import { PagerViews, SlotViews } from '../pager/protocol.js';
+import { ThreadStats } from '../stats.js';
+import { waitModeOf } from '../wait.js';
+import { CountingProcess, MachineViews, Process, type DeviceEntry } from './process.js';
+
+export interface ProcessWorkerData {
+  sab: SharedArrayBuffer;
+  devices: DeviceEntry[];
+}
+
+export interface ProcessTask {
+  slot: number;
+  pid: number;
+  pager: number;
+  url: string;
+  args: unknown[];
+}
+
+export type ProcessOutcome =
+  | { kind: 'exit'; result: unknown }
+  | { kind: 'signal'; siginfo: SigInfo; message: string }
+  | { kind: 'error'; error: WireError };
+
+const data = workerData as ProcessWorkerData;
+const layout = readLayout(data.sab);
+initClock(data.sab);
+const views = new MachineViews(data.sab, layout);
+const counting = (layout.flags & FLAG_STATS) !== 0;
+
+export default async function runProcess(task: ProcessTask): Promise<ProcessOutcome> {
+  const slot = new SlotViews(data.sab, layout, task.slot);
+  const pager = new PagerViews(data.sab, layout, task.pager);
+  const stats = new ThreadStats(data.sab, layout, slotThread(layout, task.slot));
+  const Ctor = counting ? CountingProcess : Process;
+  const p = new Ctor(task.pid, views, slot, pager, stats, data.devices, counting, waitModeOf(layout.flags), layout.spin);
+  let outcome: ProcessOutcome;
+  try {
+    const mod = await import(task.url);
+    const main = mod.default;
+    if (typeof main !== 'function') throw new TypeError(`program ${task.url} has no default-exported main function`);
+    const result = await main(p, ...task.args);
+    try {
+      structuredClone(result);
+    } catch (e) {
+      throw new TypeError(`program ${task.url} returned a value that cannot be cloned to the host: ${(e as Error).message}`);
+    }
+    outcome = { kind: 'exit', result };
+  } catch (e) {
+    if (e instanceof SignalError) outcome = { kind: 'signal', siginfo: e.toSigInfo(), message: e.message };
+    else outcome = { kind: 'error', error: toWire(e) };
+  } finally {
+    p.exit();
+  }
+  // SIGKILL cannot be caught: whatever the program did with the SignalError, the process is dead.
+  if (p.killed) outcome = { kind: 'signal', siginfo: p.killed, message: `killed by SIGKILL` };
+  return outcome;
+}

@@ -1,0 +1,581 @@
+/**
+ * The process: what a program's `main(p, ...args)` receives. Memory access through a software
+ * TLB, page faults sent to the owning pager, and the process half of the system calls.
+ *
+ * The TLB (v86's software MMU, DESIGN.md 3) is two flat Int32Arrays private to the worker thread,
+ * indexed by virtual page number over the 32-bit user address space: tlbR for reads, tlbW for
+ * writes, each holding pfn+1 (0 = miss). A hit is one load, one test and one shift/or into the
+ * arena view: no object, no Map, no allocation, no Atomics call. Everything else — a miss, a
+ * misaligned or out-of-range address, a page without the right permission — falls into one slow
+ * path, `translate`.
+ *
+ * Invalidation: only this process's own munmap/mprotect/madvise/pmapRemove remove its PTEs (each
+ * address space belongs to one process; see pager/fault.ts), so the process drops the affected TLB
+ * range itself, in one batch, when the call returns. Nothing else can hold those entries.
+ */
+import { clockMs } from '../clock.js';
+import {
+  MADV_FREE, MAP_ANON, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, MS_ASYNC, MS_INVALIDATE, MS_SYNC, O_RDONLY, O_RDWR,
+  O_WRONLY, PAGE_SIZE, PROT_ALL, PROT_EXEC, PROT_READ, PROT_WRITE, VM_MAXUSER_ADDRESS,
+} from '../constants.js';
+import { ERRNO, SignalError, SyscallError, badType, errnoName, type ErrnoName, type SigInfo } from '../errors.js';
+import { C, E_END, E_OBJ, E_START, ENTRY_F64, OBJ_ANON, S_POST_TS, ST_DONE, ST_PENDING, type Layout } from '../layout.js';
+import { PTE_PROT, PTE_VALID, pteLoad } from '../pager/pmap.js';
+import {
+  OP_EXIT, OP_FAULT, OP_MADVISE, OP_MMAP, OP_MPROTECT, OP_MSYNC, OP_MUNMAP, OP_PMAP_REMOVE, PagerViews, SlotViews, post,
+} from '../pager/protocol.js';
+import { H, type ThreadStats } from '../stats.js';
+import { WAIT_PARK, WAIT_SPIN, type WaitMode } from '../wait.js';
+
+const VPAGES = VM_MAXUSER_ADDRESS / PAGE_SIZE;
+const FREAD = 1;
+const FWRITE = 2;
+const MAX_FDS = 64;
+
+export interface DeviceEntry {
+  path: string;
+  index: number;
+}
+
+interface OpenFile {
+  dev: number;
+  mode: number; // FREAD | FWRITE
+}
+
+/** Per worker thread: views and TLB arrays built once and reused by every process it runs. */
+export class MachineViews {
+  readonly m8: Uint8Array;
+  readonly m16: Uint16Array;
+  readonly m32: Uint32Array;
+  readonly m32i: Int32Array;
+  readonly m64: BigInt64Array;
+  readonly tlbR = new Int32Array(VPAGES);
+  readonly tlbW = new Int32Array(VPAGES);
+  constructor(readonly sab: SharedArrayBuffer, readonly layout: Layout) {
+    const off = layout.framesOff;
+    const bytes = layout.frames * PAGE_SIZE;
+    this.m8 = new Uint8Array(sab, off, bytes);
+    this.m16 = new Uint16Array(sab, off, bytes / 2);
+    this.m32 = new Uint32Array(sab, off, bytes / 4);
+    this.m32i = new Int32Array(sab, off, bytes / 4);
+    this.m64 = new BigInt64Array(sab, off, bytes / 8);
+  }
+}
+
+export class Process {
+  readonly pid: number;
+  // Hot fields first; they are read on every access.
+  protected readonly tlbR: Int32Array;
+  protected readonly tlbW: Int32Array;
+  protected readonly m8: Uint8Array;
+  protected readonly m16: Uint16Array;
+  protected readonly m32: Uint32Array;
+  protected readonly m32i: Int32Array;
+  protected readonly m64: BigInt64Array;
+  protected readonly counters: Float64Array;
+  private readonly slot: SlotViews;
+  private readonly pager: PagerViews;
+  private readonly stats: ThreadStats;
+  private readonly timing: boolean;
+  private readonly wait: WaitMode;
+  private readonly spin: number;
+  private readonly devices: readonly DeviceEntry[];
+  private readonly fds: (OpenFile | null)[] = [];
+  private readonly ptes: Int32Array;
+  /** @internal set when the process must die whatever the program does (SIGKILL). */
+  killed: SigInfo | null = null;
+  private exited = false;
+
+  constructor(pid: number, mv: MachineViews, slot: SlotViews, pager: PagerViews, stats: ThreadStats, devices: readonly DeviceEntry[], timing: boolean, wait: WaitMode, spin: number) {
+    this.pid = pid;
+    this.tlbR = mv.tlbR;
+    this.tlbW = mv.tlbW;
+    this.m8 = mv.m8;
+    this.m16 = mv.m16;
+    this.m32 = mv.m32;
+    this.m32i = mv.m32i;
+    this.m64 = mv.m64;
+    this.ptes = mv.m32i;
+    this.slot = slot;
+    this.pager = pager;
+    this.stats = stats;
+    this.counters = stats.counters;
+    this.timing = timing;
+    this.wait = wait;
+    this.spin = spin;
+    this.devices = devices;
+    this.tlbR.fill(0);
+    this.tlbW.fill(0);
+  }
+
+  // ------------------------------------------------------------------ memory access (hot)
+
+  load8(va: number): number {
+    const f = this.tlbR[va >>> 12];
+    if (f !== 0 && va === va >>> 0) return this.m8[(f - 1) * 4096 + (va & 4095)];
+    return this.m8[this.translate(va, PROT_READ, 1)];
+  }
+
+  load16(va: number): number {
+    const f = this.tlbR[va >>> 12];
+    if (f !== 0 && (va & 1) === 0 && va === va >>> 0) return this.m16[((f - 1) << 11) | ((va & 4095) >>> 1)];
+    return this.m16[this.translate(va, PROT_READ, 2) >>> 1];
+  }
+
+  load32(va: number): number {
+    const f = this.tlbR[va >>> 12];
+    if (f !== 0 && (va & 3) === 0 && va === va >>> 0) return this.m32[((f - 1) << 10) | ((va & 4095) >>> 2)];
+    return this.m32[this.translate(va, PROT_READ, 4) / 4];
+  }
+
+  load64(va: number): bigint {
+    const f = this.tlbR[va >>> 12];
+    if (f !== 0 && (va & 7) === 0 && va === va >>> 0) return this.m64[((f - 1) << 9) | ((va & 4095) >>> 3)];
+    return this.m64[this.translate(va, PROT_READ, 8) / 8];
+  }
+
+  store8(va: number, v: number): void {
+    const f = this.tlbW[va >>> 12];
+    if (f !== 0 && va === va >>> 0) this.m8[(f - 1) * 4096 + (va & 4095)] = v;
+    else this.m8[this.translate(va, PROT_WRITE, 1)] = v;
+  }
+
+  store16(va: number, v: number): void {
+    const f = this.tlbW[va >>> 12];
+    if (f !== 0 && (va & 1) === 0 && va === va >>> 0) this.m16[((f - 1) << 11) | ((va & 4095) >>> 1)] = v;
+    else this.m16[this.translate(va, PROT_WRITE, 2) >>> 1] = v;
+  }
+
+  store32(va: number, v: number): void {
+    const f = this.tlbW[va >>> 12];
+    if (f !== 0 && (va & 3) === 0 && va === va >>> 0) this.m32[((f - 1) << 10) | ((va & 4095) >>> 2)] = v;
+    else this.m32[this.translate(va, PROT_WRITE, 4) / 4] = v;
+  }
+
+  store64(va: number, v: bigint): void {
+    if (typeof v !== 'bigint') throw badType('store64 value', 'a bigint', v);
+    const f = this.tlbW[va >>> 12];
+    if (f !== 0 && (va & 7) === 0 && va === va >>> 0) this.m64[((f - 1) << 9) | ((va & 4095) >>> 3)] = v;
+    else this.m64[this.translate(va, PROT_WRITE, 8) / 8] = v;
+  }
+
+  /** Copy from virtual memory; crosses pages, faulting each as needed. */
+  read(va: number, dst: Uint8Array): Uint8Array {
+    if (!(dst instanceof Uint8Array)) throw badType('read dst', 'a Uint8Array', dst);
+    for (let done = 0; done < dst.length; ) {
+      const pa = this.translate(va + done, PROT_READ, 1);
+      const n = Math.min(dst.length - done, PAGE_SIZE - (pa % PAGE_SIZE));
+      dst.set(this.m8.subarray(pa, pa + n), done);
+      done += n;
+    }
+    return dst;
+  }
+
+  write(va: number, src: Uint8Array): void {
+    if (!(src instanceof Uint8Array)) throw badType('write src', 'a Uint8Array', src);
+    for (let done = 0; done < src.length; ) {
+      const pa = this.translate(va + done, PROT_WRITE, 1);
+      const n = Math.min(src.length - done, PAGE_SIZE - (pa % PAGE_SIZE));
+      this.m8.set(src.subarray(done, done + n), pa);
+      done += n;
+    }
+  }
+
+  // Atomics on mapped memory: real Atomics on the arena, so processes and the host can synchronise.
+  atomicAdd32(va: number, v: number): number {
+    return Atomics.add(this.m32, this.translate(va, PROT_WRITE, 4) / 4, v);
+  }
+
+  cas32(va: number, expected: number, v: number): number {
+    return Atomics.compareExchange(this.m32, this.translate(va, PROT_WRITE, 4) / 4, expected >>> 0, v >>> 0);
+  }
+
+  atomicLoad32(va: number): number {
+    return Atomics.load(this.m32, this.translate(va, PROT_READ, 4) / 4);
+  }
+
+  atomicStore32(va: number, v: number): number {
+    return Atomics.store(this.m32, this.translate(va, PROT_WRITE, 4) / 4, v);
+  }
+
+  wait32(va: number, v: number, timeoutMs?: number): 'ok' | 'not-equal' | 'timed-out' {
+    const i = this.translate(va, PROT_READ, 4) / 4;
+    if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs))) throw badType('wait32 timeoutMs', 'a number of milliseconds', timeoutMs);
+    return Atomics.wait(this.m32i, i, v | 0, timeoutMs);
+  }
+
+  notify32(va: number, count?: number): number {
+    return Atomics.notify(this.m32i, this.translate(va, PROT_READ, 4) / 4, count);
+  }
+
+  /**
+   * The slow path of every access: check the address, consult the PTE, fault if it does not allow
+   * the access, fill the TLB, and return the physical byte address. Throws the signal an access
+   * that cannot be satisfied raises.
+   */
+  protected translate(va: number, access: number, size: number): number {
+    if (typeof va !== 'number') throw badType('virtual address', 'a number', va);
+    if (va !== va >>> 0) {
+      if (!Number.isInteger(va)) throw badType('virtual address', 'an integer', va);
+      throw new SignalError('SIGSEGV', 'SEGV_MAPERR', va, 'address outside the 32-bit user address space');
+    }
+    if ((va & (size - 1)) !== 0) throw new SignalError('SIGBUS', 'BUS_ADRALN', va);
+    const c = this.counters;
+    c[C.tlbMisses]++;
+    const l1 = this.slot.l1;
+    for (let tries = 0; ; tries++) {
+      const pte = pteLoad(this.ptes, l1, va);
+      // x86: a page entered writable is also readable (reference (e), hardware note).
+      const rights = pte & PTE_PROT;
+      const ok = (pte & PTE_VALID) !== 0 && (access === PROT_READ ? (rights & (PROT_READ | PROT_WRITE)) !== 0 : (rights & access) === access);
+      if (ok) {
+        const vpn = va >>> 12;
+        const pfn = pte >>> 5;
+        if ((rights & (PROT_READ | PROT_WRITE)) !== 0) this.tlbR[vpn] = pfn + 1;
+        if ((rights & PROT_WRITE) !== 0) this.tlbW[vpn] = pfn + 1;
+        return pfn * PAGE_SIZE + (va & 4095);
+      }
+      if (tries > 2) throw new Error(`devpager internal error: fault at 0x${va.toString(16)} resolved but PTE 0x${pte.toString(16)} still denies access ${access}`);
+      const err = this.fault(va, access);
+      if (err !== 0) throw this.signalFor(err, va);
+    }
+  }
+
+  private signalFor(err: number, va: number): SignalError {
+    // amd64 trap.c: EINVAL -> SIGBUS/BUS_ADRERR; EACCES -> SIGSEGV/SEGV_ACCERR; ENOMEM -> SIGKILL;
+    // anything else (EFAULT, EIO) -> SIGSEGV/SEGV_MAPERR.
+    switch (err) {
+      case ERRNO.EINVAL:
+        return new SignalError('SIGBUS', 'BUS_ADRERR', va);
+      case ERRNO.EACCES:
+        return new SignalError('SIGSEGV', 'SEGV_ACCERR', va);
+      case ERRNO.ENOMEM: {
+        const e = new SignalError('SIGKILL', 'SI_KERNEL', va, `UVM: pid ${this.pid} killed: out of swap`);
+        this.killed = e.toSigInfo();
+        return e;
+      }
+      default:
+        return new SignalError('SIGSEGV', 'SEGV_MAPERR', va, err === ERRNO.EIO ? 'the device pager could not map this page (d_mmap returned -1)' : undefined);
+    }
+  }
+
+  private fault(va: number, access: number): number {
+    const req = this.slot.req;
+    req[1] = va;
+    req[2] = access;
+    req[0] = OP_FAULT;
+    this.counters[C.faults]++;
+    if (!this.timing) return this.call();
+    const t0 = performance.now();
+    const err = this.call();
+    this.stats.record(H.fault, (performance.now() - t0) * 1e6);
+    return err;
+  }
+
+  /** Post the request already in the slot and wait for the reply. Returns the errno (0 = ok). */
+  private call(): number {
+    const s = this.slot;
+    if (this.timing) s.postTs[S_POST_TS] = clockMs();
+    post(s, this.pager);
+    const st = s.state;
+    const c = this.counters;
+    const mode = this.wait;
+    if (mode !== WAIT_PARK) {
+      const limit = this.spin;
+      for (let i = 0; mode === WAIT_SPIN || i < limit; i++) {
+        if (Atomics.load(st, 0) === ST_DONE) {
+          c[C.spins] += i;
+          return s.res[2];
+        }
+      }
+      c[C.spins] += limit;
+    }
+    Atomics.store(s.parked, 0, 1);
+    while (Atomics.load(st, 0) !== ST_DONE) {
+      c[C.parks]++;
+      const t0 = this.timing ? performance.now() : 0;
+      Atomics.wait(st, 0, ST_PENDING);
+      if (this.timing) {
+        const ns = (performance.now() - t0) * 1e6;
+        c[C.parkNs] += ns;
+        this.stats.record(H.park, ns);
+      }
+    }
+    Atomics.store(s.parked, 0, 0);
+    return s.res[2];
+  }
+
+  private syscall(name: string, op: number, a: number, b: number, c = 0, d = 0, e = 0, f = 0, g = 0): number {
+    this.counters[C.syscalls]++;
+    const req = this.slot.req;
+    req[1] = a;
+    req[2] = b;
+    req[3] = c;
+    req[4] = d;
+    req[5] = e;
+    req[6] = f;
+    req[7] = g;
+    req[0] = op;
+    const err = this.call();
+    if (err !== 0) throw new SyscallError(name, errnoName(err));
+    return this.slot.res[1];
+  }
+
+  /** Drop TLB entries for [sva, eva) in one batch: after our own unmap/protect returns. */
+  private invalidate(sva: number, eva: number): void {
+    const tr = this.tlbR;
+    const tw = this.tlbW;
+    let n = 0;
+    const last = Math.min(eva, VM_MAXUSER_ADDRESS) / PAGE_SIZE;
+    for (let vpn = sva / PAGE_SIZE; vpn < last; vpn++) {
+      if (tr[vpn] !== 0 || tw[vpn] !== 0) {
+        tr[vpn] = 0;
+        tw[vpn] = 0;
+        n++;
+      }
+    }
+    this.counters[C.tlbShootdowns] += n;
+  }
+
+  // ------------------------------------------------------------------ files
+
+  open(path: string, flags: number = O_RDONLY): number {
+    if (typeof path !== 'string') throw badType('open path', 'a string', path);
+    int('open flags', flags);
+    const acc = flags & 3;
+    if (acc === 3) throw new SyscallError('open', 'EINVAL', 'O_ACCMODE 3');
+    const d = this.devices.find((x) => x.path === path);
+    if (!d) throw new SyscallError('open', 'ENOENT', path);
+    let fd = this.fds.indexOf(null);
+    if (fd < 0) fd = this.fds.length;
+    if (fd >= MAX_FDS) throw new SyscallError('open', 'EMFILE');
+    this.fds[fd] = { dev: d.index, mode: acc === O_RDONLY ? FREAD : acc === O_WRONLY ? FWRITE : FREAD | FWRITE };
+    return fd;
+  }
+
+  close(fd: number): void {
+    if (!this.validFd(fd)) throw new SyscallError('close', 'EBADF', String(fd));
+    // close(2) does not unmap: the uvm_device holds no file reference (reference (d)).
+    this.fds[fd] = null;
+  }
+
+  private validFd(fd: number): boolean {
+    return typeof fd === 'number' && Number.isInteger(fd) && fd >= 0 && fd < this.fds.length && this.fds[fd] !== null;
+  }
+
+  // ------------------------------------------------------------------ VM system calls
+
+  /** mmap(2), with NetBSD's checks in NetBSD's order (reference (b)). */
+  mmap(addr: number | null, len: number, prot: number, flags: number, fd = -1, off = 0): number {
+    const a = addr ?? 0;
+    num('mmap addr', a);
+    num('mmap len', len);
+    int('mmap prot', prot);
+    int('mmap flags', flags);
+    int('mmap fd', fd);
+    num('mmap off', off);
+    prot &= PROT_ALL;
+    if ((flags & (MAP_SHARED | MAP_PRIVATE)) === (MAP_SHARED | MAP_PRIVATE)) throw new SyscallError('mmap', 'EINVAL', 'MAP_SHARED and MAP_PRIVATE both set');
+    if (len === 0 && !(flags & MAP_ANON)) throw new SyscallError('mmap', 'EINVAL', 'len is 0');
+    if (len < 0) throw new SyscallError('mmap', 'ENOMEM', 'len does not fit the address space');
+    const pageoff = ((off % PAGE_SIZE) + PAGE_SIZE) % PAGE_SIZE;
+    const pos = off - pageoff;
+    const size = Math.ceil((len + pageoff) / PAGE_SIZE) * PAGE_SIZE;
+    if (size > VM_MAXUSER_ADDRESS) throw new SyscallError('mmap', 'ENOMEM', 'len does not fit the address space');
+    let where = a;
+    if (flags & MAP_FIXED) {
+      where = a - pageoff;
+      if (where % PAGE_SIZE !== 0) throw new SyscallError('mmap', 'EINVAL', 'MAP_FIXED address not page aligned');
+      if (where < 0) throw new SyscallError('mmap', 'EINVAL', 'address below VM_MIN_ADDRESS');
+      if (where + size > VM_MAXUSER_ADDRESS) throw new SyscallError('mmap', 'EFBIG', 'range ends past VM_MAXUSER_ADDRESS');
+    }
+    let obj = OBJ_ANON;
+    let maxprot = PROT_ALL;
+    let mflags = flags;
+    if (flags & MAP_ANON) {
+      if (fd !== -1) throw new SyscallError('mmap', 'EINVAL', 'MAP_ANON with fd != -1');
+      if (len === 0) return where; // uvm_mmap: size 0 maps nothing
+    } else {
+      if (!this.validFd(fd)) throw new SyscallError('mmap', 'EBADF', String(fd));
+      const file = this.fds[fd]!;
+      // vn_mmap (VCHR): no type -> MAP_SHARED; MAP_PRIVATE silently becomes MAP_SHARED.
+      mflags = (flags & ~MAP_PRIVATE) | MAP_SHARED;
+      maxprot = PROT_EXEC;
+      if (file.mode & FREAD) maxprot |= PROT_READ;
+      else if (prot & PROT_READ) throw new SyscallError('mmap', 'EACCES', 'PROT_READ on a descriptor not open for reading');
+      if (file.mode & FWRITE) maxprot |= PROT_WRITE;
+      else if (prot & PROT_WRITE) throw new SyscallError('mmap', 'EACCES', 'PROT_WRITE of a shared mapping on a descriptor not open for writing');
+      obj = file.dev;
+    }
+    const start = this.syscall('mmap', OP_MMAP, where, size, prot, mflags, obj, pos, maxprot);
+    this.invalidate(start, start + size);
+    return start + pageoff;
+  }
+
+  /** Page-round [addr, addr+len) as the kernel does; null when len rounds to nothing. */
+  private range(name: string, addr: number, len: number, errno: ErrnoName): [number, number] | null {
+    num(`${name} addr`, addr);
+    num(`${name} len`, len);
+    const pageoff = ((addr % PAGE_SIZE) + PAGE_SIZE) % PAGE_SIZE;
+    const sva = addr - pageoff;
+    const size = Math.ceil((len + pageoff) / PAGE_SIZE) * PAGE_SIZE;
+    if (len < 0 || sva < 0 || sva + size > VM_MAXUSER_ADDRESS) throw new SyscallError(name, errno, 'range outside the user address space');
+    if (size === 0) return null;
+    return [sva, sva + size];
+  }
+
+  munmap(addr: number, len: number): void {
+    const r = this.range('munmap', addr, len, 'EINVAL');
+    if (!r) return; // len 0 is a no-op, not EINVAL
+    this.syscall('munmap', OP_MUNMAP, r[0], r[1]);
+    this.invalidate(r[0], r[1]);
+  }
+
+  mprotect(addr: number, len: number, prot: number): void {
+    int('mprotect prot', prot);
+    const r = this.range('mprotect', addr, len, 'EINVAL');
+    if (!r) return;
+    try {
+      this.syscall('mprotect', OP_MPROTECT, r[0], r[1], prot & PROT_ALL);
+    } finally {
+      this.invalidate(r[0], r[1]);
+    }
+  }
+
+  madvise(addr: number, len: number, advice: number): void {
+    int('madvise advice', advice);
+    if (advice < 0 || advice > MADV_FREE || advice === 5) throw new SyscallError('madvise', 'EINVAL', `advice ${advice}`);
+    const r = this.range('madvise', addr, len, 'EINVAL');
+    if (!r) return;
+    this.syscall('madvise', OP_MADVISE, r[0], r[1], advice);
+    if (advice === MADV_FREE) this.invalidate(r[0], r[1]);
+  }
+
+  msync(addr: number, len: number, flags: number = MS_SYNC): void {
+    int('msync flags', flags);
+    if ((flags & ~(MS_ASYNC | MS_SYNC | MS_INVALIDATE)) !== 0 || ((flags & MS_ASYNC) && (flags & MS_SYNC))) {
+      throw new SyscallError('msync', 'EINVAL', `flags 0x${(flags >>> 0).toString(16)}`);
+    }
+    const r = this.range('msync', addr, len, 'ENOMEM');
+    let sva: number;
+    let eva: number;
+    if (r) [sva, eva] = r;
+    else {
+      // len 0: the whole entry containing addr (NetBSD msync)
+      const i = this.entryAt(addr - (((addr % PAGE_SIZE) + PAGE_SIZE) % PAGE_SIZE));
+      if (i < 0) throw new SyscallError('msync', 'ENOMEM');
+      sva = this.slot.entries[i * ENTRY_F64 + E_START];
+      eva = this.slot.entries[i * ENTRY_F64 + E_END];
+    }
+    this.syscall('msync', OP_MSYNC, sva, eva, flags);
+  }
+
+  /**
+   * mincore(2): device pages are always resident (reference (c)); anonymous pages are resident
+   * once touched. Read straight from the map and page tables, which only our pager writes.
+   */
+  mincore(addr: number, len: number): Uint8Array {
+    num('mincore addr', addr);
+    num('mincore len', len);
+    if (addr % PAGE_SIZE !== 0 || addr < 0) throw new SyscallError('mincore', 'EINVAL', 'addr not page aligned');
+    const eva = addr + Math.ceil(len / PAGE_SIZE) * PAGE_SIZE;
+    if (len <= 0 || eva <= addr) throw new SyscallError('mincore', 'EINVAL', 'empty range');
+    if (eva > VM_MAXUSER_ADDRESS) throw new SyscallError('mincore', 'ENOMEM');
+    const vec = new Uint8Array((eva - addr) / PAGE_SIZE);
+    for (let va = addr, k = 0; va < eva; va += PAGE_SIZE, k++) {
+      const i = this.entryAt(va);
+      if (i < 0) throw new SyscallError('mincore', 'ENOMEM', `0x${va.toString(16)} is not mapped`);
+      if (this.slot.entries[i * ENTRY_F64 + E_OBJ] !== OBJ_ANON) vec[k] = 1;
+      else vec[k] = pteLoad(this.ptes, this.slot.l1, va) & PTE_VALID ? 1 : 0;
+    }
+    return vec;
+  }
+
+  private entryAt(va: number): number {
+    const e = this.slot.entries;
+    let lo = 0;
+    let hi = this.slot.nentries - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const b = mid * ENTRY_F64;
+      if (va < e[b + E_START]) hi = mid - 1;
+      else if (va >= e[b + E_END]) lo = mid + 1;
+      else return mid;
+    }
+    return -1;
+  }
+
+  /**
+   * Extension (not in NetBSD's syscall table): make the pmap forget the device PTEs of a range, as
+   * a real pmap may at any time. The mapping stays; the next access faults and calls d_mmap again.
+   * Returns the number of PTEs removed. Used by the `refault` benchmark.
+   */
+  pmapRemove(addr: number, len: number): number {
+    const r = this.range('pmapRemove', addr, len, 'EINVAL');
+    if (!r) return 0;
+    const n = this.syscall('pmapRemove', OP_PMAP_REMOVE, r[0], r[1]);
+    this.invalidate(r[0], r[1]);
+    return n;
+  }
+
+  /** @internal exit: the pager tears the address space down. Idempotent. */
+  exit(): void {
+    if (this.exited) return;
+    this.exited = true;
+    const req = this.slot.req;
+    req[0] = OP_EXIT;
+    this.call();
+    this.tlbR.fill(0);
+    this.tlbW.fill(0);
+  }
+}
+
+/**
+ * With stats on, every access is counted: the subclass adds one increment in front of the TLB
+ * probe and is only instantiated then, so a runtime without stats pays nothing. The slow path
+ * counts misses; hits are accesses minus misses (stats.ts does the subtraction).
+ */
+export class CountingProcess extends Process {
+  override load8(va: number): number {
+    this.counters[C.accesses]++;
+    return super.load8(va);
+  }
+  override load16(va: number): number {
+    this.counters[C.accesses]++;
+    return super.load16(va);
+  }
+  override load32(va: number): number {
+    this.counters[C.accesses]++;
+    return super.load32(va);
+  }
+  override load64(va: number): bigint {
+    this.counters[C.accesses]++;
+    return super.load64(va);
+  }
+  override store8(va: number, v: number): void {
+    this.counters[C.accesses]++;
+    super.store8(va, v);
+  }
+  override store16(va: number, v: number): void {
+    this.counters[C.accesses]++;
+    super.store16(va, v);
+  }
+  override store32(va: number, v: number): void {
+    this.counters[C.accesses]++;
+    super.store32(va, v);
+  }
+  override store64(va: number, v: bigint): void {
+    this.counters[C.accesses]++;
+    super.store64(va, v);
+  }
+}
+
+function num(name: string, v: unknown): asserts v is number {
+  if (typeof v !== 'number' || Number.isNaN(v)) throw badType(name, 'a number', v);
+  if (!Number.isInteger(v)) throw badType(name, 'an integer', v);
+}
+function int(name: string, v: unknown): asserts v is number {
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw badType(name, 'an integer', v);
+}
+
+export { PROT_EXEC, O_RDWR };
