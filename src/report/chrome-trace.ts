@@ -63,6 +63,37 @@ function isFiniteNum(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v);
 }
 
+/**
+ * Point-in-any-span lookup for one thread: the union of its span intervals,
+ * sorted, searched by bisection (flows are checked one by one, so a linear
+ * scan per flow would be quadratic on large traces).
+ */
+function coverage(spans: { ts: number; end: number }[]): (t: number) => boolean {
+  const sorted = [...spans].sort((a, b) => a.ts - b.ts);
+  const lo: number[] = [];
+  const hi: number[] = [];
+  for (const s of sorted) {
+    if (lo.length && s.ts <= hi[hi.length - 1]! + EPS) hi[hi.length - 1] = Math.max(hi[hi.length - 1]!, s.end);
+    else {
+      lo.push(s.ts);
+      hi.push(s.end);
+    }
+  }
+  return (t) => {
+    let a = 0;
+    let b = lo.length - 1;
+    let k = -1;
+    while (a <= b) {
+      const mid = (a + b) >> 1;
+      if (lo[mid]! <= t + EPS) {
+        k = mid;
+        a = mid + 1;
+      } else b = mid - 1;
+    }
+    return k >= 0 && t <= hi[k]! + EPS;
+  };
+}
+
 function startsFlow(e: TraceEvent): boolean {
   if (e.flowEnd === true) return false;
   if (e.flowEnd === false) return true;
@@ -135,8 +166,8 @@ export function toChromeTrace(
     }
     clipped.set(tid, kept);
   }
-  const enclosed = (tid: number, ts: number): boolean =>
-    (clipped.get(tid) ?? []).some((s) => s.ts <= ts + EPS && ts <= s.end + EPS);
+  const cover = new Map([...clipped].map(([tid, arr]) => [tid, coverage(arr)]));
+  const enclosed = (tid: number, ts: number): boolean => cover.get(tid)?.(ts) ?? false;
 
   // Instants and counters.
   for (const e of events) {
@@ -348,7 +379,8 @@ export function validateChromeTrace(obj: unknown): string[] {
       stack.push(s);
     }
   }
-  const inSlice = (k: string, ts: number) => (sortedSpans.get(k) ?? []).some((s) => s.ts <= ts + EPS && ts <= s.end + EPS);
+  const cover = new Map([...sortedSpans].map(([k, arr]) => [k, coverage(arr)]));
+  const inSlice = (k: string, ts: number) => cover.get(k)?.(ts) ?? false;
 
   // Flows.
   for (const [fk, fl] of flows) {
