@@ -102,6 +102,7 @@ export const S_RES_ERR = 2; // Float64: errno or 0
 export const S_RES_AUX = 3;
 export const S_PARKED = 0; // Int32 index within line 2
 export const S_POST_TS = 1; // Float64 index within line 2
+export const S_FLOW = 2; // Float64 index within line 2: trace flow id of the request
 export const S_STATUS = 0; // Int32 index within line 3
 export const S_PID = 1;
 export const S_PAGER = 2;
@@ -156,6 +157,7 @@ export const COUNTER_NAMES = [
   'queueWaitNs', // pager: time requests sat queued before service (stats on)
   'parkNs', // time parked in Atomics.wait
   'ptFrames', // page-table frames allocated
+  'waitNs', // process: time waiting for fault replies (stats on); spinning = waitNs - parkNs
 ] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 export const COUNTERS = 32; // slots reserved per thread (>= COUNTER_NAMES.length)
@@ -169,9 +171,9 @@ export type HistName = (typeof HIST_NAMES)[number];
 export const NHIST = HIST_NAMES.length;
 export const HBUCKETS = 320;
 
-// ---- trace ring per thread: [head, dropped, ...pad to 8] then cap events of 4 Float64 ----
+// ---- trace ring per thread: [head, dropped, ...pad to 8] then cap events of TRACE_EV Float64 ----
 export const TRACE_HDR = 8;
-export const TRACE_EV = 4;
+export const TRACE_EV = 5; // kind, ts (ms), dur (ms), arg, flow id
 
 export interface LayoutInput {
   frames: number;

@@ -17,6 +17,10 @@ import { OP_REAP, PagerViews, SlotViews, post, ringShutdown } from './pager/prot
 import { MAX_MEMORY, createArena, type PhysMem } from './physmem.js';
 import { collectStats, resetStats, type RuntimeStats } from './runtime-stats.js';
 import { WAIT_STRATEGIES, waitFlags, type WaitStrategy } from './wait.js';
+import { readRing, resetRing } from './trace.js';
+import { OP_NAMES } from './pager/protocol.js';
+import { toChromeTrace, type ChromeTrace } from './report/chrome-trace.js';
+import type { ThreadInfo, TraceEvent } from './report/types.js';
 import type { PagerWorkerData } from './workers/pager-worker.js';
 import type { ProcessOutcome, ProcessTask, ProcessWorkerData } from './workers/process-worker.js';
 import { PAGE_SIZE } from './constants.js';
@@ -405,6 +409,39 @@ export class Runtime {
   /** Zero every counter and histogram (between benchmark cells). */
   resetStats(): void {
     resetStats(this);
+  }
+
+  /**
+   * Trace events recorded so far (Runtime.create({ trace: true })), on one clock in µs, with the
+   * threads they belong to. Rings that filled up stop recording; `dropped` says how much was lost.
+   */
+  traceEvents(): { threads: ThreadInfo[]; events: TraceEvent[]; dropped: number } {
+    if (!this.options.trace) throw new Error('tracing is off: create the Runtime with { trace: true }');
+    const t = this.threads();
+    const threads: ThreadInfo[] = [];
+    const events: TraceEvent[] = [];
+    let dropped = 0;
+    const add = (index: number, name: string, role: ThreadInfo['role']) => {
+      const r = readRing(this.sab, this.layout, index, OP_NAMES);
+      if (r.events.length === 0 && role === 'process') return;
+      threads.push({ index, name, role });
+      for (const e of r.events) events.push(e);
+      dropped += r.dropped;
+    };
+    t.pagers.forEach((th, p) => add(th, `pager ${p}`, 'pager'));
+    t.slots.forEach((th, s) => add(th, `process slot ${s}`, 'process'));
+    return { threads, events, dropped };
+  }
+
+  /** The trace as Chrome Trace Event JSON (opens in Perfetto and chrome://tracing). */
+  chromeTrace(): ChromeTrace {
+    const { threads, events } = this.traceEvents();
+    return toChromeTrace(threads, events);
+  }
+
+  /** Forget recorded trace events (between profile phases). */
+  resetTrace(): void {
+    for (let th = 0; th < this.layout.nthreads; th++) resetRing(this.sab, this.layout, th);
   }
 
   /** @internal thread indices, for stats and traces */

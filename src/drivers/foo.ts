@@ -24,7 +24,7 @@ export interface FooConfig {
   size1?: number;
   /** bytes of object 2 (default 100 bytes: rounded up to one page) */
   size2?: number;
-  /** device offset of object 2 (default 16 pages) */
+  /** device offset of object 2 (default 16 pages, or 4 pages past a larger region 1) */
   offset2?: number;
 }
 
@@ -43,7 +43,8 @@ export default defineDriver<FooState, FooConfig | undefined>({
   attach(kernel, _unit, config) {
     const size1 = config?.size1 ?? 3 * PAGE_SIZE;
     const size2 = config?.size2 ?? 100;
-    const offset2 = config?.offset2 ?? REGION2_OFFSET;
+    // Default: 16 pages, or past a larger region 1 with a 4-page gap, so there is always a hole.
+    const offset2 = config?.offset2 ?? Math.max(REGION2_OFFSET, Math.ceil(size1 / PAGE_SIZE) * PAGE_SIZE + 4 * PAGE_SIZE);
     if (offset2 % PAGE_SIZE !== 0 || offset2 < Math.ceil(size1 / PAGE_SIZE) * PAGE_SIZE) {
       throw new RangeError(`foo config.offset2 must be page aligned and past region 1, got ${offset2}`);
     }

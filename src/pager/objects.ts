@@ -16,6 +16,8 @@ import { C, E_OBJ, E_OFFSET, E_PROT, E_START, FI_ANON } from '../layout.js';
 import type { Pager } from './pager.js';
 import { PTE_VALID, ptePfn } from './pmap.js';
 import type { SlotViews } from './protocol.js';
+import { clockMs } from '../clock.js';
+import { K_DMMAP, K_PMAP } from '../trace.js';
 
 export const ERESTART = -1;
 
@@ -30,8 +32,10 @@ export const devicePagerOps: PagerOps = {
     const off = k.vmmap.field(s, i, E_OFFSET) + (va - k.vmmap.field(s, i, E_START));
     const pfn = dmmap(k, dev, off, access);
     if (pfn < 0) return ERRNO.EIO;
-    if (!k.pmap.enter(s, va, pfn, k.vmmap.field(s, i, E_PROT), false)) return ERRNO.ENOMEM;
-    return 0;
+    const t0 = k.trace !== null ? clockMs() : 0;
+    const ok = k.pmap.enter(s, va, pfn, k.vmmap.field(s, i, E_PROT), false);
+    if (k.trace !== null) k.trace.emit(K_PMAP, t0, clockMs() - t0, va, 0);
+    return ok ? 0 : ERRNO.ENOMEM;
   },
 };
 
@@ -64,15 +68,15 @@ export function dmmap(k: Pager, dev: number, off: number, prot: number): number 
   const c = k.stats.counters;
   c[C.dmmapCalls]++;
   let r: unknown;
-  const t0 = k.timing ? performance.now() : 0;
+  const t0 = k.timing ? clockMs() : 0;
   try {
     r = d.driver.mmap(d.handle, off, prot, k.kernel);
   } catch (e) {
-    if (k.timing) c[C.dmmapNs] += (performance.now() - t0) * 1e6;
+    if (k.timing) dmmapTime(k, t0, off);
     k.driverBug(dev, off, prot, `threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
     return -1;
   }
-  if (k.timing) c[C.dmmapNs] += (performance.now() - t0) * 1e6;
+  if (k.timing) dmmapTime(k, t0, off);
   if (r === -1) return -1;
   if (typeof r !== 'number' || !Number.isInteger(r)) {
     k.driverBug(dev, off, prot, `returned ${typeof r === 'number' ? r : typeof r}, not an integer frame number or -1`);
@@ -87,6 +91,12 @@ export function dmmap(k: Pager, dev: number, off: number, prot: number): number 
     return -1;
   }
   return r;
+}
+
+function dmmapTime(k: Pager, t0: number, off: number): void {
+  const t1 = clockMs();
+  k.stats.counters[C.dmmapNs] += (t1 - t0) * 1e6;
+  if (k.trace !== null) k.trace.emit(K_DMMAP, t0, t1 - t0, off, 0);
 }
 
 /**

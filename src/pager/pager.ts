@@ -10,7 +10,7 @@ import type { DevHandle, Driver } from '../driver.js';
 import { ERRNO } from '../errors.js';
 import { KernelApi } from '../kernel.js';
 import {
-  C, D_ATTACHES, D_FREES, D_REFS, FLAG_STATS, LINE, P_HEARTBEAT, P_SHUTDOWN, P_SLEEPING, S_POST_TS, STATUS_LIVE,
+  C, D_ATTACHES, D_FREES, D_REFS, FLAG_STATS, FLAG_TRACE, LINE, S_FLOW, P_HEARTBEAT, P_SHUTDOWN, P_SLEEPING, S_POST_TS, STATUS_LIVE,
   pagerThread, type Layout,
 } from '../layout.js';
 import { PhysMem } from '../physmem.js';
@@ -24,6 +24,7 @@ import {
 import { vmExit, vmMadvise, vmMmap, vmMprotect, vmMsync, vmMunmap, vmPmapRemove } from './vmops.js';
 import { VmMap } from './vmmap.js';
 import { waitModeOf, type WaitMode, WAIT_PARK, WAIT_SPIN } from '../wait.js';
+import { K_DEPTH, K_PARK, K_SERVE, K_WAKE, TraceRing } from '../trace.js';
 
 export interface PagerDevice {
   driver: Driver;
@@ -44,6 +45,7 @@ export class Pager {
   readonly devWords: Int32Array;
   readonly stats: ThreadStats;
   readonly timing: boolean;
+  readonly trace: TraceRing | null;
   readonly wait: WaitMode;
   readonly spin: number;
   private readonly warned = new Set<string>();
@@ -64,7 +66,8 @@ export class Pager {
     this.pv = new PagerViews(sab, layout, index);
     this.devices = devices;
     this.stats = new ThreadStats(sab, layout, thread);
-    this.timing = (layout.flags & FLAG_STATS) !== 0;
+    this.trace = (layout.flags & FLAG_TRACE) !== 0 ? new TraceRing(sab, layout, thread) : null;
+    this.timing = (layout.flags & FLAG_STATS) !== 0 || this.trace !== null;
     this.wait = waitModeOf(layout.flags);
     this.spin = layout.spin;
   }
@@ -113,6 +116,7 @@ export class Pager {
       if (depth > 0) {
         c[C.rounds]++;
         if (depth > c[C.maxQueueDepth]) c[C.maxQueueDepth] = depth;
+        if (this.trace !== null) this.trace.emit(K_DEPTH, clockMs(), 0, depth, 0);
         if (this.timing) c[C.busyNs] += (performance.now() - t0) * 1e6;
         Atomics.add(heartbeat, P_HEARTBEAT, 1);
         continue;
@@ -146,12 +150,14 @@ export class Pager {
     const d = Atomics.load(doorbell, 0);
     if (!this.anyPending() && Atomics.load(control, P_SHUTDOWN) === 0) {
       c[C.parks]++;
-      const t0 = this.timing ? performance.now() : 0;
+      const t0 = this.timing ? clockMs() : 0;
       Atomics.wait(doorbell, 0, d);
       if (this.timing) {
-        const ns = (performance.now() - t0) * 1e6;
+        const t1 = clockMs();
+        const ns = (t1 - t0) * 1e6;
         c[C.parkNs] += ns;
         this.stats.record(H.park, ns);
+        if (this.trace !== null) this.trace.emit(K_PARK, t0, t1 - t0, 0, 0);
       }
     }
     Atomics.store(sleeping, P_SLEEPING, 0);
@@ -167,8 +173,8 @@ export class Pager {
     const op = req[0];
     let t0 = 0;
     if (this.timing) {
-      t0 = performance.now();
-      const waited = (clockMs() - s.postTs[S_POST_TS]) * 1e6;
+      t0 = clockMs();
+      const waited = (t0 - s.postTs[S_POST_TS]) * 1e6;
       c[C.queueWaitNs] += waited;
       this.stats.record(H.queueWait, waited);
     }
@@ -219,7 +225,14 @@ export class Pager {
       default:
         err = ERRNO.ENOSYS;
     }
-    if (this.timing) this.stats.record(H.service, (performance.now() - t0) * 1e6);
-    if (reply(s, val, err, 0)) c[C.wakeups]++;
+    if (this.timing) {
+      const t1 = clockMs();
+      this.stats.record(H.service, (t1 - t0) * 1e6);
+      if (this.trace !== null) this.trace.emit(K_SERVE, t0, t1 - t0, op, s.postTs[S_FLOW]);
+    }
+    if (reply(s, val, err, 0)) {
+      c[C.wakeups]++;
+      if (this.trace !== null) this.trace.emit(K_WAKE, clockMs(), 0, slot, 0);
+    }
   }
 }

@@ -5,7 +5,8 @@
 import { workerData } from 'node:worker_threads';
 import { initClock } from '../clock.js';
 import { SignalError, toWire, type SigInfo, type WireError } from '../errors.js';
-import { FLAG_STATS, readLayout, slotThread } from '../layout.js';
+import { FLAG_STATS, FLAG_TRACE, readLayout, slotThread } from '../layout.js';
+import { TraceRing } from '../trace.js';
 import { PagerViews, SlotViews } from '../pager/protocol.js';
 import { ThreadStats } from '../stats.js';
 import { waitModeOf } from '../wait.js';
@@ -40,7 +41,8 @@ export default async function runProcess(task: ProcessTask): Promise<ProcessOutc
   const pager = new PagerViews(data.sab, layout, task.pager);
   const stats = new ThreadStats(data.sab, layout, slotThread(layout, task.slot));
   const Ctor = counting ? CountingProcess : Process;
-  const p = new Ctor(task.pid, views, slot, pager, stats, data.devices, counting, waitModeOf(layout.flags), layout.spin);
+  const trace = (layout.flags & FLAG_TRACE) !== 0 ? new TraceRing(data.sab, layout, slotThread(layout, task.slot)) : null;
+  const p = new Ctor(task.pid, views, slot, pager, stats, data.devices, counting || trace !== null, waitModeOf(layout.flags), layout.spin, trace);
   let outcome: ProcessOutcome;
   try {
     const mod = await import(task.url);

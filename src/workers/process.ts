@@ -19,12 +19,13 @@ import {
   O_WRONLY, PAGE_SIZE, PROT_ALL, PROT_EXEC, PROT_READ, PROT_WRITE, VM_MAXUSER_ADDRESS,
 } from '../constants.js';
 import { ERRNO, SignalError, SyscallError, badType, errnoName, type ErrnoName, type SigInfo } from '../errors.js';
-import { C, E_END, E_OBJ, E_START, ENTRY_F64, OBJ_ANON, S_POST_TS, ST_DONE, ST_PENDING, type Layout } from '../layout.js';
+import { C, E_END, E_OBJ, E_START, ENTRY_F64, OBJ_ANON, S_FLOW, S_POST_TS, ST_DONE, ST_PENDING, type Layout } from '../layout.js';
 import { PTE_PROT, PTE_VALID, pteLoad } from '../pager/pmap.js';
 import {
   OP_EXIT, OP_FAULT, OP_MADVISE, OP_MMAP, OP_MPROTECT, OP_MSYNC, OP_MUNMAP, OP_PMAP_REMOVE, PagerViews, SlotViews, post,
 } from '../pager/protocol.js';
 import { H, type ThreadStats } from '../stats.js';
+import { K_FAULT, K_PARK, K_POST, K_SYSCALL, type TraceRing } from '../trace.js';
 import { WAIT_PARK, WAIT_SPIN, type WaitMode } from '../wait.js';
 
 const VPAGES = VM_MAXUSER_ADDRESS / PAGE_SIZE;
@@ -82,12 +83,15 @@ export class Process {
   private readonly devices: readonly DeviceEntry[];
   private readonly fds: (OpenFile | null)[] = [];
   private readonly ptes: Int32Array;
+  private readonly trace: TraceRing | null;
+  private flowSeq = 0;
   /** @internal set when the process must die whatever the program does (SIGKILL). */
   killed: SigInfo | null = null;
   private exited = false;
 
-  constructor(pid: number, mv: MachineViews, slot: SlotViews, pager: PagerViews, stats: ThreadStats, devices: readonly DeviceEntry[], timing: boolean, wait: WaitMode, spin: number) {
+  constructor(pid: number, mv: MachineViews, slot: SlotViews, pager: PagerViews, stats: ThreadStats, devices: readonly DeviceEntry[], timing: boolean, wait: WaitMode, spin: number, trace: TraceRing | null) {
     this.pid = pid;
+    this.trace = trace;
     this.tlbR = mv.tlbR;
     this.tlbW = mv.tlbW;
     this.m8 = mv.m8;
@@ -268,14 +272,37 @@ export class Process {
     if (!this.timing) return this.call();
     const t0 = performance.now();
     const err = this.call();
-    this.stats.record(H.fault, (performance.now() - t0) * 1e6);
+    const ns = (performance.now() - t0) * 1e6;
+    this.stats.record(H.fault, ns);
+    this.counters[C.waitNs] += ns;
     return err;
   }
 
   /** Post the request already in the slot and wait for the reply. Returns the errno (0 = ok). */
   private call(): number {
+    if (this.trace !== null) return this.tracedCall();
     const s = this.slot;
     if (this.timing) s.postTs[S_POST_TS] = clockMs();
+    return this.postAndWait(s);
+  }
+
+  /** call() with a span for the whole request, a flow to the pager's service, and park spans. */
+  private tracedCall(): number {
+    const s = this.slot;
+    const ring = this.trace!;
+    const flow = ++this.flowSeq * 2048 + s.index;
+    const op = s.req[0];
+    const arg = op === OP_FAULT ? s.req[1] : op;
+    const t0 = clockMs();
+    s.postTs[S_POST_TS] = t0;
+    s.postTs[S_FLOW] = flow;
+    ring.emit(K_POST, t0, 0, 0, flow);
+    const err = this.postAndWait(s);
+    ring.emit(op === OP_FAULT ? K_FAULT : K_SYSCALL, t0, clockMs() - t0, arg, flow);
+    return err;
+  }
+
+  private postAndWait(s: SlotViews): number {
     post(s, this.pager);
     const st = s.state;
     const c = this.counters;
@@ -293,12 +320,14 @@ export class Process {
     Atomics.store(s.parked, 0, 1);
     while (Atomics.load(st, 0) !== ST_DONE) {
       c[C.parks]++;
-      const t0 = this.timing ? performance.now() : 0;
+      const t0 = this.timing ? clockMs() : 0;
       Atomics.wait(st, 0, ST_PENDING);
       if (this.timing) {
-        const ns = (performance.now() - t0) * 1e6;
+        const t1 = clockMs();
+        const ns = (t1 - t0) * 1e6;
         c[C.parkNs] += ns;
         this.stats.record(H.park, ns);
+        if (this.trace !== null) this.trace.emit(K_PARK, t0, t1 - t0, 0, 0);
       }
     }
     Atomics.store(s.parked, 0, 0);
