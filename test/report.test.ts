@@ -278,6 +278,27 @@ test('toChromeTrace pairs reused flow ids in time order', () => {
   assert.equal(ids, [42, '42#1', '42#2']);
 });
 
+test('counters that share a name across threads stay separate tracks', () => {
+  const threads: ThreadInfo[] = [
+    { index: 1, name: 'pager 0', role: 'pager' },
+    { index: 2, name: 'pager 1', role: 'pager' },
+    { index: 3, name: 'proc 0', role: 'process' },
+  ];
+  const events: TraceEvent[] = [
+    { thread: 1, kind: 'counter', name: 'queue depth', tsUs: 1, value: 3 },
+    { thread: 2, kind: 'counter', name: 'queue depth', tsUs: 2, value: 1 },
+    { thread: 3, kind: 'counter', name: 'faults', tsUs: 2, value: 9 },
+    { thread: 3, kind: 'fault', tsUs: 0, durUs: 4 },
+  ];
+  const tr = toChromeTrace(threads, events);
+  assert.equal(validateChromeTrace(tr), []);
+  const names = (tr.traceEvents as ChromeTraceEvent[]).filter((e) => e.ph === 'C').map((e) => e.name);
+  assert.equal(names, ['queue depth (pager 0)', 'queue depth (pager 1)', 'faults']);
+  const svg = timelineChart(threads, events);
+  assert.ok(svg.includes('>queue depth · pager 0</text>') && svg.includes('>queue depth · pager 1</text>'));
+  assert.ok(svg.includes('>faults</text>'));
+});
+
 // The validator must be able to fail: start from a valid minimal trace and break one thing at a time.
 function validMinimal(): ChromeTraceEvent[] {
   return [

@@ -11,7 +11,8 @@
  *   - every thread         -> `M` thread_name + thread_sort_index (and one process_name)
  *   - span kinds           -> `X` complete events, cat = kind
  *   - 'wake', 'post'       -> `i` thread-scoped instants
- *   - 'counter'            -> `C` events, args { value }
+ *   - 'counter'            -> `C` events, args { value }; a name used by several
+ *     threads becomes "name (thread name)", since viewers key counters by name
  *   - flowId               -> an `s`/`f` pair with a shared id, cat "flow". An event
  *     with `flowEnd: true` ends a flow, `flowEnd: false` starts one; when
  *     `flowEnd` is absent a 'serve' span ends the flow and anything else
@@ -169,6 +170,21 @@ export function toChromeTrace(
   const cover = new Map([...clipped].map(([tid, arr]) => [tid, coverage(arr)]));
   const enclosed = (tid: number, ts: number): boolean => cover.get(tid)?.(ts) ?? false;
 
+  // Counter tracks are keyed by (pid, name) in the viewers, so a name that several
+  // threads use (each pager's "queue depth") gets the thread's name appended.
+  const counterThreads = new Map<string, Set<number>>();
+  for (const e of events) {
+    if (e.kind !== 'counter') continue;
+    const n = e.name ?? 'counter';
+    let set = counterThreads.get(n);
+    if (!set) counterThreads.set(n, (set = new Set()));
+    set.add(e.thread);
+  }
+  const counterName = (e: TraceEvent) => {
+    const n = e.name ?? 'counter';
+    return counterThreads.get(n)!.size > 1 ? `${n} (${info.get(e.thread)!.name})` : n;
+  };
+
   // Instants and counters.
   for (const e of events) {
     if (e.kind === 'wake' || e.kind === 'post') {
@@ -186,7 +202,7 @@ export function toChromeTrace(
         other.droppedEvents++;
         continue;
       }
-      out.push({ ph: 'C', name: e.name ?? 'counter', cat: 'counter', ts: e.tsUs, pid, tid: e.thread, args: { value: e.value } });
+      out.push({ ph: 'C', name: counterName(e), cat: 'counter', ts: e.tsUs, pid, tid: e.thread, args: { value: e.value } });
     }
   }
 

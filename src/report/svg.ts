@@ -509,7 +509,19 @@ export function timelineLayout(
   const spans = events.filter(isSpan);
   const instants = events.filter((e) => (e.kind === 'wake' || e.kind === 'post') && Number.isFinite(e.tsUs));
   const counters = events.filter((e) => e.kind === 'counter' && Number.isFinite(e.tsUs) && Number.isFinite(e.value));
-  const counterNames = [...new Set(counters.map((c) => c.name ?? 'counter'))].sort();
+  // One lane per counter track: a name that several threads use gets one lane per thread.
+  const threadsOf = new Map<string, Set<number>>();
+  for (const c of counters) {
+    const n = c.name ?? 'counter';
+    let set = threadsOf.get(n);
+    if (!set) threadsOf.set(n, (set = new Set()));
+    set.add(c.thread);
+  }
+  const trackOf = (c: TraceEvent) => {
+    const n = c.name ?? 'counter';
+    return threadsOf.get(n)!.size > 1 ? `${n} · ${known.get(c.thread)!.name}` : n;
+  };
+  const counterNames = [...new Set(counters.map(trackOf))].sort();
 
   const labelW = 150;
   const hd = opts.heading !== false;
@@ -653,7 +665,7 @@ export function timelineLayout(
   out += '<g class="counters" font-size="11">';
   counterNames.forEach((name, i) => {
     const cy = counterY + i * (counterH + laneGap);
-    const cs = counters.filter((c) => (c.name ?? 'counter') === name).sort((a, b) => a.tsUs - b.tsUs);
+    const cs = counters.filter((c) => trackOf(c) === name).sort((a, b) => a.tsUs - b.tsUs);
     const vmax = Math.max(1, ...cs.map((c) => c.value!));
     out += `<rect x="${m.l}" y="${cy}" width="${pw}" height="${counterH}" fill="#fbf7ee"/>`;
     out += `<text x="${m.l - 8}" y="${cy + counterH / 2}" dy="0.32em" text-anchor="end" fill="#7a5a12">${esc(name)}</text>`;
