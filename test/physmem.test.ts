@@ -743,4 +743,25 @@ knownBug(zombie, 'mapUnref of a frame with no mapping throws instead of corrupti
   assert.ok(threw, 'an unbalanced mapUnref is reported');
 });
 
+knownBug(zombie, 'constructed race: a frame kmFree\'d between the pager\'s isKernelFrame check and its mapRef is not handed out again', () => {
+  // Pager: objects.ts checks isKernelFrame(pfn) after d_mmap; later pmap.enter calls mapRef(pfn).
+  // Host: kmFree in between (the frame has no mapping yet, so it is released at once).
+  const { phys } = createArena({ memory: 16 * PS });
+  const kva = phys.kmAlloc(PS);
+  const pfn = phys.pmapExtract(kva) / PS;
+  assert.ok(phys.isKernelFrame(pfn), 'pager: d_mmap returned a live kernel frame');
+  phys.kmFree(kva, PS); // host frees it now
+  let refused = false;
+  try {
+    const r = (phys.mapRef as (p: number) => unknown)(pfn); // pager enters the PTE
+    refused = r === false;
+  } catch {
+    refused = true;
+  }
+  if (refused) return; // a mapRef that refuses a freed frame closes the race
+  const taken: number[] = [];
+  for (let p = phys.allocFrame(FI_ANON, false); p >= 0; p = phys.allocFrame(FI_ANON, false)) taken.push(p);
+  assert.not.ok(taken.includes(pfn), `frame ${pfn} is mapped by a process and was handed out again`);
+});
+
 zombie.run();
