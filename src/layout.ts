@@ -153,7 +153,7 @@ export const COUNTER_NAMES = [
   'rounds', // pager: drain rounds
   'restarts', // fault routine ERESTART loops (ENOMEM waits)
   'framesFreedWhileMapped',
-  'dmmapNs', // pager: time inside d_mmap (stats on)
+  'dmmapNs', // pager: time inside d_mmap (trace on)
   'queueWaitNs', // pager: time requests sat queued before service (stats on)
   'parkNs', // time parked in Atomics.wait
   'ptFrames', // page-table frames allocated

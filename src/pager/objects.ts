@@ -68,15 +68,15 @@ export function dmmap(k: Pager, dev: number, off: number, prot: number): number 
   const c = k.stats.counters;
   c[C.dmmapCalls]++;
   let r: unknown;
-  const t0 = k.timing ? clockMs() : 0;
+  const t0 = k.trace !== null ? clockMs() : 0;
   try {
     r = d.driver.mmap(d.handle, off, prot, k.kernel);
   } catch (e) {
-    if (k.timing) dmmapTime(k, t0, off);
+    if (k.trace !== null) dmmapTime(k, t0, off);
     k.driverBug(dev, off, prot, `threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
     return -1;
   }
-  if (k.timing) dmmapTime(k, t0, off);
+  if (k.trace !== null) dmmapTime(k, t0, off);
   if (r === -1) return -1;
   if (typeof r !== 'number' || !Number.isInteger(r)) {
     k.driverBug(dev, off, prot, `returned ${typeof r === 'number' ? r : typeof r}, not an integer frame number or -1`);

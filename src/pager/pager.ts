@@ -100,9 +100,12 @@ export class Pager {
     const words = pending.length;
     const c = this.stats.counters;
     const heartbeat = this.pv.heartbeat;
+    const timing = this.timing;
     for (;;) {
       let depth = 0;
-      const t0 = this.timing ? performance.now() : 0;
+      // One clock read per request: each service starts when the previous one ended.
+      const tRound = timing ? clockMs() : 0;
+      let t = tRound;
       for (let w = 0; w < words; w++) {
         if (Atomics.load(pending, w) === 0) continue;
         let bits = Atomics.exchange(pending, w, 0);
@@ -110,14 +113,16 @@ export class Pager {
           const b = bits & -bits;
           bits ^= b;
           depth++;
-          this.serve(w * 32 + 31 - Math.clz32(b));
+          t = this.serve(w * 32 + 31 - Math.clz32(b), t);
         }
       }
       if (depth > 0) {
         c[C.rounds]++;
         if (depth > c[C.maxQueueDepth]) c[C.maxQueueDepth] = depth;
-        if (this.trace !== null) this.trace.emit(K_DEPTH, clockMs(), 0, depth, 0);
-        if (this.timing) c[C.busyNs] += (performance.now() - t0) * 1e6;
+        if (timing) {
+          c[C.busyNs] += (t - tRound) * 1e6;
+          if (this.trace !== null) this.trace.emit(K_DEPTH, tRound, 0, depth, 0);
+        }
         Atomics.add(heartbeat, P_HEARTBEAT, 1);
         continue;
       }
@@ -163,17 +168,16 @@ export class Pager {
     Atomics.store(sleeping, P_SLEEPING, 0);
   }
 
-  private serve(slot: number): void {
+  /** Serve one request; `t0` is when its service starts (timing on). Returns when it ended. */
+  private serve(slot: number, t0: number): number {
     const s = this.slots[slot];
     // A process that died mid-request leaves its bit behind; its slot is no longer live.
-    if (Atomics.load(s.status, 0) !== STATUS_LIVE) return;
+    if (Atomics.load(s.status, 0) !== STATUS_LIVE) return t0;
     const c = this.stats.counters;
     c[C.requests]++;
     const req = s.req;
     const op = req[0];
-    let t0 = 0;
     if (this.timing) {
-      t0 = clockMs();
       const waited = (t0 - s.postTs[S_POST_TS]) * 1e6;
       c[C.queueWaitNs] += waited;
       this.stats.record(H.queueWait, waited);
@@ -225,14 +229,16 @@ export class Pager {
       default:
         err = ERRNO.ENOSYS;
     }
+    let t1 = t0;
     if (this.timing) {
-      const t1 = clockMs();
+      t1 = clockMs();
       this.stats.record(H.service, (t1 - t0) * 1e6);
       if (this.trace !== null) this.trace.emit(K_SERVE, t0, t1 - t0, op, s.postTs[S_FLOW]);
     }
     if (reply(s, val, err, 0)) {
       c[C.wakeups]++;
-      if (this.trace !== null) this.trace.emit(K_WAKE, clockMs(), 0, slot, 0);
+      if (this.trace !== null) this.trace.emit(K_WAKE, t1, 0, slot, 0);
     }
+    return t1;
   }
 }
