@@ -84,9 +84,14 @@ export class PhysMem {
    * this thread last succeeded, which is cheaper (anonymous faults, page tables).
    */
   allocFrame(type: number, scatter: boolean): number {
-    if (Atomics.sub(this.freeCount, 0, 1) <= 0) {
-      Atomics.add(this.freeCount, 0, 1);
-      return -1;
+    // Reserve with CAS, never letting the count go below zero: a transient negative count would
+    // make a concurrent allocator report ENOMEM while a frame is free.
+    const fc = this.freeCount;
+    for (;;) {
+      const n = Atomics.load(fc, 0);
+      if (n <= 0) return -1;
+      if (Atomics.compareExchange(fc, 0, n, n - 1) === n) break;
+      this.counters[C.casRetriesFrame]++;
     }
     const words = this.layout.bitmapWords;
     const bm = this.bitmap;
@@ -138,9 +143,20 @@ export class PhysMem {
     return fi >>> FI_TYPE_SHIFT === FI_KERNEL && (fi & FI_ZOMBIE) === 0;
   }
 
-  /** A PTE now points at this frame (pmap_enter of a new mapping). */
-  mapRef(pfn: number): void {
-    Atomics.add(this.frameInfo, pfn, 1);
+  /**
+   * A PTE is about to point at this device frame (pmap_enter). Succeeds only if the frame is still
+   * live kernel memory: the check and the reference are one CAS, so a kmFree racing with the fault
+   * either sees the reference (and makes the frame a zombie) or wins (and the fault fails).
+   */
+  tryMapRef(pfn: number): boolean {
+    const fi = this.frameInfo;
+    for (;;) {
+      const old = Atomics.load(fi, pfn);
+      if (old >>> FI_TYPE_SHIFT !== FI_KERNEL || (old & FI_ZOMBIE) !== 0) return false;
+      if ((old & FI_COUNT_MASK) === FI_COUNT_MASK) return false;
+      if (Atomics.compareExchange(fi, pfn, old, old + 1) === old) return true;
+      this.counters[C.casRetriesFrame]++;
+    }
   }
 
   /**
@@ -152,6 +168,7 @@ export class PhysMem {
     const fi = this.frameInfo;
     for (;;) {
       const old = Atomics.load(fi, pfn);
+      if ((old & FI_COUNT_MASK) === 0) throw new Error(`mapUnref: frame ${pfn} has no mappings (kernel bug)`);
       const next = old - 1;
       if ((next & FI_COUNT_MASK) === 0 && (old & FI_ZOMBIE) !== 0) {
         if (Atomics.compareExchange(fi, pfn, old, FI_FREE) === old) {
@@ -178,8 +195,10 @@ export class PhysMem {
     if (!Number.isFinite(size) || size <= 0) throw badRange('kmAlloc size', 'a finite number > 0', size);
     if (opts === null || typeof opts !== 'object') throw badType('kmAlloc options', 'an object', opts);
     const align = opts.align ?? 0;
-    if (typeof align !== 'number' || !Number.isInteger(align) || align < 0 || align % PAGE_SIZE !== 0) {
-      throw badRange('kmAlloc align', 'a non-negative multiple of PAGE_SIZE (4096)', align);
+    // KVA_BASE is aligned to every power of two up to 2^44, so aligning the page index aligns the
+    // address; a non-power-of-two alignment could not be honoured that way (nor does NetBSD allow it).
+    if (typeof align !== 'number' || !Number.isInteger(align) || align < 0 || (align !== 0 && (align % PAGE_SIZE !== 0 || (align & (align - 1)) !== 0 || align > 2 ** 30))) {
+      throw badRange('kmAlloc align', '0 or a power-of-two multiple of PAGE_SIZE (4096)', align);
     }
     if (opts.zero !== undefined && typeof opts.zero !== 'boolean') throw badType('kmAlloc zero', 'a boolean', opts.zero);
     const npages = Math.ceil(size / PAGE_SIZE);
@@ -275,6 +294,7 @@ export class PhysMem {
 
   /** pmap_extract(pmap_kernel(), kva): physical address, or -1 if not mapped. Never throws. */
   pmapExtract(kva: number): number {
+    if (typeof kva !== 'number') return -1;
     const rel = kva - KVA_BASE;
     if (!(rel >= 0) || !Number.isInteger(rel)) return -1;
     const page = Math.floor(rel / PAGE_SIZE);
@@ -343,6 +363,9 @@ export const MAX_MEMORY = 2 ** 32;
 
 /** Host side: allocate and initialise a fresh arena. */
 export function createArena(o: ArenaOptions): { sab: SharedArrayBuffer; layout: Layout; phys: PhysMem } {
+  if (typeof o.memory !== 'number' || !Number.isFinite(o.memory) || o.memory < PAGE_SIZE || o.memory > MAX_MEMORY) {
+    throw badRange('memory', `a number of bytes from ${PAGE_SIZE} to ${MAX_MEMORY} (4 GiB)`, o.memory);
+  }
   const frames = Math.floor(o.memory / PAGE_SIZE);
   const layout = computeLayout({
     frames,
@@ -363,5 +386,9 @@ export function createArena(o: ArenaOptions): { sab: SharedArrayBuffer; layout: 
 
 /** Any thread: attach to an existing arena. */
 export function attachArena(sab: SharedArrayBuffer, thread: number): PhysMem {
-  return new PhysMem(sab, readLayout(sab), thread);
+  const layout = readLayout(sab);
+  if (!Number.isInteger(thread) || thread < 0 || thread >= layout.nthreads) {
+    throw badRange('thread', `an integer thread index in [0, ${layout.nthreads})`, thread);
+  }
+  return new PhysMem(sab, layout, thread);
 }

@@ -4,7 +4,7 @@
  * processes run can be a few increments behind.
  */
 import { COUNTER_NAMES, D_ATTACHES, D_FREES, D_REFS, HIST_NAMES, LINE, pagerThread, slotThread, type Layout } from './layout.js';
-import { mergeHist, percentiles, readCounters, resetThread, type Percentiles } from './stats.js';
+import { bucketLow, mergeHist, percentiles, readCounters, resetThread, type Percentiles } from './stats.js';
 
 export type Counters = Record<(typeof COUNTER_NAMES)[number] | 'tlbHits', number>;
 
@@ -74,4 +74,31 @@ export function collectStats(rt: StatsSource, devicePaths: string[], uptimeMs: n
 
 export function resetStats(rt: StatsSource): void {
   for (let t = 0; t < rt.layout.nthreads; t++) resetThread(rt.sab, rt.layout, t);
+}
+
+export interface HistogramData {
+  name: string;
+  /** bucket i counts values in [boundsNs[i], boundsNs[i+1]) */
+  boundsNs: number[];
+  counts: number[];
+}
+
+/** One latency histogram merged over every thread, trimmed to its non-empty range. */
+export function histogramOf(rt: StatsSource, name: (typeof HIST_NAMES)[number]): HistogramData {
+  const idx = HIST_NAMES.indexOf(name);
+  if (idx < 0) throw new RangeError(`histogram name must be one of ${HIST_NAMES.join(', ')}, got ${String(name)}`);
+  const all = Array.from({ length: rt.layout.nthreads }, (_, t) => t);
+  const b = mergeHist(rt.sab, rt.layout, all, idx);
+  let lo = 0;
+  let hi = b.length - 1;
+  while (lo < hi && b[lo] === 0) lo++;
+  while (hi > lo && b[hi] === 0) hi--;
+  const counts: number[] = [];
+  const boundsNs: number[] = [];
+  for (let i = lo; i <= hi; i++) {
+    counts.push(b[i]);
+    boundsNs.push(bucketLow(i));
+  }
+  boundsNs.push(bucketLow(hi + 1));
+  return { name, boundsNs, counts };
 }

@@ -15,7 +15,7 @@ import {
 } from './layout.js';
 import { OP_REAP, PagerViews, SlotViews, post, ringShutdown } from './pager/protocol.js';
 import { MAX_MEMORY, createArena, type PhysMem } from './physmem.js';
-import { collectStats, resetStats, type RuntimeStats } from './runtime-stats.js';
+import { collectStats, histogramOf, resetStats, type HistogramData, type RuntimeStats } from './runtime-stats.js';
 import { WAIT_STRATEGIES, waitFlags, type WaitStrategy } from './wait.js';
 import { readRing, resetRing } from './trace.js';
 import { OP_NAMES } from './pager/protocol.js';
@@ -404,6 +404,11 @@ export class Runtime {
   /** Plain-object snapshot of counters and latency percentiles. */
   stats(): RuntimeStats {
     return collectStats(this, this.devices.map((d) => d.path), (performance.now() - this.started));
+  }
+
+  /** A latency histogram merged over all threads: 'fault', 'queueWait', 'service' or 'park'. */
+  histogram(name: 'fault' | 'queueWait' | 'service' | 'park'): HistogramData {
+    return histogramOf(this, name);
   }
 
   /** Zero every counter and histogram (between benchmark cells). */

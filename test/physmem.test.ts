@@ -340,7 +340,7 @@ pmap('unmapped, freed, out-of-range and non-number addresses give -1', () => {
   for (let i = 0; i < 3; i++) assert.is(phys.pmapExtract(kva + i * PS + 4), -1, `freed page ${i}`);
 });
 
-knownBug(pmap, 'pmapExtract must not coerce non-numbers (numeric string, [kva], valueOf) and must not throw (BigInt, Symbol)', () => {
+pmap('pmapExtract must not coerce non-numbers (numeric string, [kva], valueOf) and must not throw (BigInt, Symbol)', () => {
   const { phys } = createArena({ memory: 1 << 20 });
   const kva = phys.kmAlloc(PS);
   const odd: Array<[string, unknown]> = [
@@ -516,7 +516,7 @@ args('kmAlloc align: not a page multiple, negative, non-integer -> RangeError/Ty
   }
 });
 
-knownBug(args, 'a page-multiple align that is not a power of two is either rejected or honoured', () => {
+args('a page-multiple align that is not a power of two is either rejected or honoured', () => {
   // KVA_BASE (2^44) is not a multiple of 3 pages, and claimKva aligns the page index, not the address.
   const { phys } = createArena({ memory: 64 * PS });
   for (const align of [3 * PS, 5 * PS, 12 * PS]) {
@@ -643,7 +643,7 @@ space('memory beyond MAX_MEMORY is refused', () => {
   assert.throws(() => createArena({ memory: MAX_MEMORY + PS }), (e: unknown) => e instanceof RangeError);
 });
 
-knownBug(space, 'createArena/attachArena validate their options with errors that name them', () => {
+space('createArena/attachArena validate their options with errors that name them', () => {
   for (const memory of [MAX_MEMORY + PS, -PS, NaN, '1M']) {
     throwsWith(() => createArena({ memory: memory as number }), [TypeError, RangeError], /memory/, `createArena memory ${String(memory)}`);
   }
@@ -671,8 +671,8 @@ zombie('kmFree of a mapped frame defers its release until the last mapUnref', ()
 
   const kva = phys.kmAlloc(PS);
   const pfn = phys.pmapExtract(kva) / PS;
-  phys.mapRef(pfn); // two processes map it
-  phys.mapRef(pfn);
+  assert.ok(phys.tryMapRef(pfn)); // two processes map it
+  assert.ok(phys.tryMapRef(pfn));
   assert.is(phys.frameInfo[pfn] & FI_COUNT_MASK, 2);
   phys.kmFree(kva, PS);
   assert.is(phys.counters[C.framesFreedWhileMapped], 1, 'counted in framesFreedWhileMapped');
@@ -718,9 +718,9 @@ zombie('a frame mapped and unmapped before kmFree is released normally', () => {
   const initial = phys.freeFrames();
   const kva = phys.kmAlloc(2 * PS);
   const [p0, p1] = pagesOf(phys, kva, 2);
-  phys.mapRef(p0);
+  assert.ok(phys.tryMapRef(p0));
   phys.mapUnref(p0);
-  phys.mapRef(p1); // still mapped at kmFree
+  assert.ok(phys.tryMapRef(p1)); // still mapped at kmFree
   phys.kmFree(kva, 2 * PS);
   assert.is(phys.freeFrames(), initial - 1, 'only the mapped page is held back');
   assert.is(phys.counters[C.framesFreedWhileMapped], 1);
@@ -728,7 +728,7 @@ zombie('a frame mapped and unmapped before kmFree is released normally', () => {
   assertPristine(phys, initial, 'after the unmap');
 });
 
-knownBug(zombie, 'mapUnref of a frame with no mapping throws instead of corrupting its frame-info', () => {
+zombie('mapUnref of a frame with no mapping throws instead of corrupting its frame-info', () => {
   const { phys } = createArena({ memory: 16 * PS });
   const kva = phys.kmAlloc(PS);
   const pfn = phys.pmapExtract(kva) / PS;
@@ -743,7 +743,7 @@ knownBug(zombie, 'mapUnref of a frame with no mapping throws instead of corrupti
   assert.ok(threw, 'an unbalanced mapUnref is reported');
 });
 
-knownBug(zombie, 'constructed race: a frame kmFree\'d between the pager\'s isKernelFrame check and its mapRef is not handed out again', () => {
+zombie('constructed race: a frame kmFree\'d between the pager\'s isKernelFrame check and its mapRef is not handed out again', () => {
   // Pager: objects.ts checks isKernelFrame(pfn) after d_mmap; later pmap.enter calls mapRef(pfn).
   // Host: kmFree in between (the frame has no mapping yet, so it is released at once).
   const { phys } = createArena({ memory: 16 * PS });
@@ -751,17 +751,12 @@ knownBug(zombie, 'constructed race: a frame kmFree\'d between the pager\'s isKer
   const pfn = phys.pmapExtract(kva) / PS;
   assert.ok(phys.isKernelFrame(pfn), 'pager: d_mmap returned a live kernel frame');
   phys.kmFree(kva, PS); // host frees it now
-  let refused = false;
-  try {
-    const r = (phys.mapRef as (p: number) => unknown)(pfn); // pager enters the PTE
-    refused = r === false;
-  } catch {
-    refused = true;
-  }
-  if (refused) return; // a mapRef that refuses a freed frame closes the race
+  // pmap.enter takes the reference with tryMapRef, which must refuse a frame that is no longer kernel memory.
+  assert.is(phys.tryMapRef(pfn), false, 'a freed frame cannot gain a mapping');
+  // It was never mapped, so it must be reusable (not leaked as a zombie).
   const taken: number[] = [];
   for (let p = phys.allocFrame(FI_ANON, false); p >= 0; p = phys.allocFrame(FI_ANON, false)) taken.push(p);
-  assert.not.ok(taken.includes(pfn), `frame ${pfn} is mapped by a process and was handed out again`);
+  assert.ok(taken.includes(pfn), `frame ${pfn} was refused a mapping and must go back to the allocator`);
 });
 
 zombie.run();

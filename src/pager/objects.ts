@@ -14,7 +14,7 @@ import { PAGE_SIZE } from '../constants.js';
 import { ERRNO } from '../errors.js';
 import { C, E_OBJ, E_OFFSET, E_PROT, E_START, FI_ANON } from '../layout.js';
 import type { Pager } from './pager.js';
-import { PTE_VALID, ptePfn } from './pmap.js';
+import { ENTER_NOMEM, ENTER_OK, PTE_VALID, ptePfn } from './pmap.js';
 import type { SlotViews } from './protocol.js';
 import { clockMs } from '../clock.js';
 import { K_DMMAP, K_PMAP } from '../trace.js';
@@ -33,9 +33,9 @@ export const devicePagerOps: PagerOps = {
     const pfn = dmmap(k, dev, off, access);
     if (pfn < 0) return ERRNO.EIO;
     const t0 = k.trace !== null ? clockMs() : 0;
-    const ok = k.pmap.enter(s, va, pfn, k.vmmap.field(s, i, E_PROT), false);
+    const r = k.pmap.enter(s, va, pfn, k.vmmap.field(s, i, E_PROT), false);
     if (k.trace !== null) k.trace.emit(K_PMAP, t0, clockMs() - t0, va, 0);
-    return ok ? 0 : ERRNO.ENOMEM;
+    return r === ENTER_OK ? 0 : r === ENTER_NOMEM ? ERRNO.ENOMEM : ERRNO.EIO;
   },
 };
 
@@ -45,12 +45,12 @@ export const anonPagerOps: PagerOps = {
     const pte = k.pmap.lookup(s, va);
     if ((pte & PTE_VALID) !== 0) {
       // Resident but entered with fewer rights (mprotect raised them since): upgrade in place.
-      return k.pmap.enter(s, va, ptePfn(pte), prot, true) ? 0 : ERRNO.ENOMEM;
+      return k.pmap.enter(s, va, ptePfn(pte), prot, true) === ENTER_OK ? 0 : ERRNO.ENOMEM;
     }
     const pfn = k.phys.allocFrame(FI_ANON, false);
     if (pfn < 0) return ERRNO.ENOMEM;
     k.phys.zeroFrame(pfn);
-    if (!k.pmap.enter(s, va, pfn, prot, true)) {
+    if (k.pmap.enter(s, va, pfn, prot, true) !== ENTER_OK) {
       k.phys.freeFrame(pfn);
       return ERRNO.ENOMEM;
     }

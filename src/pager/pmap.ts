@@ -26,6 +26,10 @@ const L2_ENTRIES = 1024;
 
 export const ptePfn = (pte: number) => pte >>> PTE_PFN_SHIFT;
 
+export const ENTER_OK = 0;
+export const ENTER_NOMEM = 1;
+export const ENTER_GONE = 2;
+
 /** Read a PTE (any thread). 0 = none. */
 export function pteLoad(m32: Int32Array, l1: Int32Array, va: number): number {
   const t = Atomics.load(l1, va >>> 22);
@@ -58,20 +62,25 @@ export class Pmap {
   }
 
   /**
-   * pmap_enter. Returns false only when no frame is left for an L2 table (PMAP_CANFAIL -> ENOMEM).
+   * pmap_enter. Returns ENTER_OK, ENTER_NOMEM when no frame is left for an L2 table
+   * (PMAP_CANFAIL -> ENOMEM), or ENTER_GONE when a device frame stopped being kernel memory
+   * between d_mmap and here (kmFree raced the fault: fails like a -1 from d_mmap).
    * Entering the same frame again (two faults racing on one page) just re-installs the PTE.
    */
-  enter(s: SlotViews, va: number, pfn: number, prot: number, anon: boolean): boolean {
+  enter(s: SlotViews, va: number, pfn: number, prot: number, anon: boolean): number {
     const i = this.pteIndex(s, va, true);
-    if (i < 0) return false;
+    if (i < 0) return ENTER_NOMEM;
     const m32 = this.phys.m32;
     const old = Atomics.load(m32, i);
     if (!anon) {
-      if ((old & PTE_VALID) === 0 || ptePfn(old) !== pfn || (old & PTE_ANON) !== 0) this.phys.mapRef(pfn);
-      if ((old & PTE_VALID) !== 0 && (old & PTE_ANON) === 0 && ptePfn(old) !== pfn) this.phys.mapUnref(ptePfn(old));
+      const same = (old & PTE_VALID) !== 0 && (old & PTE_ANON) === 0 && ptePfn(old) === pfn;
+      if (!same) {
+        if (!this.phys.tryMapRef(pfn)) return ENTER_GONE;
+        if ((old & PTE_VALID) !== 0 && (old & PTE_ANON) === 0) this.phys.mapUnref(ptePfn(old));
+      }
     }
     Atomics.store(m32, i, (pfn << PTE_PFN_SHIFT) | PTE_VALID | (anon ? PTE_ANON : 0) | (prot & PTE_PROT));
-    return true;
+    return ENTER_OK;
   }
 
   /** pmap_remove over [sva, eva): device frames are unreferenced, anonymous frames freed. */

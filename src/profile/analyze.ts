@@ -1,0 +1,181 @@
+/**
+ * Contention analysis: from one profiled run's counters, histograms and trace, say where each
+ * thread's time went and name the main contention point.
+ *
+ * A process's fault round trip splits into three parts that the runtime measures separately:
+ *   queued    post -> the pager starts serving it         (pager queueWait, measured on one clock)
+ *   service   the fault routine itself, d_mmap included   (pager service)
+ *   handoff   the rest: the reply reaching the process     (round trip - queued - service), which is
+ *             where parking and waking show up
+ * The largest share is the verdict. The queue part also contains the pager's own wake-up when it
+ * had parked; when the pager parked for most requests, that is reported as a wake-up cost instead.
+ */
+import type { RuntimeStats } from '../runtime-stats.js';
+import type { HistogramData } from '../runtime-stats.js';
+import type { HotItem, ProfileReport, SweepPoint, ThreadInfo, ThreadTime, TraceEvent } from '../report/types.js';
+
+export interface ProfileInput {
+  title: string;
+  machine: Record<string, string | number>;
+  options: Record<string, string | number | boolean>;
+  /** stats snapshot covering exactly the profiled window (reset at its start) */
+  stats: RuntimeStats;
+  windowMs: number;
+  histograms: { fault: HistogramData; queueWait: HistogramData; service: HistogramData; park: HistogramData };
+  trace: { threads: ThreadInfo[]; events: TraceEvent[] } | null;
+  sweep: SweepPoint[];
+  /** device path for labelling pages */
+  device: string;
+}
+
+export interface Breakdown {
+  faults: number;
+  roundTripNs: number;
+  queuedNs: number;
+  serviceNs: number;
+  handoffNs: number;
+  pagerParksPerRequest: number;
+  processParksPerFault: number;
+}
+
+/** Mean per-fault composition of the round trip. */
+export function breakdown(st: RuntimeStats): Breakdown {
+  const t = st.totals;
+  const faults = Math.max(1, t.faults);
+  const requests = Math.max(1, t.requests);
+  const roundTripNs = t.waitNs / faults;
+  const queuedNs = t.queueWaitNs / requests;
+  const serviceNs = t.busyNs / requests;
+  let pagerParks = 0;
+  for (const p of st.pagers) pagerParks += p.counters.parks;
+  let procParks = 0;
+  for (const p of st.processes) procParks += p.counters.parks;
+  return {
+    faults: t.faults,
+    roundTripNs,
+    queuedNs,
+    serviceNs,
+    handoffNs: Math.max(0, roundTripNs - queuedNs - serviceNs),
+    pagerParksPerRequest: pagerParks / requests,
+    processParksPerFault: procParks / faults,
+  };
+}
+
+const pct = (x: number) => `${Math.round(x * 100)}%`;
+const us = (ns: number) => (ns >= 1000 ? `${(ns / 1000).toFixed(1)} µs` : `${Math.round(ns)} ns`);
+
+export function verdict(st: RuntimeStats): string {
+  const b = breakdown(st);
+  if (b.faults === 0 || !(b.roundTripNs > 0)) return 'no faults were measured (is stats on, and did the workload fault?)';
+  const share = (x: number) => x / b.roundTripNs;
+  // Which pager's queue held requests longest (the busiest pager is the one to name).
+  let worst = st.pagers[0];
+  for (const p of st.pagers) if (p.counters.queueWaitNs > worst.counters.queueWaitNs) worst = p;
+  const parts: [string, number][] = [
+    ['queue', b.queuedNs],
+    ['service', b.serviceNs],
+    ['handoff', b.handoffNs],
+  ];
+  parts.sort((x, y) => y[1] - x[1]);
+  const [top] = parts[0];
+  if (top === 'queue') {
+    if (b.pagerParksPerRequest > 0.5) {
+      return `pager wake-up: requests found pager ${worst.index} parked ${pct(Math.min(1, b.pagerParksPerRequest))} of the time; waking it made up ${pct(share(b.queuedNs))} of fault time (${us(b.queuedNs)} of ${us(b.roundTripNs)})`;
+    }
+    return `pager ${worst.index}'s request queue: requests waited ${pct(share(b.queuedNs))} of fault time queued (${us(b.queuedNs)} of ${us(b.roundTripNs)} per fault; up to ${worst.counters.maxQueueDepth} requests queued at once)`;
+  }
+  if (top === 'service') {
+    const dmmap = st.totals.dmmapNs;
+    if (dmmap > 0.5 * st.totals.busyNs) {
+      return `the driver's d_mmap: ${pct(dmmap / Math.max(1, st.totals.busyNs))} of pager service time, ${pct(share(b.serviceNs))} of fault time`;
+    }
+    return `pager service (the fault routine): ${pct(share(b.serviceNs))} of fault time (${us(b.serviceNs)} of ${us(b.roundTripNs)} per fault)`;
+  }
+  return `park/wake handoff: ${pct(share(b.handoffNs))} of fault time is the reply reaching the process (${us(b.handoffNs)} of ${us(b.roundTripNs)} per fault; ${b.processParksPerFault.toFixed(2)} parks per fault)`;
+}
+
+export function threadTimes(st: RuntimeStats, windowMs: number): ThreadTime[] {
+  const total = windowMs * 1e6;
+  const out: ThreadTime[] = [];
+  for (const p of st.pagers) {
+    const c = p.counters;
+    const dmmapNs = Math.min(c.dmmapNs, c.busyNs);
+    const servingNs = Math.max(0, c.busyNs - dmmapNs);
+    const parkedNs = Math.min(c.parkNs, total);
+    const spinningNs = Math.max(0, total - c.busyNs - parkedNs);
+    out.push({ thread: `pager ${p.index}`, role: 'pager', spinningNs, parkedNs, servingNs, dmmapNs, faultWaitNs: 0, otherNs: 0, totalNs: Math.max(total, servingNs + dmmapNs + parkedNs + spinningNs) });
+  }
+  for (const p of st.processes) {
+    const c = p.counters;
+    const parkedNs = Math.min(c.parkNs, c.waitNs);
+    const spinningNs = Math.max(0, c.waitNs - parkedNs);
+    const otherNs = Math.max(0, total - c.waitNs);
+    out.push({ thread: `process slot ${p.slot}${p.pid !== null ? ` (pid ${p.pid})` : ''}`, role: 'process', spinningNs, parkedNs, servingNs: 0, dmmapNs: 0, faultWaitNs: 0, otherNs, totalNs: Math.max(total, c.waitNs) });
+  }
+  return out;
+}
+
+/** Hottest device pages (by d_mmap calls at fault time, from the trace) and hottest queues. */
+export function hotSpots(st: RuntimeStats, trace: ProfileInput['trace'], device: string, top = 10): { hotPages: HotItem[]; hotQueues: HotItem[] } {
+  const hotQueues: HotItem[] = st.pagers
+    .map((p) => ({ label: `pager ${p.index} request queue (max depth ${p.counters.maxQueueDepth})`, value: Math.round(p.counters.queueWaitNs / 1000), unit: 'µs waited' }))
+    .sort((a, b) => b.value - a.value);
+  const hotPages: HotItem[] = [];
+  if (trace) {
+    const counts = new Map<string, number>();
+    for (const e of trace.events) {
+      if (e.kind !== 'dmmap' || !e.args) continue;
+      const off = String(e.args.off);
+      counts.set(off, (counts.get(off) ?? 0) + 1);
+    }
+    for (const [off, n] of [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+      hotPages.push({ label: `${device} +${off}`, value: n, unit: 'd_mmap calls' });
+    }
+  }
+  return { hotPages, hotQueues: hotQueues.slice(0, top) };
+}
+
+/** Events of a window in the middle of the run, so the HTML timeline stays readable. */
+export function timelineWindow(events: TraceEvent[], windowUs: number): TraceEvent[] {
+  if (events.length === 0) return events;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const e of events) {
+    if (e.tsUs < lo) lo = e.tsUs;
+    if (e.tsUs > hi) hi = e.tsUs;
+  }
+  const mid = (lo + hi) / 2;
+  const a = mid - windowUs / 2;
+  const b = mid + windowUs / 2;
+  return events.filter((e) => e.tsUs >= a && e.tsUs + (e.durUs ?? 0) <= b);
+}
+
+export function buildProfileReport(inp: ProfileInput): ProfileReport {
+  const { hotPages, hotQueues } = hotSpots(inp.stats, inp.trace, inp.device);
+  const counters: Record<string, number> = {};
+  for (const [k, v] of Object.entries(inp.stats.totals)) if (v !== 0) counters[k] = Math.round(v);
+  const b = breakdown(inp.stats);
+  counters.meanRoundTripNs = Math.round(b.roundTripNs);
+  counters.meanQueuedNs = Math.round(b.queuedNs);
+  counters.meanServiceNs = Math.round(b.serviceNs);
+  counters.meanHandoffNs = Math.round(b.handoffNs);
+  return {
+    title: inp.title,
+    generatedAt: new Date().toISOString(),
+    machine: inp.machine,
+    options: inp.options,
+    verdict: verdict(inp.stats),
+    threadTimes: threadTimes(inp.stats, inp.windowMs),
+    hotPages,
+    hotQueues,
+    latency: { ...inp.histograms.fault, name: 'fault round trip' },
+    extraHistograms: [
+      { ...inp.histograms.queueWait, name: 'queue wait' },
+      { ...inp.histograms.service, name: 'service time' },
+      { ...inp.histograms.park, name: 'park duration' },
+    ],
+    sweep: inp.sweep,
+    timeline: inp.trace ? { threads: inp.trace.threads, events: timelineWindow(inp.trace.events, 2000) } : { threads: [], events: [] },
+    counters,
+  };
+}
