@@ -48,7 +48,8 @@ export const H_KVAPAGES = 6;
 export const H_TRACECAP = 7;
 export const H_FLAGS = 8;
 export const H_MAPENTRIES = 9;
-export const H_SPIN = 10; // default spin count before parking
+export const H_SPIN = 10; // requester polls before parking
+export const H_PAGER_SPIN = 11; // pager polls before parking
 /** Float64 index of the host's performance.timeOrigin: the shared clock base (clock.ts). */
 export const H_TIME_ORIGIN_F64 = 8; // byte 64: line 1 of the header
 export const HEADER_BYTES = 4 * LINE;
@@ -184,6 +185,7 @@ export interface LayoutInput {
   mapEntries: number;
   flags: number;
   spin: number;
+  pagerSpin: number;
 }
 
 export interface Layout extends LayoutInput {
@@ -264,6 +266,7 @@ export function writeHeader(sab: SharedArrayBuffer, l: Layout, timeOrigin: numbe
   h[H_FLAGS] = l.flags;
   h[H_MAPENTRIES] = l.mapEntries;
   h[H_SPIN] = l.spin;
+  h[H_PAGER_SPIN] = l.pagerSpin;
   new Float64Array(sab, 0, HEADER_BYTES / 8)[H_TIME_ORIGIN_F64] = timeOrigin;
 }
 
@@ -272,7 +275,7 @@ export function readLayout(sab: SharedArrayBuffer): Layout {
   if (h[H_MAGIC] !== MAGIC || h[H_VERSION] !== VERSION) throw new Error('not a devpager arena (bad magic/version)');
   return computeLayout({
     frames: h[H_NFRAMES], maxProcs: h[H_MAXPROCS], pagers: h[H_NPAGERS], maxDevices: h[H_MAXDEVICES],
-    traceCap: h[H_TRACECAP], flags: h[H_FLAGS], mapEntries: h[H_MAPENTRIES], spin: h[H_SPIN],
+    traceCap: h[H_TRACECAP], flags: h[H_FLAGS], mapEntries: h[H_MAPENTRIES], spin: h[H_SPIN], pagerSpin: h[H_PAGER_SPIN],
   });
 }
 

@@ -356,6 +356,7 @@ export interface ArenaOptions {
   mapEntries?: number;
   flags?: number;
   spin?: number;
+  pagerSpin?: number;
 }
 
 /** Largest frame region one Uint8Array view can cover in Node 20 (typed-array length limit 2^32). */
@@ -376,6 +377,7 @@ export function createArena(o: ArenaOptions): { sab: SharedArrayBuffer; layout: 
     mapEntries: o.mapEntries ?? 256,
     flags: o.flags ?? 0,
     spin: o.spin ?? 1000,
+    pagerSpin: o.pagerSpin ?? 20_000,
   });
   const sab = new SharedArrayBuffer(layout.totalBytes);
   writeHeader(sab, layout, performance.timeOrigin);

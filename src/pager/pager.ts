@@ -69,7 +69,7 @@ export class Pager {
     this.trace = (layout.flags & FLAG_TRACE) !== 0 ? new TraceRing(sab, layout, thread) : null;
     this.timing = (layout.flags & FLAG_STATS) !== 0 || this.trace !== null;
     this.wait = waitModeOf(layout.flags);
-    this.spin = layout.spin;
+    this.spin = layout.pagerSpin;
   }
 
   /** uvm_device reference counting: udv_attach/udv_reference (+1), udv_detach (-1). */
