@@ -1,0 +1,118 @@
+/**
+ * The benchmark matrix: workloads x processes x pagers x wait strategies.
+ *
+ * One Runtime per (pagers, wait), created with maxProcesses = prestart = the largest process
+ * count, so worker threads are started before any timed cell (a start costs ~40 ms a thread).
+ * Each runtime first runs one untimed warm-up cell with every process thread busy (all threads
+ * started, the pager and program code compiled), then every (workload, procs) cell in it.
+ * A cell that fails is recorded with its error and the run goes on.
+ */
+import type { WaitStrategy } from '../wait.js';
+import { WAIT_STRATEGIES } from '../wait.js';
+import { WORKLOADS, createBenchRuntime, runCell, type BenchRuntime, type CellResult, type Workload } from './cell.js';
+
+export { WORKLOADS, WAIT_STRATEGIES };
+
+export interface MatrixOptions {
+  workloads: Workload[];
+  procs: number[];
+  pagers: number[];
+  waits: WaitStrategy[];
+  /** timed window per cell, ms */
+  durationMs: number;
+  /** pages per mapping / round */
+  pages: number;
+  /** physical memory per runtime, bytes */
+  memory?: number;
+  /** frames behind the bench device's data range */
+  ring?: number;
+  seed?: number;
+  /** untimed warm-up cell per runtime, ms (default 50; 0 = none) */
+  warmupMs?: number;
+  /** called before each step: a runtime start (kind 'runtime') or a cell */
+  onStep?: (s: { kind: 'runtime' | 'cell'; label: string }) => void;
+}
+
+export interface CellKey {
+  workload: Workload;
+  procs: number;
+  pagers: number;
+  wait: WaitStrategy;
+}
+
+export interface CellError extends CellKey {
+  error: string;
+}
+
+export interface MatrixResult {
+  results: CellResult[];
+  errors: CellError[];
+  /** wall time of the whole matrix, ms */
+  elapsedMs: number;
+}
+
+export function cellLabel(c: CellKey): string {
+  return `${c.workload} procs=${c.procs} pagers=${c.pagers} wait=${c.wait}`;
+}
+
+/** Every cell, in run order: grouped by (pagers, wait), then workload, then procs. */
+export function expandMatrix(o: Pick<MatrixOptions, 'workloads' | 'procs' | 'pagers' | 'waits'>): CellKey[] {
+  const cells: CellKey[] = [];
+  for (const pagers of o.pagers) {
+    for (const wait of o.waits) {
+      for (const workload of o.workloads) {
+        for (const procs of o.procs) cells.push({ workload, procs, pagers, wait });
+      }
+    }
+  }
+  return cells;
+}
+
+/**
+ * How often a program reads the stop word. 64 faults normally; every fault under pure spinning,
+ * where oversubscribed cells can drop to ~100 faults/s and 64 faults per process would take
+ * seconds to notice STOP. The read is a TLB hit (a few ns against a fault of several µs).
+ */
+export function checkEveryFor(wait: WaitStrategy): number {
+  return wait === 'spin' ? 1 : 64;
+}
+
+export async function runMatrix(o: MatrixOptions): Promise<MatrixResult> {
+  const t0 = performance.now();
+  const results: CellResult[] = [];
+  const errors: CellError[] = [];
+  const maxProcs = Math.max(...o.procs);
+  for (const pagers of o.pagers) {
+    for (const wait of o.waits) {
+      const group = o.workloads.flatMap((workload) => o.procs.map((procs) => ({ workload, procs, pagers, wait })));
+      o.onStep?.({ kind: 'runtime', label: `start runtime pagers=${pagers} wait=${wait} (${maxProcs} process threads)` });
+      let b: BenchRuntime;
+      try {
+        b = await createBenchRuntime({ pagers, wait, maxProcs, memory: o.memory, ring: o.ring });
+      } catch (e) {
+        for (const c of group) {
+          o.onStep?.({ kind: 'cell', label: cellLabel(c) });
+          errors.push({ ...c, error: `runtime: ${(e as Error).message}` });
+        }
+        continue;
+      }
+      try {
+        const checkEvery = checkEveryFor(wait);
+        if ((o.warmupMs ?? 50) > 0) {
+          await runCell(b, { workload: 'refault', procs: maxProcs, durationMs: o.warmupMs ?? 50, pages: o.pages, checkEvery }).catch(() => undefined);
+        }
+        for (const c of group) {
+          o.onStep?.({ kind: 'cell', label: cellLabel(c) });
+          try {
+            results.push(await runCell(b, { workload: c.workload, procs: c.procs, durationMs: o.durationMs, pages: o.pages, seed: o.seed, checkEvery }));
+          } catch (e) {
+            errors.push({ ...c, error: (e as Error).message });
+          }
+        }
+      } finally {
+        await b.close();
+      }
+    }
+  }
+  return { results, errors, elapsedMs: performance.now() - t0 };
+}

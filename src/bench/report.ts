@@ -1,0 +1,316 @@
+/**
+ * Turning bench results into figures people read: the machine description, the ratios against
+ * the baselines, the targets (issue 4) with PASS/MISS, the text table and the JSON document.
+ * Pure functions over plain data, so `devpager profile` can reuse them.
+ */
+import { availableParallelism, cpus, freemem, loadavg, platform, arch, release, totalmem } from 'node:os';
+import type { WaitStrategy } from '../wait.js';
+import { isSkipped, pick, type Baselines, type BaselineResult, type SkippedBaseline } from './baselines.js';
+import type { CellResult, Workload } from './cell.js';
+import type { CellError } from './matrix.js';
+import type { ProbeResult } from './probe.js';
+
+// ------------------------------------------------------------------ machine
+
+export interface Machine {
+  cpus: number;
+  availableParallelism: number;
+  model: string;
+  mhz: number;
+  node: string;
+  v8: string;
+  platform: string;
+  arch: string;
+  release: string;
+  memory: number;
+  freeMemory: number;
+  loadavgStart: number[];
+  loadavgEnd?: number[];
+  date: string;
+}
+
+export function machineInfo(): Machine {
+  const c = cpus();
+  return {
+    cpus: c.length,
+    availableParallelism: availableParallelism(),
+    model: c[0]?.model.trim() ?? 'unknown',
+    mhz: c[0]?.speed ?? 0,
+    node: process.version,
+    v8: process.versions.v8,
+    platform: platform(),
+    arch: arch(),
+    release: release(),
+    memory: totalmem(),
+    freeMemory: freemem(),
+    loadavgStart: loadavg().map((x) => Math.round(x * 100) / 100),
+    date: new Date().toISOString(),
+  };
+}
+
+// ------------------------------------------------------------------ units
+
+/** 1234567 -> "1.23M", 45678 -> "45.7k", 999 -> "999". */
+export function fmtRate(n: number): string {
+  if (!Number.isFinite(n)) return '-';
+  const a = Math.abs(n);
+  if (a >= 1e9) return `${(n / 1e9).toFixed(2)}G`;
+  if (a >= 1e6) return `${(n / 1e6).toFixed(a >= 1e7 ? 1 : 2)}M`;
+  if (a >= 1e3) return `${(n / 1e3).toFixed(a >= 1e5 ? 0 : a >= 1e4 ? 1 : 2)}k`;
+  return n.toFixed(0);
+}
+
+/** Nanoseconds shown in µs: 6400 -> "6.4", 1769472 -> "1,769". "-" for no data. */
+export function fmtUs(ns: number): string {
+  if (!Number.isFinite(ns) || ns <= 0) return '-';
+  const us = ns / 1000;
+  if (us < 10) return us.toFixed(2);
+  if (us < 100) return us.toFixed(1);
+  return Math.round(us).toLocaleString('en-US');
+}
+
+export function fmtX(r: number): string {
+  if (!Number.isFinite(r)) return 'n/a';
+  return r >= 100 ? `${r.toFixed(0)}x` : r >= 10 ? `${r.toFixed(1)}x` : `${r.toFixed(2)}x`;
+}
+
+/** Align columns: first `left` columns left-aligned, the rest right-aligned. */
+export function table(rows: string[][], left = 1): string {
+  const w = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows.map((r) => r.map((cell, c) => (c < left ? cell.padEnd(w[c]) : cell.padStart(w[c]))).join('  ').trimEnd()).join('\n');
+}
+
+// ------------------------------------------------------------------ ratios and targets
+
+export interface Target {
+  name: string;
+  /** what is compared, in words */
+  detail: string;
+  value: number;
+  /** e.g. "<= 3x" */
+  goal: string;
+  pass: boolean | null; // null: could not be evaluated (reason in detail)
+}
+
+export interface Ratios {
+  /** the devpager cell the 1-process ratios use */
+  reference: { workload: Workload; procs: number; pagers: number; wait: WaitStrategy } | null;
+  faultP50VsSpinFloor: number;
+  faultsPerSecVsPostMessage: number;
+  faultsPerSecVsParkPager: number;
+  faultP50VsParkPager: number;
+  faultsPerSecVsUserfaultfd: number;
+  faultP50VsUserfaultfd: number;
+  faultsPerSecVsLinuxAnonFault: number;
+  /** per workload and pager count: default strategy at the most processes / its best over procs */
+  oversubscribed: { workload: Workload; pagers: number; procs: number; faultsPerSec: number; bestFaultsPerSec: number; bestProcs: number; ratio: number; bestAnyWait: number; bestAnyWaitLabel: string }[];
+  scalingP50: number;
+  scalingMean: number;
+}
+
+export const DEFAULT_WAIT: WaitStrategy = 'adaptive';
+
+function findCell(results: CellResult[], w: string, procs: number, pagers: number, wait: string): CellResult | undefined {
+  return results.find((r) => r.workload === w && r.procs === procs && r.pagers === pagers && r.wait === wait);
+}
+
+/** The cell the 1-process ratios use: refault, 1 process, 1 pager, default wait (or the nearest available). */
+export function referenceCell(results: CellResult[]): CellResult | undefined {
+  const prefW = ['refault', 'shared', 'page_fault', 'random'];
+  const prefWait = [DEFAULT_WAIT, 'park', 'spin'];
+  for (const w of prefW) for (const wait of prefWait) {
+    const c = findCell(results, w, 1, 1, wait);
+    if (c) return c;
+  }
+  return undefined;
+}
+
+export function computeRatios(results: CellResult[], baselines: Baselines | null, probe: ProbeResult | null): Ratios {
+  const ref = referenceCell(results);
+  const floor = baselines && !isSkipped(baselines.spinFloor) ? baselines.spinFloor : undefined;
+  const pm = baselines ? pick(baselines.postMessage, 'postmessage-pager', 1) : undefined;
+  const park = baselines ? pick(baselines.park, 'park-pager', 1) : undefined;
+  const uffd = baselines ? pick(baselines.native, 'userfaultfd') : undefined;
+  const anon = baselines ? pick(baselines.native, 'linux-anon-fault', 1) : undefined;
+  const div = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b > 0 ? a / b : NaN);
+
+  const over: Ratios['oversubscribed'] = [];
+  const maxProcs = Math.max(0, ...results.map((r) => r.procs));
+  const workloads = [...new Set(results.map((r) => r.workload))] as Workload[];
+  const pagersList = [...new Set(results.map((r) => r.pagers))];
+  for (const w of workloads) {
+    for (const g of pagersList) {
+      const mine = results.filter((r) => r.workload === w && r.pagers === g && r.wait === DEFAULT_WAIT);
+      const at = mine.find((r) => r.procs === maxProcs);
+      if (!at || maxProcs <= 1) continue;
+      const best = mine.reduce((a, b) => (b.faultsPerSec > a.faultsPerSec ? b : a));
+      const any = results.filter((r) => r.workload === w && r.pagers === g).reduce((a, b) => (b.faultsPerSec > a.faultsPerSec ? b : a));
+      over.push({
+        workload: w, pagers: g, procs: maxProcs, faultsPerSec: at.faultsPerSec, bestFaultsPerSec: best.faultsPerSec, bestProcs: best.procs,
+        ratio: at.faultsPerSec / best.faultsPerSec, bestAnyWait: any.faultsPerSec, bestAnyWaitLabel: `${any.wait} x${any.procs}`,
+      });
+    }
+  }
+  return {
+    reference: ref ? { workload: ref.workload as Workload, procs: ref.procs, pagers: ref.pagers, wait: ref.wait } : null,
+    faultP50VsSpinFloor: div(ref?.p50Ns, floor?.p50Ns),
+    faultsPerSecVsPostMessage: div(ref?.faultsPerSec, pm?.opsPerSec),
+    faultsPerSecVsParkPager: div(ref?.faultsPerSec, park?.opsPerSec),
+    faultP50VsParkPager: div(ref?.p50Ns, park?.p50Ns),
+    faultsPerSecVsUserfaultfd: div(ref?.faultsPerSec, uffd?.opsPerSec),
+    faultP50VsUserfaultfd: div(ref?.p50Ns, uffd?.p50Ns),
+    faultsPerSecVsLinuxAnonFault: div(ref?.faultsPerSec, anon?.opsPerSec),
+    oversubscribed: over,
+    scalingP50: probe ? probe.p50Ratio : NaN,
+    scalingMean: probe ? probe.meanRatio : NaN,
+  };
+}
+
+export function computeTargets(r: Ratios, baselines: Baselines | null, probe: ProbeResult | null, cores: number): Target[] {
+  const refName = r.reference ? `${r.reference.workload}, 1 process, 1 pager, ${r.reference.wait}` : 'no 1-process/1-pager cell was run';
+  const t: Target[] = [];
+  const judge = (v: number, ok: (v: number) => boolean) => (Number.isFinite(v) ? ok(v) : null);
+  t.push({
+    name: 'fault p50 vs spin floor',
+    detail: baselines ? `devpager (${refName}) fault p50 / spin-floor round-trip p50` : 'baselines not run (--no-baselines)',
+    value: r.faultP50VsSpinFloor, goal: '<= 3x', pass: judge(r.faultP50VsSpinFloor, (v) => v <= 3),
+  });
+  t.push({
+    name: 'faults/s vs postMessage pager',
+    detail: baselines ? `devpager (${refName}) faults/s / postMessage pager (1 thread) faults/s` : 'baselines not run (--no-baselines)',
+    value: r.faultsPerSecVsPostMessage, goal: '>= 10x', pass: judge(r.faultsPerSecVsPostMessage, (v) => v >= 10),
+  });
+  const over = r.oversubscribed;
+  const worst = over.length ? over.reduce((a, b) => (b.ratio < a.ratio ? b : a)) : undefined;
+  t.push({
+    name: `${worst?.procs ?? 16} procs on ${cores} cores, default strategy vs its best`,
+    detail: worst
+      ? `worst of ${over.length} (workload, pagers): ${worst.workload} pagers=${worst.pagers}: ${DEFAULT_WAIT} x${worst.procs} ${fmtRate(worst.faultsPerSec)}/s vs its best x${worst.bestProcs} ${fmtRate(worst.bestFaultsPerSec)}/s`
+      : `needs ${DEFAULT_WAIT} cells at more than one process count`,
+    value: worst ? worst.ratio : NaN, goal: '>= 50%', pass: worst ? worst.ratio >= 0.5 : null,
+  });
+  t.push({
+    name: 'fault cost, 10^6-page vs 1k-page mapping',
+    detail: probe ? `fault p50 with ${probe.sample} sampled pages of ${probe.largePages} / refault of ${probe.smallPages} pages` : 'scaling probe not run',
+    value: r.scalingP50, goal: '< 2x', pass: judge(r.scalingP50, (v) => v < 2),
+  });
+  return t;
+}
+
+// ------------------------------------------------------------------ text
+
+export function resultsTable(results: CellResult[]): string {
+  const rows: string[][] = [['workload', 'wait', 'pagers', 'procs', 'faults/s', 'p50 µs', 'p99 µs', 'p99.9 µs', 'pager busy', 'cpu ms', 'cpu µs/fault', 'cores', 'fair']];
+  const sep: number[] = [];
+  results.forEach((r, i) => {
+    const prev = results[i - 1];
+    if (prev && (prev.pagers !== r.pagers || prev.wait !== r.wait)) sep.push(rows.length);
+    rows.push([
+      r.workload, r.wait, String(r.pagers), String(r.procs), fmtRate(r.faultsPerSec), fmtUs(r.p50Ns), fmtUs(r.p99Ns), fmtUs(r.p999Ns),
+      r.pagerBusy.map((b) => `${Math.round(b * 100)}%`).join('/'), r.cpuMs.toFixed(0), Number.isFinite(r.cpuUsPerFault) ? r.cpuUsPerFault.toFixed(1) : '-',
+      r.cores.toFixed(2), r.fairness.toFixed(2),
+    ]);
+  });
+  // A blank line between runtimes (pagers, wait) keeps 120 rows readable.
+  const lines = table(rows, 2).split('\n');
+  for (const i of sep.reverse()) lines.splice(i, 0, '');
+  return lines.join('\n');
+}
+
+function baselineRow(r: BaselineResult | SkippedBaseline): string[] {
+  if (isSkipped(r)) return [r.name, '-', 'skipped', '', '', '', ''];
+  return [r.name, String(r.procs), fmtRate(r.opsPerSec), fmtUs(r.p50Ns), fmtUs(r.p99Ns), fmtUs(r.p999Ns), fmtUs(r.meanNs)];
+}
+
+export function baselinesTable(b: Baselines): string {
+  const all = [b.spinFloor, ...b.park, ...b.postMessage, ...b.native];
+  const rows = [['baseline', 'threads', 'ops/s', 'p50 µs', 'p99 µs', 'p99.9 µs', 'mean µs'], ...all.map(baselineRow)];
+  const notes = all.filter(isSkipped).map((r) => `  ${r.name}: skipped: ${r.skipped}`);
+  const details = all.filter((r): r is BaselineResult => !isSkipped(r) && !!r.detail).map((r) => `  ${r.name} x${r.procs}: ${r.detail}`);
+  return [table(rows), ...notes, ...details].join('\n');
+}
+
+export function ratiosText(r: Ratios): string {
+  const ref = r.reference;
+  const lines: string[] = [];
+  if (ref) lines.push(`reference cell: ${ref.workload}, ${ref.procs} process, ${ref.pagers} pager, wait=${ref.wait}`);
+  const rows = [
+    ['fault p50 / spin floor p50', fmtX(r.faultP50VsSpinFloor)],
+    ['faults/s / postMessage pager', fmtX(r.faultsPerSecVsPostMessage)],
+    ['faults/s / park pager', fmtX(r.faultsPerSecVsParkPager)],
+    ['fault p50 / park pager p50', fmtX(r.faultP50VsParkPager)],
+    ['faults/s / userfaultfd', fmtX(r.faultsPerSecVsUserfaultfd)],
+    ['fault p50 / userfaultfd p50', fmtX(r.faultP50VsUserfaultfd)],
+    ['faults/s / Linux anon fault (1 thread)', fmtX(r.faultsPerSecVsLinuxAnonFault)],
+    ['fault p50, 10^6 pages / 1k pages', fmtX(r.scalingP50)],
+    ['fault mean, 10^6 pages / 1k pages', fmtX(r.scalingMean)],
+  ];
+  lines.push(table(rows));
+  if (r.oversubscribed.length > 0) {
+    lines.push('');
+    lines.push(`oversubscription (${DEFAULT_WAIT}, most processes vs its best process count; best of any strategy for comparison):`);
+    const o = [['workload', 'pagers', `x${r.oversubscribed[0].procs} faults/s`, 'best', 'at', 'ratio', 'best any wait']];
+    for (const x of r.oversubscribed) {
+      o.push([x.workload, String(x.pagers), fmtRate(x.faultsPerSec), fmtRate(x.bestFaultsPerSec), `x${x.bestProcs}`, `${Math.round(x.ratio * 100)}%`, `${fmtRate(x.bestAnyWait)} (${x.bestAnyWaitLabel})`]);
+    }
+    lines.push(table(o));
+  }
+  return lines.join('\n');
+}
+
+export function targetsText(t: Target[]): string {
+  const rows = t.map((x) => [
+    x.pass === null ? 'n/a ' : x.pass ? 'PASS' : 'MISS',
+    x.name,
+    x.goal.includes('%') ? (Number.isFinite(x.value) ? `${Math.round(x.value * 100)}%` : 'n/a') : fmtX(x.value),
+    `(goal ${x.goal})`,
+    x.detail,
+  ]);
+  return table(rows, 5);
+}
+
+export function probeText(p: ProbeResult): string {
+  const rows = [
+    ['mapping', 'faults/s', 'p50 µs', 'mean µs', 'p99 µs'],
+    [`refault, ${p.smallPages} pages`, fmtRate(p.small.faultsPerSec), fmtUs(p.small.p50Ns), fmtUs(p.small.meanNs), fmtUs(p.small.p99Ns)],
+    [`${p.sample} of ${p.largePages} pages`, fmtRate(p.large.faultsPerSec), fmtUs(p.large.p50Ns), fmtUs(p.large.meanNs), fmtUs(p.large.p99Ns)],
+  ];
+  return `${table(rows)}\nmmap of the ${p.largePages}-page mapping (d_mmap on every page): ${p.largeMmapMs.toFixed(0)} ms; wait=${p.wait}`;
+}
+
+// ------------------------------------------------------------------ JSON
+
+export interface BenchJson {
+  machine: Machine;
+  command: string;
+  options: Record<string, unknown>;
+  results: (Omit<CellResult, 'stats'>)[];
+  errors: CellError[];
+  baselines: Record<string, unknown> | null;
+  probe: Omit<ProbeResult, 'small' | 'large'> & { small: Omit<CellResult, 'stats'>; large: Omit<CellResult, 'stats'> } | null;
+  ratios: Ratios;
+  targets: Target[];
+  elapsedMs: number;
+}
+
+export function baselinesJson(b: Baselines): Record<string, unknown> {
+  const floor = isSkipped(b.spinFloor) ? undefined : b.spinFloor;
+  const park = pick(b.park, 'park-pager', 1);
+  const pm = pick(b.postMessage, 'postmessage-pager', 1);
+  const uffd = pick(b.native, 'userfaultfd');
+  const anon = pick(b.native, 'linux-anon-fault', 1);
+  const nan = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? null : v);
+  return {
+    spinFloorNs: nan(floor?.p50Ns),
+    parkPagerFaultsPerSec: nan(park?.opsPerSec),
+    parkPagerP50Ns: nan(park?.p50Ns),
+    postMessagePagerFaultsPerSec: nan(pm?.opsPerSec),
+    postMessagePagerP50Ns: nan(pm?.p50Ns),
+    userfaultfdFaultsPerSec: nan(uffd?.opsPerSec),
+    userfaultfdP50Ns: nan(uffd?.p50Ns),
+    linuxAnonFaultsPerSec: nan(anon?.opsPerSec),
+    linuxAnonFaultP50Ns: nan(anon?.p50Ns),
+    skipped: [b.spinFloor, ...b.park, ...b.postMessage, ...b.native].filter(isSkipped),
+    all: [b.spinFloor, ...b.park, ...b.postMessage, ...b.native].filter((r): r is BaselineResult => !isSkipped(r)),
+  };
+}
