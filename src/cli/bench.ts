@@ -133,6 +133,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
   };
   if (o.memory < 16 * 4096 || o.memory > MAX_MEMORY) throw new UsageError(`--memory must be between 64k and 4G, got '${values.memory}'`);
   if (o.json === '') throw new UsageError('--json needs a file name');
+  if (o.workloads.includes('random') && 64 * o.pages > 1_000_000) {
+    throw new UsageError(`--pages ${o.pages}: the random workload maps 64 x N pages, which must fit the bench device's 10^6 pages (N <= 15625)`);
+  }
   const ring = o.ring ?? 4096;
   if (ring * 4096 + (64 << 20) / 8 > o.memory) {
     throw new UsageError(`--memory ${o.memory} bytes is too small for a ring of ${ring} frames (${(ring * 4096) >> 20} MiB) plus page tables; raise --memory or lower --ring`);
