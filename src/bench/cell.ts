@@ -23,6 +23,7 @@
  * by the runtime's uptime. CPU is process.cpuUsage() over [t0, t2] (all threads of this Node
  * process), and CPU per fault divides it by rt.stats().totals.faults at t2.
  */
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Runtime, type RuntimeOptions } from '../runtime.js';
 import type { RuntimeStats } from '../runtime-stats.js';
@@ -147,6 +148,11 @@ export interface CellResult {
   cpuUsPerFault: number;
   /** CPU used / wall time: how many cores were busy on average */
   cores: number;
+  /**
+   * CPUs busy with other processes on average over the cell (machine busy time from /proc/stat
+   * minus ours, 10 ms resolution; NaN off Linux). Above ~0.2 on 2 cores the cell was disturbed.
+   */
+  otherCores: number;
   perProcess: { faults: number; elapsedMs: number; setupMs: number }[];
   /** min / max faults over processes (1 = perfectly fair) */
   fairness: number;
@@ -167,6 +173,23 @@ export interface CellOptions {
   keepStats?: boolean;
   /** called with the phase names as the cell moves on (for progress displays) */
   onPhase?: (phase: 'spawn' | 'setup' | 'run' | 'stop' | 'done') => void;
+}
+
+/**
+ * Busy CPU time of the whole machine so far (ms, all CPUs), from /proc/stat; NaN where there is
+ * none. Resolution is one clock tick (10 ms). With our own cpuUsage() it tells how much of the
+ * machine other processes took during a cell — on a shared 2-vCPU box that is most of the noise.
+ */
+export function machineBusyMs(): number {
+  try {
+    const line = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0];
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal: busy = all but idle and iowait
+    const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+    return ((total - f[3] - f[4]) * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return NaN;
+  }
 }
 
 function programOptions(b: BenchRuntime, spec: CellSpec, index: number): ProgramOptions {
@@ -230,6 +253,7 @@ export async function runCell(b: BenchRuntime, spec: CellSpec, opts: CellOptions
     // Every process is parked on PHASE: nothing runs, so the reset cannot race a writer.
     rt.resetStats();
     opts.onPhase?.('run');
+    const busy0 = machineBusyMs();
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     k.store32(phase, PHASE_RUN);
@@ -249,11 +273,12 @@ export async function runCell(b: BenchRuntime, spec: CellSpec, opts: CellOptions
     }
     const t2 = performance.now();
     const cpu = process.cpuUsage(cpu0);
+    const busy = machineBusyMs() - busy0;
     const stats = rt.stats();
     const statuses = await Promise.all(exited);
     if (failure) throw failure;
     opts.onPhase?.('done');
-    return summarise(b, spec, statuses.map((s) => s.result as ProgramResult & Record<string, number>), stats, t0, t1, t2, cpu, opts);
+    return summarise(b, spec, statuses.map((s) => s.result as ProgramResult & Record<string, number>), stats, t0, t1, t2, cpu, busy, opts);
   } catch (e) {
     await killAll();
     throw e;
@@ -262,7 +287,7 @@ export async function runCell(b: BenchRuntime, spec: CellSpec, opts: CellOptions
 
 function summarise(
   b: BenchRuntime, spec: CellSpec, results: (ProgramResult & Record<string, number>)[], stats: RuntimeStats,
-  t0: number, t1: number, t2: number, cpu: NodeJS.CpuUsage, opts: CellOptions,
+  t0: number, t1: number, t2: number, cpu: NodeJS.CpuUsage, busyMs: number, opts: CellOptions,
 ): CellResult {
   const windowMs = t1 - t0;
   const totalMs = t2 - t0;
@@ -298,6 +323,7 @@ function summarise(
     cpuMs,
     cpuUsPerFault: t.faults > 0 ? (cpuMs * 1000) / t.faults : NaN,
     cores: cpuMs / totalMs,
+    otherCores: Number.isFinite(busyMs) ? Math.max(0, (busyMs - cpuMs) / totalMs) : NaN,
     stopMs: t2 - t1,
     perProcess: results.map((r) => ({ faults: r.faults, elapsedMs: r.elapsedMs, setupMs: r.setupMs })),
     fairness: maxF > 0 ? minF / maxF : 0,

@@ -200,7 +200,7 @@ export function computeTargets(r: Ratios, baselines: Baselines | null, probe: Pr
 // ------------------------------------------------------------------ text
 
 export function resultsTable(results: CellResult[]): string {
-  const rows: string[][] = [['workload', 'wait', 'pagers', 'procs', 'faults/s', 'p50 µs', 'p99 µs', 'p99.9 µs', 'pager busy', 'cpu ms', 'cpu µs/fault', 'cores', 'fair']];
+  const rows: string[][] = [['workload', 'wait', 'pagers', 'procs', 'faults/s', 'p50 µs', 'p99 µs', 'p99.9 µs', 'pager busy', 'cpu ms', 'cpu µs/fault', 'cores', 'other', 'fair']];
   const sep: number[] = [];
   results.forEach((r, i) => {
     const prev = results[i - 1];
@@ -208,7 +208,7 @@ export function resultsTable(results: CellResult[]): string {
     rows.push([
       r.workload, r.wait, String(r.pagers), String(r.procs), fmtRate(r.faultsPerSec), fmtUs(r.p50Ns), fmtUs(r.p99Ns), fmtUs(r.p999Ns),
       r.pagerBusy.map((b) => `${Math.round(b * 100)}%`).join('/'), r.cpuMs.toFixed(0), Number.isFinite(r.cpuUsPerFault) ? r.cpuUsPerFault.toFixed(1) : '-',
-      r.cores.toFixed(2), r.fairness.toFixed(2),
+      r.cores.toFixed(2), Number.isFinite(r.otherCores) ? r.otherCores.toFixed(2) : '-', r.fairness.toFixed(2),
     ]);
   });
   // A blank line between runtimes (pagers, wait) keeps 120 rows readable.

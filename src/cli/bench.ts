@@ -64,7 +64,9 @@ workloads:
 
 figures: faults/s = faults counted by the programs / wall time; latency percentiles are measured
 inside the faulting threads (rt.stats().latency.fault); pager busy = busyNs / cell wall time;
-cpu = process.cpuUsage() (all threads) over the cell; fair = min/max faults over processes.`;
+cpu = process.cpuUsage() (all threads) over the cell; cores = that cpu / wall time; other = CPUs
+other processes kept busy meanwhile (/proc/stat; > 0.2 means the cell was disturbed);
+fair = min/max faults over processes.`;
 
 export interface BenchOptions {
   durationMs: number;
@@ -215,6 +217,13 @@ export async function benchCommand(argv: string[]): Promise<number> {
   out.push(`cells: ${o.durationMs} ms each, ${o.pages} pages per mapping; ${cells.length} cells in ${runtimes} runtimes`);
   out.push('');
   out.push(results.length > 0 ? resultsTable(results) : '(no cell completed)');
+  const other = results.map((r) => r.otherCores).filter((x) => Number.isFinite(x));
+  if (other.length > 0) {
+    const avg = other.reduce((a, b) => a + b, 0) / other.length;
+    const disturbed = other.filter((x) => x > 0.2).length;
+    out.push('');
+    out.push(`other processes kept ${avg.toFixed(2)} CPUs busy on average during the cells; ${disturbed} of ${other.length} cells disturbed (other > 0.2)${avg > 0.1 ? ' — figures are noisy, run again on a quiet machine' : ''}`);
+  }
   if (errors.length > 0) {
     out.push('');
     out.push(`${errors.length} cell(s) failed:`);
