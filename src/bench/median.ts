@@ -35,6 +35,27 @@ export function medianReport(docs: BenchJson[]): string {
   const key = (r: { workload: string; procs: number; pagers: number; wait: string }) => `${r.pagers}|${r.wait}|${r.workload}|${r.procs}`;
   const keys: string[] = [];
   for (const d of docs) for (const r of d.results) if (!keys.includes(key(r))) keys.push(key(r));
+  // Compact grid first: median faults/s per (pagers, wait, workload) across process counts.
+  const procsList = [...new Set(docs.flatMap((d) => d.results.map((r) => r.procs)))].sort((a, b) => a - b);
+  const groups: string[] = [];
+  for (const k of keys) {
+    const g = k.split('|').slice(0, 3).join('|');
+    if (!groups.includes(g)) groups.push(g);
+  }
+  const grid = [['pagers', 'wait', 'workload', ...procsList.map((n) => `x${n}`), 'p50 µs (all procs)']];
+  for (const g of groups) {
+    const [pagers, wait, workload] = g.split('|');
+    const cells = procsList.map((n) => {
+      const rs = docs.flatMap((d) => d.results.filter((r) => key(r) === `${g}|${n}`));
+      return rs.length ? fmtRate(median(rs.map((r) => r.faultsPerSec))) : '-';
+    });
+    const p50s = docs.flatMap((d) => d.results.filter((r) => key(r).startsWith(`${g}|`)).map((r) => median([r.p50Ns])));
+    grid.push([pagers, wait, workload, ...cells, `${fmtUs(median(p50s))} [${fmtUs(Math.min(...p50s))}–${fmtUs(Math.max(...p50s))}]`]);
+  }
+  out.push('Median faults/s:');
+  out.push('');
+  out.push(md(grid));
+  out.push('');
   const rows = [['pagers', 'wait', 'workload', 'procs', 'faults/s median [min–max]', 'p50 µs', 'p99 µs', 'pager busy']];
   for (const k of keys) {
     const rs = docs.flatMap((d) => d.results.filter((r) => key(r) === k));
