@@ -7,6 +7,7 @@
  */
 import { UsageError } from './args.js';
 import { BENCH_SUMMARY, BENCH_USAGE, benchCommand } from './bench.js';
+import { PROFILE_SUMMARY, PROFILE_USAGE, profileCommand } from './profile.js';
 
 export interface Command {
   summary: string;
@@ -15,19 +16,10 @@ export interface Command {
   run(argv: string[]): Promise<number>;
 }
 
-/**
- * The subcommands. Add new ones here (each in its own src/cli/<name>.ts).
- *
- * ---- profile ------------------------------------------------------------------------------
- * `devpager profile` (issue 5) belongs here, owned by another engineer:
- *     profile: { summary: PROFILE_SUMMARY, usage: PROFILE_USAGE, run: profileCommand },
- * To run a workload the way bench does, reuse src/bench/cell.ts: createBenchRuntime({ pagers,
- * wait, maxProcs, runtime: { trace: true } }) and runCell(b, { workload, procs, durationMs },
- * { keepStats: true }) -> CellResult (faults/s, percentiles, busy, cpu, the full rt.stats()).
- * --------------------------------------------------------------------------------------------
- */
+/** The subcommands, each in its own src/cli/<name>.ts. */
 export const COMMANDS: Record<string, Command> = {
   bench: { summary: BENCH_SUMMARY, usage: BENCH_USAGE, run: benchCommand },
+  profile: { summary: PROFILE_SUMMARY, usage: PROFILE_USAGE, run: profileCommand },
 };
 
 export function mainUsage(): string {

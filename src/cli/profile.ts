@@ -14,9 +14,12 @@ import { validateChromeTrace } from '../report/chrome-trace.js';
 import { renderHtmlReport, renderTextReport } from '../report/html.js';
 import type { SweepPoint } from '../report/types.js';
 import { WAIT_STRATEGIES, type WaitStrategy } from '../wait.js';
-import { buildProfileReport } from './analyze.js';
+import { buildProfileReport } from '../profile/analyze.js';
+import { UsageError, choiceList, posInt } from './args.js';
 
-export const PROFILE_USAGE = `devpager profile [options]
+export const PROFILE_SUMMARY = 'run one workload traced and report where the fault path waits, retries and queues';
+
+export const PROFILE_USAGE = `usage: devpager profile [options]
 
 Runs one workload with tracing on and reports where the fault path waits, retries and queues:
 where each thread's time goes (spinning, parked, serving, inside d_mmap), the hottest pages and
@@ -36,15 +39,20 @@ Options:
   -h, --help          this text
 `;
 
-function posInt(name: string, v: string | undefined, def: number): number {
-  if (v === undefined) return def;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new TypeError(`--${name} must be a positive integer, got ${JSON.stringify(v)}`);
-  return n;
+function int(name: string, v: string | undefined, def: number, max: number): number {
+  return v === undefined ? def : posInt(name, v, 1, max);
 }
 
-export async function profileCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
+function one<T extends string>(name: string, v: string | undefined, def: T, allowed: readonly T[]): T {
+  if (v === undefined) return def;
+  const l = choiceList(name, v, allowed);
+  if (l.length !== 1) throw new UsageError(`--${name} takes one value, got '${v}'`);
+  return l[0];
+}
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({
     args: argv,
     strict: true,
     options: {
@@ -62,19 +70,24 @@ export async function profileCommand(argv: string[]): Promise<number> {
       help: { type: 'boolean', short: 'h' },
     },
   });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+export async function profileCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv);
   if (values.help) {
     process.stdout.write(PROFILE_USAGE);
     return 0;
   }
-  const workload = (values.workload ?? 'shared') as Workload;
-  if (!WORKLOADS.includes(workload)) throw new TypeError(`--workload must be one of ${WORKLOADS.join(', ')}, got ${JSON.stringify(values.workload)}`);
-  const wait = (values.wait ?? 'adaptive') as WaitStrategy;
-  if (!WAIT_STRATEGIES.includes(wait)) throw new TypeError(`--wait must be one of ${WAIT_STRATEGIES.join(', ')}, got ${JSON.stringify(values.wait)}`);
-  const procs = posInt('procs', values.procs, 4);
-  const pagers = posInt('pagers', values.pagers, 1);
-  const durationMs = posInt('duration', values.duration, 300);
-  const pages = posInt('pages', values.pages, 256);
-  const sweepMs = posInt('sweep-duration', values['sweep-duration'], 120);
+  const workload = one<Workload>('workload', values.workload, 'shared', WORKLOADS);
+  const wait = one<WaitStrategy>('wait', values.wait, 'adaptive', WAIT_STRATEGIES);
+  const procs = int('procs', values.procs, 4, 64);
+  const pagers = int('pagers', values.pagers, 1, 16);
+  const durationMs = int('duration', values.duration, 300, 600_000);
+  const pages = int('pages', values.pages, 256, 1 << 20);
+  const sweepMs = int('sweep-duration', values['sweep-duration'], 120, 60_000);
 
   // 1. The profiled cell, traced.
   process.stderr.write(`profiling ${workload}: ${procs} processes, ${pagers} pager(s), wait=${wait}, ${durationMs} ms\n`);
