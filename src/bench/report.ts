@@ -71,7 +71,7 @@ export function fmtUs(ns: number): string {
 
 export function fmtX(r: number): string {
   if (!Number.isFinite(r)) return 'n/a';
-  return r >= 100 ? `${r.toFixed(0)}x` : r >= 10 ? `${r.toFixed(1)}x` : `${r.toFixed(2)}x`;
+  return r >= 100 ? `${r.toFixed(0)}x` : r >= 10 ? `${r.toFixed(1)}x` : r >= 0.1 ? `${r.toFixed(2)}x` : `${r.toPrecision(2)}x`;
 }
 
 /** Align columns: first `left` columns left-aligned, the rest right-aligned. */
