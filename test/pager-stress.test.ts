@@ -17,19 +17,18 @@ const PS = PAGE_SIZE;
 const PROG = fixture('stress-prog');
 const PAGES = 12;
 const DEVICE_PROCS = 4;
-const RUN_MS = 10_500;
 const SEED = testSeed(0x57e55);
 
-test(`stress: ${DEVICE_PROCS} device processes + 1 anonymous churner for ${RUN_MS} ms on 2 pagers`, async () => {
-  const opts = { memory: 32 << 20, pagers: 2, maxProcesses: 8, devices: [logDevice({ sizeA: PAGES * PS })] };
-  await withRuntime(opts, 35_000, 'stress', async (rt) => {
+async function stress(wait: 'adaptive' | 'park' | 'spin', pagers: number, RUN_MS: number, seed: number): Promise<void> {
+  const opts = { memory: 32 << 20, pagers, wait, maxProcesses: 8, devices: [logDevice({ sizeA: PAGES * PS })] };
+  await withRuntime(opts, RUN_MS + 25_000, `stress (${wait})`, async (rt) => {
     const st = logState(rt);
     const free0 = rt.stats().memory.freeFrames;
     const nprocs = DEVICE_PROCS;
     const deadline = Date.now() + RUN_MS;
     const hs = [];
-    for (let k = 0; k < nprocs; k++) hs.push(rt.spawn(PROG, { dev: LOG_PATH, k, nprocs, pages: PAGES, seed: SEED + k, deadline }));
-    hs.push(rt.spawn(PROG, { dev: LOG_PATH, k: nprocs, nprocs, pages: PAGES, seed: SEED + 99, deadline, anon: true }));
+    for (let k = 0; k < nprocs; k++) hs.push(rt.spawn(PROG, { dev: LOG_PATH, k, nprocs, pages: PAGES, seed: seed + k, deadline }));
+    hs.push(rt.spawn(PROG, { dev: LOG_PATH, k: nprocs, nprocs, pages: PAGES, seed: seed + 99, deadline, anon: true }));
     let done = false;
     const all = Promise.all(hs.map((h) => h.exited)).finally(() => (done = true));
     // Meanwhile the host writes an increasing value into every page and samples the references.
@@ -75,6 +74,18 @@ test(`stress: ${DEVICE_PROCS} device processes + 1 anonymous churner for ${RUN_M
     assert.is(t.driverBugs, 0);
     assert.ok(t.dmmapCalls > 0 && t.faults > 0);
   });
+}
+
+test(`stress: ${DEVICE_PROCS} device processes + 1 anonymous churner for 10.5 s on 2 pagers (adaptive wait)`, async () => {
+  await stress('adaptive', 2, 10_500, SEED);
+});
+
+test('stress: the same for 3 s with every wait parked (Atomics.wait/notify only), one pager', async () => {
+  await stress('park', 1, 3_000, SEED + 1000);
+});
+
+test('stress: the same for 3 s with pure spinning (no parking anywhere), 2 pagers', async () => {
+  await stress('spin', 2, 3_000, SEED + 2000);
 });
 
 test.run();
