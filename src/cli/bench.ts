@@ -153,7 +153,7 @@ function costs(o: BenchOptions) {
     runtime: 400,
     baseline: bd + Math.min(300, Math.max(50, bd / 5)) + 200,
     native: 3 * (bd + Math.min(300, Math.max(50, bd / 5))) + 1500,
-    probe: 2 * o.durationMs + 900,
+    probe: Math.max(o.durationMs, 100) + 150,
   };
 }
 
@@ -170,8 +170,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const baselineOpts = { durationMs: Math.max(o.durationMs, 200), native: o.native, procs: [1] };
   const nBaselines = o.baselines ? baselineSteps(baselineOpts) : 0;
   const c = costs(o);
-  const totalCost = cells.length * c.cell + runtimes * c.runtime + (o.baselines ? (nBaselines - (o.native ? 1 : 0)) * c.baseline + (o.native ? c.native : 0) : 0) + (o.probe ? 3 * c.probe : 0);
-  const progress = new Progress(cells.length + runtimes + nBaselines + (o.probe ? 3 : 0), totalCost);
+  const totalCost = cells.length * c.cell + runtimes * c.runtime + (o.baselines ? (nBaselines - (o.native ? 1 : 0)) * c.baseline + (o.native ? c.native : 0) : 0) + (o.probe ? 7 * c.probe : 0);
+  const progress = new Progress(cells.length + runtimes + nBaselines + (o.probe ? 7 : 0), totalCost);
 
   let baselines: Baselines | null = null;
   let results: CellResult[] = [];
