@@ -68,6 +68,18 @@ test('1: mmap inside A calls d_mmap once per page, ascending, prot = maxprot, be
   });
 });
 
+test('1b: the attach walk steps the prot down (7, 6, 5, 4, 3) until d_mmap accepts; maxprot is not reduced', async () => {
+  await withRuntime(OPTS, 30_000, 'case 1b', async (rt) => {
+    const r = (await rt.run(PROG, 'refuseExec', ARGS)) as Record<string, unknown>;
+    assert.equal(r.log, [[0, 7], [0, 6], [0, 5], [0, 4], [0, 3], [PS, 3]], 'prot 7..4 refused at page 0; prot 3 walks both pages');
+    assert.is(r.toRWX, null, 'mprotect(RWX) allowed: the entry keeps maxprot 7 although the attach succeeded with 3');
+    assert.equal(r.faultLog, [[PS, 2]], 'a fault passes the access type (2), which the driver accepts');
+    assert.equal(r.roLog, [[0, 5], [0, 4], [0, 3]], 'O_RDONLY: maxprot 5, then 4 refused; the numeric decrement reaches 3 (READ|WRITE), accepted');
+    isErrno(r.roToRWX, 'EACCES', 13, 'mprotect', 'O_RDONLY maxprot is 5: RWX exceeds it');
+    assert.is(r.roToRX, null, 'R|X is within maxprot 5');
+  });
+});
+
 // ------------------------------------------------------------------------------------- (2)
 
 test('2: a range covering the gap or past the end of B fails with EINVAL; nothing mapped, no reference', async () => {
