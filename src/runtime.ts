@@ -112,6 +112,26 @@ function toUrl(u: URL | string, what: string): string {
   throw badType(what, 'a URL or an absolute path', u);
 }
 
+/**
+ * Node options for our worker threads: the parent's, less those a worker refuses or that describe
+ * the parent's own entry point (--input-type, -e/--eval, -p/--print and their code), so that a
+ * Runtime works under `node --input-type=module -e ...` too.
+ */
+function workerExecArgv(): string[] {
+  const out: string[] = [];
+  const a = process.execArgv;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    if (x === '-e' || x === '--eval' || x === '-p' || x === '--print' || x === '--input-type') {
+      i++;
+      continue;
+    }
+    if (x.startsWith('--input-type=') || x.startsWith('--eval=') || x.startsWith('--print=')) continue;
+    out.push(x);
+  }
+  return out;
+}
+
 function intOpt(o: Record<string, unknown>, name: string, def: number, min: number, max: number): number {
   const v = o[name];
   if (v === undefined) return def;
@@ -134,6 +154,8 @@ export class Runtime {
   private readonly freeSlots: number[] = [];
   private readonly slotWaiters: (() => void)[] = [];
   private readonly live = new Map<number, { slot: number; abort: AbortController; done: Promise<ProcessStatus> }>();
+  /** every process not yet ended, including those still waiting for a slot */
+  private readonly pending = new Set<AbortController>();
   private readonly pagerLoad: number[];
   private readonly hostQueue: Promise<unknown>[] = [];
   private nextPid = 100;
@@ -252,7 +274,7 @@ export class Runtime {
         index: p,
         devices: this.devices.map((d) => ({ path: d.path, name: d.name, unit: d.unit, driverUrl: d.driverUrl, state: d.state })),
       };
-      const w = new Worker(PAGER_URL, { workerData: data, name: `devpager-pager-${p}` });
+      const w = new Worker(PAGER_URL, { workerData: data, name: `devpager-pager-${p}`, execArgv: workerExecArgv() });
       this.pagers.push(w);
       ready.push(
         new Promise<void>((resolve, reject) => {
@@ -276,6 +298,7 @@ export class Runtime {
       concurrentTasksPerWorker: 1,
       atomics: 'disabled',
       workerData,
+      execArgv: workerExecArgv(),
     });
   }
 
@@ -300,9 +323,13 @@ export class Runtime {
     const abort = new AbortController();
     let slotNo = -1;
     const entry = { slot: -1, abort, done: null as unknown as Promise<ProcessStatus> };
+    this.pending.add(abort);
     const done = (async (): Promise<ProcessStatus> => {
       slotNo = await this.takeSlot(abort.signal);
-      if (slotNo < 0) return { pid, signal: 'SIGKILL', error: new Error('killed before it started') };
+      if (slotNo < 0 || abort.signal.aborted) {
+        if (slotNo >= 0) this.releaseSlot(slotNo);
+        return { pid, signal: 'SIGKILL', siginfo: { signal: 'SIGKILL', signo: 9, code: 'SI_KERNEL', addr: 0 } };
+      }
       const pager = this.pickPager();
       const s = this.slotViews[slotNo];
       Atomics.store(s.status, S_PID, pid);
@@ -326,7 +353,7 @@ export class Runtime {
         this.live.delete(pid);
         this.releaseSlot(slotNo);
       }
-    })();
+    })().finally(() => this.pending.delete(abort));
     entry.done = done;
     return { pid, exited: done, kill: () => abort.abort() };
   }
@@ -480,13 +507,13 @@ export class Runtime {
   }
 
   private async doClose(): Promise<void> {
-    for (const [, l] of this.live) l.abort.abort();
-    for (const w of this.slotWaiters.splice(0)) w();
+    for (const a of this.pending) a.abort();
     if (this.pool) {
       const pool = this.pool;
       await Promise.race([pool.destroy(), new Promise((r) => setTimeout(r, 5000).unref())]);
     }
     await Promise.allSettled([...this.live.values()].map((l) => l.done));
+    for (const w of this.slotWaiters.splice(0)) w();
     const exits = this.pagers.map(
       (w, p) =>
         new Promise<void>((resolve) => {

@@ -43,6 +43,9 @@ interface OpenFile {
   mode: number; // FREAD | FWRITE
 }
 
+/** What an exited Process translates through: always a miss, so every access reaches the exit check. */
+let DEAD_TLB: Int32Array | null = null;
+
 /** Per worker thread: views and TLB arrays built once and reused by every process it runs. */
 export class MachineViews {
   readonly m8: Uint8Array;
@@ -66,8 +69,9 @@ export class MachineViews {
 export class Process {
   readonly pid: number;
   // Hot fields first; they are read on every access.
-  protected readonly tlbR: Int32Array;
-  protected readonly tlbW: Int32Array;
+  // Not readonly: at exit they are swapped for the all-zero DEAD_TLB (see exit()).
+  protected tlbR: Int32Array;
+  protected tlbW: Int32Array;
   protected readonly m8: Uint8Array;
   protected readonly m16: Uint16Array;
   protected readonly m32: Uint32Array;
@@ -224,6 +228,7 @@ export class Process {
       throw new SignalError('SIGSEGV', 'SEGV_MAPERR', va, 'address outside the 32-bit user address space');
     }
     if ((va & (size - 1)) !== 0) throw new SignalError('SIGBUS', 'BUS_ADRALN', va);
+    if (this.exited) throw this.afterExit();
     const c = this.counters;
     c[C.tlbMisses]++;
     const l1 = this.slot.l1;
@@ -280,8 +285,17 @@ export class Process {
     return err;
   }
 
+  /**
+   * A Process kept past its program's end (a timer, a stored reference) must not touch the slot or
+   * the TLB that the worker's next process now owns.
+   */
+  private afterExit(): Error {
+    return new Error(`process ${this.pid} has exited: its Process object can no longer be used`);
+  }
+
   /** Post the request already in the slot and wait for the reply. Returns the errno (0 = ok). */
   private call(): number {
+    if (this.exited) throw this.afterExit();
     if (this.trace !== null) return this.tracedCall();
     const s = this.slot;
     if (this.timing) s.postTs[S_POST_TS] = clockMs();
@@ -559,12 +573,15 @@ export class Process {
   /** @internal exit: the pager tears the address space down. Idempotent. */
   exit(): void {
     if (this.exited) return;
-    this.exited = true;
     const req = this.slot.req;
     req[0] = OP_EXIT;
     this.call();
+    this.exited = true;
     this.tlbR.fill(0);
     this.tlbW.fill(0);
+    DEAD_TLB ??= new Int32Array(VPAGES);
+    this.tlbR = DEAD_TLB;
+    this.tlbW = DEAD_TLB;
   }
 }
 
