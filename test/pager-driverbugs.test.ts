@@ -11,9 +11,6 @@
  *   the slot, the frames and the device references.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PAGE_SIZE, Runtime } from '../src/index.js';
@@ -133,24 +130,27 @@ const BAD: { label: string; expect: RegExp; opts: Record<string, unknown> }[] = 
   { label: 'driver fails to load in the pager', expect: /pager|refusing/, opts: { memory: 16 << 20, pagers: 2, devices: [{ name: 'pf', unit: 0, driver: new URL('./fixtures/pagerfail-drv.js', here).href }] } },
 ];
 
+// CommonJS `node -e` with a dynamic import (not --input-type=module: see the KNOWN BUG below).
 const CHILD = `
-import { Runtime } from ${JSON.stringify(INDEX)};
-const cases = JSON.parse(process.env.DEVPAGER_BAD_CASES);
-const out = [];
-for (const c of cases) {
-  const opts = c.opts;
-  if (opts.memory === 'NaN') opts.memory = NaN;
-  if (opts.memory === 'Infinity') opts.memory = Infinity;
-  try {
-    const rt = await Runtime.create(opts);
-    out.push({ label: c.label, created: true });
-    await rt.close();
-  } catch (e) {
-    out.push({ label: c.label, name: e?.name, message: String(e?.message) });
+(async () => {
+  const { Runtime } = await import(${JSON.stringify(INDEX)});
+  const cases = JSON.parse(process.env.DEVPAGER_BAD_CASES);
+  const out = [];
+  for (const c of cases) {
+    const opts = c.opts;
+    if (opts.memory === 'NaN') opts.memory = NaN;
+    if (opts.memory === 'Infinity') opts.memory = Infinity;
+    try {
+      const rt = await Runtime.create(opts);
+      out.push({ label: c.label, created: true });
+      await rt.close();
+    } catch (e) {
+      out.push({ label: c.label, name: e && e.name, message: String(e && e.message) });
+    }
   }
-}
-console.log(JSON.stringify(out));
-// no process.exit: the child must end by itself, i.e. nothing is left running
+  console.log(JSON.stringify(out));
+  // no process.exit: the child must end by itself, i.e. nothing is left running
+})();
 `;
 
 test('Runtime.create rejects bad options naming the option, and leaves nothing running (child exits by itself)', async () => {
@@ -158,12 +158,7 @@ test('Runtime.create rejects bad options naming the option, and leaves nothing r
     label: c.label,
     opts: { ...c.opts, memory: Number.isNaN(c.opts.memory) ? 'NaN' : c.opts.memory === Infinity ? 'Infinity' : c.opts.memory },
   }));
-  // A script file, not \`node --input-type=module -e\`: workers inherit execArgv, and Node refuses
-  // --input-type in a worker (see the KNOWN BUG test below).
-  const dir = mkdtempSync(join(tmpdir(), 'devpager-create-'));
-  const script = join(dir, 'bad-creates.mjs');
-  writeFileSync(script, CHILD);
-  const child = spawn(process.execPath, [script], {
+  const child = spawn(process.execPath, ['-e', CHILD], {
     env: { ...process.env, DEVPAGER_BAD_CASES: JSON.stringify(cases) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -176,7 +171,6 @@ test('Runtime.create rejects bad options naming the option, and leaves nothing r
     code = await withTimeout(30_000, new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c))), 'child with rejected creates (something kept it alive)');
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
   }
   assert.is(code, 0, `child exit code; stderr: ${stderr}`);
   const results = JSON.parse(stdout.trim().split('\n').pop()!) as { label: string; created?: boolean; name?: string; message?: string }[];
