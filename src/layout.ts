@@ -13,6 +13,7 @@
  * |---------------|----------------------------------------|-----------------------------------|--------------------------------------------------------|
  * | header        | 4 lines                                | host at create                    | H_* words: geometry and flags (read-only afterwards)   |
  * | freeCount     | 1 line                                 | any allocator (Atomics RMW)       | frames not handed out; reservations make ENOMEM exact  |
+ * | spinners      | 1 line                                 | waiting processes (Atomics RMW)   | adaptive waiters spinning right now (capped)           |
  * | bitmap        | ceil(nframes/32) Int32                 | any allocator (CAS per word)      | 1 bit per frame, 1 = in use                            |
  * | frameInfo     | nframes Int32                          | allocators, pagers (CAS)          | FI_* type bits + zombie bit + map count                |
  * | kpt           | kvaPages Int32                         | kmAlloc/kmFree (CAS claim, store) | kernel pmap: 0 free, -1 claimed, pfn+1 mapped          |
@@ -50,6 +51,7 @@ export const H_FLAGS = 8;
 export const H_MAPENTRIES = 9;
 export const H_SPIN = 10; // requester polls before parking
 export const H_PAGER_SPIN = 11; // pager polls before parking
+export const H_SPIN_BUDGET = 12; // adaptive: waiters allowed to spin at once (cores - pagers)
 /** Float64 index of the host's performance.timeOrigin: the shared clock base (clock.ts). */
 export const H_TIME_ORIGIN_F64 = 8; // byte 64: line 1 of the header
 export const HEADER_BYTES = 4 * LINE;
@@ -87,6 +89,7 @@ export const P_DOORBELL = 0;
 export const P_SLEEPING = 0;
 export const P_SHUTDOWN = 0;
 export const P_HEARTBEAT = 1; // pager: bumped each service round (liveness for the host)
+export const P_ASSIGNED = 1; // control line, host writes: live processes assigned to this pager
 
 // ---- process slot ----
 // Line 0 (process writes): S_REQ_* Float64 request payload.
@@ -186,6 +189,7 @@ export interface LayoutInput {
   flags: number;
   spin: number;
   pagerSpin: number;
+  spinBudget: number;
 }
 
 export interface Layout extends LayoutInput {
@@ -193,6 +197,7 @@ export interface Layout extends LayoutInput {
   kvaPages: number;
   pendingWords: number;
   freeCountOff: number;
+  spinnersOff: number;
   bitmapOff: number;
   bitmapWords: number;
   frameInfoOff: number;
@@ -228,6 +233,7 @@ export function computeLayout(inp: LayoutInput): Layout {
     return at;
   };
   const freeCountOff = take(LINE);
+  const spinnersOff = take(LINE);
   const bitmapWords = Math.ceil(frames / 32);
   const bitmapOff = take(bitmapWords * 4);
   const frameInfoOff = take(frames * 4);
@@ -247,7 +253,7 @@ export function computeLayout(inp: LayoutInput): Layout {
   const framesOff = alignUp(off, PAGE_SIZE);
   const totalBytes = framesOff + frames * PAGE_SIZE;
   return {
-    ...inp, nthreads, kvaPages, pendingWords, freeCountOff, bitmapOff, bitmapWords, frameInfoOff,
+    ...inp, nthreads, kvaPages, pendingWords, freeCountOff, spinnersOff, bitmapOff, bitmapWords, frameInfoOff,
     kptOff, kallocLenOff, devicesOff, pagersOff, pagerBytes, slotsOff, slotBytes, slotL1Off,
     slotEntriesOff, countersOff, histsOff, traceOff, traceBytesPerThread, framesOff, totalBytes,
   };
@@ -267,6 +273,7 @@ export function writeHeader(sab: SharedArrayBuffer, l: Layout, timeOrigin: numbe
   h[H_MAPENTRIES] = l.mapEntries;
   h[H_SPIN] = l.spin;
   h[H_PAGER_SPIN] = l.pagerSpin;
+  h[H_SPIN_BUDGET] = l.spinBudget;
   new Float64Array(sab, 0, HEADER_BYTES / 8)[H_TIME_ORIGIN_F64] = timeOrigin;
 }
 
@@ -275,7 +282,7 @@ export function readLayout(sab: SharedArrayBuffer): Layout {
   if (h[H_MAGIC] !== MAGIC || h[H_VERSION] !== VERSION) throw new Error('not a devpager arena (bad magic/version)');
   return computeLayout({
     frames: h[H_NFRAMES], maxProcs: h[H_MAXPROCS], pagers: h[H_NPAGERS], maxDevices: h[H_MAXDEVICES],
-    traceCap: h[H_TRACECAP], flags: h[H_FLAGS], mapEntries: h[H_MAPENTRIES], spin: h[H_SPIN], pagerSpin: h[H_PAGER_SPIN],
+    traceCap: h[H_TRACECAP], flags: h[H_FLAGS], mapEntries: h[H_MAPENTRIES], spin: h[H_SPIN], pagerSpin: h[H_PAGER_SPIN], spinBudget: h[H_SPIN_BUDGET],
   });
 }
 

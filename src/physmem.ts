@@ -357,6 +357,7 @@ export interface ArenaOptions {
   flags?: number;
   spin?: number;
   pagerSpin?: number;
+  spinBudget?: number;
 }
 
 /** Largest frame region one Uint8Array view can cover in Node 20 (typed-array length limit 2^32). */
@@ -378,6 +379,7 @@ export function createArena(o: ArenaOptions): { sab: SharedArrayBuffer; layout: 
     flags: o.flags ?? 0,
     spin: o.spin ?? 1000,
     pagerSpin: o.pagerSpin ?? 20_000,
+    spinBudget: o.spinBudget ?? 1,
   });
   const sab = new SharedArrayBuffer(layout.totalBytes);
   writeHeader(sab, layout, performance.timeOrigin);

@@ -2,6 +2,7 @@
  * The host side: Runtime.create builds the arena, attaches the devices, starts the pager threads
  * and the process pool; spawn/run start processes; close stops everything.
  */
+import { availableParallelism } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -10,7 +11,7 @@ import { isDriver, type Driver } from './driver.js';
 import { ProcessSignalError, badRange, badType, describe, fromWire, type SigInfo, type SignalName, type WireError } from './errors.js';
 import { KernelApi } from './kernel.js';
 import {
-  D_ATTACHES, D_FREES, D_REFS, FLAG_STATS, FLAG_TRACE, HOST_THREAD, LINE, STATUS_FREE, STATUS_LIVE, S_PAGER, S_PID, S_STATUS,
+  D_ATTACHES, D_FREES, D_REFS, FLAG_STATS, P_ASSIGNED, FLAG_TRACE, HOST_THREAD, LINE, STATUS_FREE, STATUS_LIVE, S_PAGER, S_PID, S_STATUS,
   pagerThread, slotThread, type Layout,
 } from './layout.js';
 import { OP_REAP, PagerViews, SlotViews, post, ringShutdown } from './pager/protocol.js';
@@ -243,6 +244,9 @@ export class Runtime {
     const flags = (stats ? FLAG_STATS : 0) | (trace ? FLAG_TRACE : 0) | waitFlags(wait as WaitStrategy);
     const arena = createArena({
       memory, pagers, maxProcs: maxProcesses + pagers, maxDevices: Math.max(1, loaded.length), traceCap: traceEvents, mapEntries, flags, spin, pagerSpin,
+      // Waiters that may spin at once: the cores the pagers leave free. More spinners than that
+      // only steal the pagers' CPU (measured: 16 processes on 2 cores, BENCHMARKS.md).
+      spinBudget: Math.max(1, availableParallelism() - pagers),
     });
     const kernel = new KernelApi(arena.phys);
     const attached: AttachedDevice[] = [];
@@ -349,7 +353,7 @@ export class Runtime {
         return { pid, error: e instanceof Error ? e : new Error(String(e)) };
       } finally {
         Atomics.store(s.status, S_STATUS, STATUS_FREE);
-        this.pagerLoad[pager]--;
+        this.setLoad(pager, -1);
         this.live.delete(pid);
         this.releaseSlot(slotNo);
       }
@@ -375,8 +379,14 @@ export class Runtime {
   private pickPager(): number {
     let best = 0;
     for (let p = 1; p < this.pagerLoad.length; p++) if (this.pagerLoad[p] < this.pagerLoad[best]) best = p;
-    this.pagerLoad[best]++;
+    this.setLoad(best, 1);
     return best;
+  }
+
+  /** The pager sees how many processes it serves: with none it parks even in 'spin' mode. */
+  private setLoad(p: number, delta: number): void {
+    this.pagerLoad[p] += delta;
+    Atomics.store(this.pagerViews[p].control, P_ASSIGNED, this.pagerLoad[p]);
   }
 
   private takeSlot(signal: AbortSignal): Promise<number> {

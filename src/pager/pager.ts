@@ -10,7 +10,7 @@ import type { DevHandle, Driver } from '../driver.js';
 import { ERRNO } from '../errors.js';
 import { KernelApi } from '../kernel.js';
 import {
-  C, D_ATTACHES, D_FREES, D_REFS, FLAG_STATS, FLAG_TRACE, LINE, S_FLOW, P_HEARTBEAT, P_SHUTDOWN, P_SLEEPING, S_POST_TS, STATUS_LIVE,
+  C, D_ATTACHES, D_FREES, D_REFS, FLAG_STATS, FLAG_TRACE, LINE, P_ASSIGNED, S_FLOW, P_HEARTBEAT, P_SHUTDOWN, P_SLEEPING, S_POST_TS, STATUS_LIVE,
   pagerThread, type Layout,
 } from '../layout.js';
 import { PhysMem } from '../physmem.js';
@@ -139,18 +139,20 @@ export class Pager {
 
   private idle(): void {
     const c = this.stats.counters;
-    const mode = this.wait;
+    const control = this.pv.control;
+    // A pager nobody is assigned to parks whatever the strategy: spinning would only take a core.
+    const mode = Atomics.load(control, P_ASSIGNED) === 0 ? WAIT_PARK : this.wait;
     const limit = mode === WAIT_PARK ? 0 : this.spin;
     for (let i = 0; mode === WAIT_SPIN || i < limit; i++) {
       if (this.anyPending()) {
         c[C.spins] += i;
         return;
       }
-      if (mode === WAIT_SPIN && (i & 1023) === 1023 && Atomics.load(this.pv.control, P_SHUTDOWN) !== 0) return;
+      if (mode === WAIT_SPIN && (i & 1023) === 1023 && (Atomics.load(control, P_SHUTDOWN) !== 0 || Atomics.load(control, P_ASSIGNED) === 0)) return;
     }
     c[C.spins] += limit;
     // Dekker with the requesters (protocol.ts): announce, re-check, then sleep.
-    const { sleeping, doorbell, control } = this.pv;
+    const { sleeping, doorbell } = this.pv;
     Atomics.store(sleeping, P_SLEEPING, 1);
     const d = Atomics.load(doorbell, 0);
     if (!this.anyPending() && Atomics.load(control, P_SHUTDOWN) === 0) {

@@ -88,6 +88,8 @@ export class Process {
   private readonly fds: (OpenFile | null)[] = [];
   private readonly ptes: Int32Array;
   private readonly trace: TraceRing | null;
+  private readonly spinners: Int32Array;
+  private readonly spinBudget: number;
   private flowSeq = 0;
   /** @internal set when the process must die whatever the program does (SIGKILL). */
   killed: SigInfo | null = null;
@@ -112,6 +114,8 @@ export class Process {
     this.wait = wait;
     this.spin = spin;
     this.devices = devices;
+    this.spinners = new Int32Array(mv.sab, mv.layout.spinnersOff, 1);
+    this.spinBudget = mv.layout.spinBudget;
     this.tlbR.fill(0);
     this.tlbW.fill(0);
   }
@@ -330,15 +334,30 @@ export class Process {
     const st = s.state;
     const c = this.counters;
     const mode = this.wait;
-    if (mode !== WAIT_PARK) {
-      const limit = this.spin;
-      for (let i = 0; mode === WAIT_SPIN || i < limit; i++) {
+    if (mode === WAIT_SPIN) {
+      for (let i = 0; ; i++) {
         if (Atomics.load(st, 0) === ST_DONE) {
           c[C.spins] += i;
           return s.res[2];
         }
       }
-      c[C.spins] += limit;
+    }
+    if (mode !== WAIT_PARK) {
+      // Adaptive: spin only while fewer than spinBudget waiters do (the cores the pagers leave
+      // free); beyond that a spinner only delays the pager it is waiting for, so park at once.
+      const spinners = this.spinners;
+      if (Atomics.add(spinners, 0, 1) < this.spinBudget) {
+        const limit = this.spin;
+        for (let i = 0; i < limit; i++) {
+          if (Atomics.load(st, 0) === ST_DONE) {
+            Atomics.sub(spinners, 0, 1);
+            c[C.spins] += i;
+            return s.res[2];
+          }
+        }
+        c[C.spins] += limit;
+      }
+      Atomics.sub(spinners, 0, 1);
     }
     Atomics.store(s.parked, 0, 1);
     while (Atomics.load(st, 0) !== ST_DONE) {
