@@ -52,6 +52,7 @@ export const H_MAPENTRIES = 9;
 export const H_SPIN = 10; // requester polls before parking
 export const H_PAGER_SPIN = 11; // pager polls before parking
 export const H_SPIN_BUDGET = 12; // adaptive: waiters allowed to spin at once (cores - pagers)
+export const H_SAMPLE = 13; // latency timing: 1 request in this many (a power of two) is timed
 /** Float64 index of the host's performance.timeOrigin: the shared clock base (clock.ts). */
 export const H_TIME_ORIGIN_F64 = 8; // byte 64: line 1 of the header
 export const HEADER_BYTES = 4 * LINE;
@@ -69,8 +70,18 @@ export const FI_ZOMBIE = 1 << 27;
 export const FI_COUNT_MASK = (1 << 27) - 1;
 
 // ---- kernel pmap ----
-/** Kernel virtual addresses start here, far above any physical address (API.md: KVA != PA). */
-export const KVA_BASE = 2 ** 44;
+/**
+ * Kernel virtual addresses start at kvaBase(frames): the first power of two, at least 1 GiB, at or
+ * above the end of physical memory. So a KVA never equals a physical address (API.md), a driver
+ * that forgets pmapExtract returns a frame outside the arena (caught), any power-of-two alignment
+ * up to 1 GiB is an alignment of the page index, and for arenas up to 512 MiB every KVA is below
+ * 2^31: a small integer to V8, which a driver can pass around and add to without allocating.
+ */
+export function kvaBase(frames: number): number {
+  let b = 2 ** 30;
+  while (b < frames * 4096) b *= 2;
+  return b;
+}
 export const KPT_CLAIMED = -1;
 
 // ---- device words (Int32 index within the device's line) ----
@@ -107,6 +118,7 @@ export const S_RES_AUX = 3;
 export const S_PARKED = 0; // Int32 index within line 2
 export const S_POST_TS = 1; // Float64 index within line 2
 export const S_FLOW = 2; // Float64 index within line 2: trace flow id of the request
+export const S_WEIGHT = 3; // Float64 index within line 2: requests this timed one stands for
 export const S_STATUS = 0; // Int32 index within line 3
 export const S_PID = 1;
 export const S_PAGER = 2;
@@ -151,17 +163,18 @@ export const COUNTER_NAMES = [
   'accesses', // memory accesses (stats on only); TLB hits = accesses - tlbMisses
   'tlbMisses',
   'tlbShootdowns', // TLB entries invalidated (batched per syscall)
-  'busyNs', // pager: time spent serving requests
+  'busyNs', // pager: time spent serving requests (sampled requests, scaled by the sampling interval)
   'maxQueueDepth', // pager: most requests taken in one drain
   'requests', // pager: requests served, any kind
   'rounds', // pager: drain rounds
   'restarts', // fault routine ERESTART loops (ENOMEM waits)
   'framesFreedWhileMapped',
   'dmmapNs', // pager: time inside d_mmap (trace on)
-  'queueWaitNs', // pager: time requests sat queued before service (stats on)
+  'queueWaitNs', // pager: time requests sat queued before service (sampled, scaled)
   'parkNs', // time parked in Atomics.wait
   'ptFrames', // page-table frames allocated
-  'waitNs', // process: time waiting for fault replies (stats on); spinning = waitNs - parkNs
+  'waitNs', // process: time waiting for fault replies (sampled, scaled); spinning = waitNs - parkNs
+  'timed', // requests whose latency was timed (1 in `sample`)
 ] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 export const COUNTERS = 32; // slots reserved per thread (>= COUNTER_NAMES.length)
@@ -190,12 +203,14 @@ export interface LayoutInput {
   spin: number;
   pagerSpin: number;
   spinBudget: number;
+  sample: number;
 }
 
 export interface Layout extends LayoutInput {
   nthreads: number;
   kvaPages: number;
   pendingWords: number;
+  kvaBase: number;
   freeCountOff: number;
   spinnersOff: number;
   bitmapOff: number;
@@ -253,7 +268,7 @@ export function computeLayout(inp: LayoutInput): Layout {
   const framesOff = alignUp(off, PAGE_SIZE);
   const totalBytes = framesOff + frames * PAGE_SIZE;
   return {
-    ...inp, nthreads, kvaPages, pendingWords, freeCountOff, spinnersOff, bitmapOff, bitmapWords, frameInfoOff,
+    ...inp, nthreads, kvaPages, kvaBase: kvaBase(frames), pendingWords, freeCountOff, spinnersOff, bitmapOff, bitmapWords, frameInfoOff,
     kptOff, kallocLenOff, devicesOff, pagersOff, pagerBytes, slotsOff, slotBytes, slotL1Off,
     slotEntriesOff, countersOff, histsOff, traceOff, traceBytesPerThread, framesOff, totalBytes,
   };
@@ -274,6 +289,7 @@ export function writeHeader(sab: SharedArrayBuffer, l: Layout, timeOrigin: numbe
   h[H_SPIN] = l.spin;
   h[H_PAGER_SPIN] = l.pagerSpin;
   h[H_SPIN_BUDGET] = l.spinBudget;
+  h[H_SAMPLE] = l.sample;
   new Float64Array(sab, 0, HEADER_BYTES / 8)[H_TIME_ORIGIN_F64] = timeOrigin;
 }
 
@@ -282,7 +298,7 @@ export function readLayout(sab: SharedArrayBuffer): Layout {
   if (h[H_MAGIC] !== MAGIC || h[H_VERSION] !== VERSION) throw new Error('not a devpager arena (bad magic/version)');
   return computeLayout({
     frames: h[H_NFRAMES], maxProcs: h[H_MAXPROCS], pagers: h[H_NPAGERS], maxDevices: h[H_MAXDEVICES],
-    traceCap: h[H_TRACECAP], flags: h[H_FLAGS], mapEntries: h[H_MAPENTRIES], spin: h[H_SPIN], pagerSpin: h[H_PAGER_SPIN], spinBudget: h[H_SPIN_BUDGET],
+    traceCap: h[H_TRACECAP], flags: h[H_FLAGS], mapEntries: h[H_MAPENTRIES], spin: h[H_SPIN], pagerSpin: h[H_PAGER_SPIN], spinBudget: h[H_SPIN_BUDGET], sample: h[H_SAMPLE],
   });
 }
 

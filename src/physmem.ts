@@ -20,7 +20,7 @@ import { PAGE_SIZE } from './constants.js';
 import { badRange, badType, enomem } from './errors.js';
 import {
   C, COUNTERS, FI_COUNT_MASK, FI_FREE, FI_KERNEL, FI_TYPE_SHIFT, FI_ZOMBIE, HOST_THREAD, KPT_CLAIMED,
-  KVA_BASE, computeLayout, readLayout, writeHeader, type Layout,
+  computeLayout, readLayout, writeHeader, type Layout,
 } from './layout.js';
 
 export class PhysMem {
@@ -37,6 +37,8 @@ export class PhysMem {
   readonly kallocLen: Int32Array;
   /** This thread's counters (C_*), for CAS retry counts. */
   readonly counters: Float64Array;
+  /** first kernel virtual address (layout.ts kvaBase) */
+  readonly kvaBase: number;
   private rng: number;
   private seqWord = 0;
 
@@ -44,6 +46,7 @@ export class PhysMem {
     this.sab = sab;
     this.layout = layout;
     this.nframes = layout.frames;
+    this.kvaBase = layout.kvaBase;
     this.m8 = new Uint8Array(sab, layout.framesOff, layout.frames * PAGE_SIZE);
     this.m32 = new Int32Array(sab, layout.framesOff, layout.frames * (PAGE_SIZE / 4));
     this.freeCount = new Int32Array(sab, layout.freeCountOff, 1);
@@ -195,8 +198,8 @@ export class PhysMem {
     if (!Number.isFinite(size) || size <= 0) throw badRange('kmAlloc size', 'a finite number > 0', size);
     if (opts === null || typeof opts !== 'object') throw badType('kmAlloc options', 'an object', opts);
     const align = opts.align ?? 0;
-    // KVA_BASE is aligned to every power of two up to 2^44, so aligning the page index aligns the
-    // address; a non-power-of-two alignment could not be honoured that way (nor does NetBSD allow it).
+    // The KVA base is aligned to every power of two up to 1 GiB, so aligning the page index aligns
+    // the address; a non-power-of-two alignment could not be honoured that way (nor does NetBSD allow it).
     if (typeof align !== 'number' || !Number.isInteger(align) || align < 0 || (align !== 0 && (align % PAGE_SIZE !== 0 || (align & (align - 1)) !== 0 || align > 2 ** 30))) {
       throw badRange('kmAlloc align', '0 or a power-of-two multiple of PAGE_SIZE (4096)', align);
     }
@@ -219,7 +222,7 @@ export class PhysMem {
     }
     this.kallocLen[start] = npages;
     for (let i = 0; i < npages; i++) Atomics.store(this.kpt, start + i, pfns[i] + 1);
-    return KVA_BASE + start * PAGE_SIZE;
+    return this.kvaBase + start * PAGE_SIZE;
   }
 
   /**
@@ -285,7 +288,7 @@ export class PhysMem {
 
   private kvaPage(kva: number, name: string): number {
     if (typeof kva !== 'number' || !Number.isInteger(kva)) throw badType(name, 'an integer kernel virtual address', kva);
-    const rel = kva - KVA_BASE;
+    const rel = kva - this.kvaBase;
     if (rel < 0 || rel % PAGE_SIZE !== 0 || rel / PAGE_SIZE >= this.layout.kvaPages) {
       throw badRange(name, 'a page-aligned address returned by kmAlloc', kva);
     }
@@ -295,7 +298,7 @@ export class PhysMem {
   /** pmap_extract(pmap_kernel(), kva): physical address, or -1 if not mapped. Never throws. */
   pmapExtract(kva: number): number {
     if (typeof kva !== 'number') return -1;
-    const rel = kva - KVA_BASE;
+    const rel = kva - this.kvaBase;
     if (!(rel >= 0) || !Number.isInteger(rel)) return -1;
     const page = Math.floor(rel / PAGE_SIZE);
     if (page >= this.kpt.length) return -1;
@@ -358,6 +361,7 @@ export interface ArenaOptions {
   spin?: number;
   pagerSpin?: number;
   spinBudget?: number;
+  sample?: number;
 }
 
 /** Largest frame region one Uint8Array view can cover in Node 20 (typed-array length limit 2^32). */
@@ -380,6 +384,7 @@ export function createArena(o: ArenaOptions): { sab: SharedArrayBuffer; layout: 
     spin: o.spin ?? 1000,
     pagerSpin: o.pagerSpin ?? 20_000,
     spinBudget: o.spinBudget ?? 1,
+    sample: o.sample ?? 1,
   });
   const sab = new SharedArrayBuffer(layout.totalBytes);
   writeHeader(sab, layout, performance.timeOrigin);

@@ -56,6 +56,12 @@ export interface RuntimeOptions {
   pagerSpin?: number;
   /** latency histograms, access counting and timing (default true); counters are always kept */
   stats?: boolean;
+  /**
+   * time the latency of 1 request in this many (a power of two, default 16; 1 = every request).
+   * Reading the clock costs ~90 ns in Node 20 (and allocates), a tenth of a fault; sampling keeps
+   * percentiles honest and the cost of stats near 2 %. Tracing times every request.
+   */
+  statsSample?: number;
   /** record trace events into per-thread rings (default false) */
   trace?: boolean;
   /** trace events per thread ring (default 65536 when trace is on) */
@@ -114,21 +120,23 @@ function toUrl(u: URL | string, what: string): string {
 }
 
 /**
- * Node options for our worker threads: the parent's, less those a worker refuses or that describe
- * the parent's own entry point (--input-type, -e/--eval, -p/--print and their code), so that a
- * Runtime works under `node --input-type=module -e ...` too.
+ * Node options for our worker threads. Normally undefined: workers inherit the parent's options
+ * (so --cpu-prof, --trace-gc and friends reach them). Only when the parent was started with an
+ * entry point that a worker refuses (--input-type, -e/--eval, -p/--print) is an explicit list
+ * given, without those and without V8 flags, which an explicit worker execArgv may not carry.
  */
-function workerExecArgv(): string[] {
-  const out: string[] = [];
+function workerExecArgv(): string[] | undefined {
   const a = process.execArgv;
+  const entry = (x: string) => ['-e', '--eval', '-p', '--print', '--input-type'].includes(x) || /^--(input-type|eval|print)=/.test(x);
+  if (!a.some(entry)) return undefined;
+  const out: string[] = [];
   for (let i = 0; i < a.length; i++) {
     const x = a[i];
-    if (x === '-e' || x === '--eval' || x === '-p' || x === '--print' || x === '--input-type') {
-      i++;
+    if (entry(x)) {
+      if (!x.includes('=')) i++; // skip its value too
       continue;
     }
-    if (x.startsWith('--input-type=') || x.startsWith('--eval=') || x.startsWith('--print=')) continue;
-    out.push(x);
+    if (process.allowedNodeEnvironmentFlags.has(x.split('=')[0])) out.push(x);
   }
   return out;
 }
@@ -199,6 +207,8 @@ export class Runtime {
     const prestart = intOpt(o, 'prestart', Math.min(4, maxProcesses), 0, maxProcesses);
     const spin = intOpt(o, 'spin', 1000, 0, 1 << 30);
     const pagerSpin = intOpt(o, 'pagerSpin', 20_000, 0, 1 << 30);
+    const statsSample = intOpt(o, 'statsSample', 16, 1, 1 << 20);
+    if ((statsSample & (statsSample - 1)) !== 0) throw badRange('options.statsSample', 'a power of two', statsSample);
     const mapEntries = intOpt(o, 'mapEntries', 1024, 4, 1 << 20);
     const wait = o.wait ?? 'adaptive';
     if (!WAIT_STRATEGIES.includes(wait as WaitStrategy)) throw badType('options.wait', `one of ${WAIT_STRATEGIES.map((s) => `'${s}'`).join(', ')}`, wait);
@@ -210,7 +220,7 @@ export class Runtime {
     const devs = o.devices ?? [];
     if (!Array.isArray(devs)) throw badType('options.devices', 'an array', devs);
     for (const k of Object.keys(o)) {
-      if (!['memory', 'pagers', 'devices', 'maxProcesses', 'prestart', 'wait', 'spin', 'pagerSpin', 'stats', 'trace', 'traceEvents', 'mapEntries'].includes(k)) {
+      if (!['memory', 'pagers', 'devices', 'maxProcesses', 'prestart', 'wait', 'spin', 'pagerSpin', 'stats', 'statsSample', 'trace', 'traceEvents', 'mapEntries'].includes(k)) {
         throw new TypeError(`options.${k} is not a Runtime option`);
       }
     }
@@ -247,6 +257,7 @@ export class Runtime {
       // Waiters that may spin at once: the cores the pagers leave free. More spinners than that
       // only steal the pagers' CPU (measured: 16 processes on 2 cores, BENCHMARKS.md).
       spinBudget: Math.max(1, availableParallelism() - pagers),
+      sample: trace ? 1 : statsSample,
     });
     const kernel = new KernelApi(arena.phys);
     const attached: AttachedDevice[] = [];
@@ -260,7 +271,7 @@ export class Runtime {
       }
       attached.push({ path: l.path, name: l.cfg.name, unit: l.unit, driverUrl: l.url, driver: l.driver, state });
     }
-    const rt = new Runtime({ memory, pagers, maxProcesses, prestart, wait: wait as WaitStrategy, spin, pagerSpin, stats, trace, traceEvents, mapEntries }, arena, attached);
+    const rt = new Runtime({ memory, pagers, maxProcesses, prestart, wait: wait as WaitStrategy, spin, pagerSpin, statsSample, stats, trace, traceEvents, mapEntries }, arena, attached);
     try {
       await rt.start();
     } catch (e) {

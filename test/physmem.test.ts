@@ -12,7 +12,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PAGE_SIZE } from '../src/constants.js';
 import {
-  C, FI_ANON, FI_COUNT_MASK, FI_FREE, FI_KERNEL, FI_ZOMBIE, KPT_CLAIMED, KVA_BASE,
+  C, FI_ANON, FI_COUNT_MASK, FI_FREE, FI_KERNEL, FI_ZOMBIE, KPT_CLAIMED, kvaBase,
 } from '../src/layout.js';
 import { MAX_MEMORY, attachArena, createArena, type PhysMem } from '../src/physmem.js';
 import { mulberry32, popcount32, spawnWorker, testSeed, withTimeout } from './helpers.js';
@@ -180,7 +180,7 @@ concurrent('4 workers share one arena: no frame handed out twice, none lost', as
         CANARY_WORDS.forEach((w, k) => assert.is(phys.load32(a.kva + i * PS + w * 4) | 0, want[k], `canary of kva ${a.kva} page ${i} word ${w} ${ctx}`));
         assert.is(phys.frameType(pfn), FI_KERNEL);
       });
-      assert.is(phys.kallocLen[(a.kva - KVA_BASE) / PS], a.npages, `kallocLen of kva ${a.kva}`);
+      assert.is(phys.kallocLen[(a.kva - phys.kvaBase) / PS], a.npages, `kallocLen of kva ${a.kva}`);
       kmPages += a.npages;
     }
   }
@@ -273,7 +273,7 @@ pmap('every page of an allocation maps to its own kernel frame, offsets carry th
       assert.is(phys.pmapExtract(kva + i * PS + off), pfn * PS + off, `pmapExtract(kva + ${i} pages + ${off})`);
     }
   }
-  assert.is(phys.kallocLen[(kva - KVA_BASE) / PS], 6);
+  assert.is(phys.kallocLen[(kva - phys.kvaBase) / PS], 6);
 });
 
 pmap('bytes written at kva+off are at pmapExtract(kva+off) in m8, across page boundaries', () => {
@@ -306,6 +306,7 @@ pmap('unmapped, freed, out-of-range and non-number addresses give -1', () => {
   const { phys, layout } = createArena({ memory: 1 << 20 });
   const kva = phys.kmAlloc(3 * PS);
   const pa0 = phys.pmapExtract(kva);
+  const KVA_BASE = phys.kvaBase;
   const end = KVA_BASE + layout.kvaPages * PS;
   const cases: Array<[string, unknown]> = [
     ['the page after the only allocation', kva + 3 * PS],
@@ -330,7 +331,7 @@ pmap('unmapped, freed, out-of-range and non-number addresses give -1', () => {
   ];
   for (const [what, v] of cases) assert.is(phys.pmapExtract(v as number), -1, `pmapExtract(${what})`);
   // A kernel page being claimed (kmAlloc in progress) is not mapped yet.
-  const p = (kva - KVA_BASE) / PS + 10;
+  const p = (kva - phys.kvaBase) / PS + 10;
   assert.is(phys.kpt[p], 0);
   Atomics.store(phys.kpt, p, KPT_CLAIMED);
   assert.is(phys.pmapExtract(KVA_BASE + p * PS), -1, 'a CLAIMED kernel page');
@@ -517,7 +518,7 @@ args('kmAlloc align: not a page multiple, negative, non-integer -> RangeError/Ty
 });
 
 args('a page-multiple align that is not a power of two is either rejected or honoured', () => {
-  // KVA_BASE (2^44) is not a multiple of 3 pages, and claimKva aligns the page index, not the address.
+  // The KVA base (a power of two) is not a multiple of 3 pages, and claimKva aligns the page index.
   const { phys } = createArena({ memory: 64 * PS });
   for (const align of [3 * PS, 5 * PS, 12 * PS]) {
     let kva: number | null = null;
@@ -544,7 +545,7 @@ args('kmFree: wrong size, unallocated, misaligned or interior kva, double free -
     ['4 pages of it', () => phys.kmFree(kva, 3 * PS + 1), /kmFree/],
     ['its interior page', () => phys.kmFree(kva + PS, 2 * PS), /kmFree/],
     ['an unaligned kva', () => phys.kmFree(kva + 1, 3 * PS), /kva/],
-    ['a kva never allocated', () => phys.kmFree(KVA_BASE + phys.kpt.findIndex((e) => e === 0) * PS, PS), /kmFree/],
+    ['a kva never allocated', () => phys.kmFree(phys.kvaBase + phys.kpt.findIndex((e) => e === 0) * PS, PS), /kmFree/],
     ['a physical address', () => phys.kmFree(pfns[0] * PS, 3 * PS), /kva/],
     ['a string kva', () => phys.kmFree(String(kva) as unknown as number, 3 * PS), /kva/],
     ['size 0', () => phys.kmFree(kva, 0), /size/],
@@ -585,12 +586,13 @@ space('a kernel virtual address never equals a physical address, and PAs are nev
       const va = kva + i * PS;
       const pa = phys.pmapExtract(va);
       assert.is.not(va, pa, 'KVA != PA');
-      assert.ok(va >= KVA_BASE && va > phys.nframes * PS, 'every KVA lies above all of physical memory');
+      assert.ok(va >= phys.kvaBase && va > phys.nframes * PS, 'every KVA lies above all of physical memory');
     }
   }
   assert.ok(live.length > 20);
   for (let pa = 0; pa < phys.nframes * PS; pa += PS) assert.is(phys.pmapExtract(pa), -1, `pmapExtract(pa ${pa})`);
-  assert.ok(KVA_BASE > MAX_MEMORY, 'holds for the largest arena too');
+  assert.ok(kvaBase(MAX_MEMORY / PS) >= MAX_MEMORY, 'holds for the largest arena too');
+  assert.ok(kvaBase(16384) + 2 * 16384 * PS < 2 ** 31, 'a 64 MiB arena keeps every KVA a small integer (no boxing in drivers)');
 });
 
 /*

@@ -19,7 +19,7 @@ import {
   O_WRONLY, PAGE_SIZE, PROT_ALL, PROT_EXEC, PROT_READ, PROT_WRITE, VM_MAXUSER_ADDRESS,
 } from '../constants.js';
 import { ERRNO, SignalError, SyscallError, badType, errnoName, type ErrnoName, type SigInfo } from '../errors.js';
-import { C, E_END, E_OBJ, E_START, ENTRY_F64, OBJ_ANON, S_FLOW, S_POST_TS, ST_DONE, ST_PENDING, type Layout } from '../layout.js';
+import { C, E_END, E_OBJ, E_START, ENTRY_F64, OBJ_ANON, S_FLOW, S_POST_TS, S_WEIGHT, ST_DONE, ST_PENDING, type Layout } from '../layout.js';
 import { PTE_PROT, PTE_VALID, pteLoad } from '../pager/pmap.js';
 import {
   OP_EXIT, OP_FAULT, OP_MADVISE, OP_MMAP, OP_MPROTECT, OP_MSYNC, OP_MUNMAP, OP_PMAP_REMOVE, PagerViews, SlotViews, post,
@@ -90,6 +90,7 @@ export class Process {
   private readonly trace: TraceRing | null;
   private readonly spinners: Int32Array;
   private readonly spinBudget: number;
+  private readonly sampleMask: number;
   private flowSeq = 0;
   /** @internal set when the process must die whatever the program does (SIGKILL). */
   killed: SigInfo | null = null;
@@ -116,6 +117,7 @@ export class Process {
     this.devices = devices;
     this.spinners = new Int32Array(mv.sab, mv.layout.spinnersOff, 1);
     this.spinBudget = mv.layout.spinBudget;
+    this.sampleMask = mv.layout.sample - 1;
     this.tlbR.fill(0);
     this.tlbW.fill(0);
   }
@@ -277,13 +279,17 @@ export class Process {
     req[1] = va;
     req[2] = access;
     req[0] = OP_FAULT;
-    this.counters[C.faults]++;
-    if (!this.timing) return this.postAndWait(this.slot);
-    if (this.trace !== null) return this.tracedCall();
-    // Two clock reads per fault: the post time doubles as the start of the round trip.
+    const n = ++this.counters[C.faults];
     const s = this.slot;
+    if (!this.timing || (n & this.sampleMask) !== 0) {
+      s.postTs[S_POST_TS] = 0; // not timed, by the pager either
+      return this.postAndWait(s);
+    }
+    if (this.trace !== null) return this.tracedCall();
+    // Two clock reads per timed fault: the post time doubles as the start of the round trip.
     const t0 = clockMs();
     s.postTs[S_POST_TS] = t0;
+    s.postTs[S_WEIGHT] = this.sampleMask + 1;
     const err = this.postAndWait(s);
     this.faultTime((clockMs() - t0) * 1e6);
     return err;
@@ -302,7 +308,8 @@ export class Process {
     if (this.exited) throw this.afterExit();
     if (this.trace !== null) return this.tracedCall();
     const s = this.slot;
-    if (this.timing) s.postTs[S_POST_TS] = clockMs();
+    s.postTs[S_POST_TS] = this.timing ? clockMs() : 0; // system calls: every one is timed
+    s.postTs[S_WEIGHT] = 1;
     return this.postAndWait(s);
   }
 
@@ -315,6 +322,7 @@ export class Process {
     const arg = op === OP_FAULT ? s.req[1] : op;
     const t0 = clockMs();
     s.postTs[S_POST_TS] = t0;
+    s.postTs[S_WEIGHT] = 1;
     s.postTs[S_FLOW] = flow;
     ring.emit(K_POST, t0, 0, 0, flow);
     const err = this.postAndWait(s);
@@ -326,7 +334,8 @@ export class Process {
 
   private faultTime(ns: number): void {
     this.stats.record(H.fault, ns);
-    this.counters[C.waitNs] += ns;
+    this.counters[C.waitNs] += ns * (this.trace !== null ? 1 : this.sampleMask + 1);
+    this.counters[C.timed]++;
   }
 
   private postAndWait(s: SlotViews): number {
