@@ -173,24 +173,87 @@ export class VmMap {
   }
 
   /**
-   * Remove every entry inside [sva, eva) after clipping; `each` sees each removed piece first.
-   * Returns false (nothing changed) if clipping needed room the map does not have.
+   * Remove [sva, eva) from the map; `each` sees each removed piece (start, end, obj) first.
+   * Entries cut by sva or eva are trimmed in place, so only a hole strictly inside one entry needs
+   * a new entry; that is the only case that can fail (false, nothing changed) in a full map.
+   * References follow uvm_map_clip_*: a trimmed entry keeps its one (clip +1, removed piece -1),
+   * a removed entry drops one, a hole adds one for the new piece.
    */
   removeRange(s: SlotViews, sva: number, eva: number, each: (start: number, end: number, obj: number) => void): boolean {
-    if (!this.clip(s, sva, eva)) return false;
+    if (eva <= sva) return true;
+    const h = this.lookup(s, sva);
+    if (h >= 0 && s.entries[h * ENTRY_F64 + E_START] < sva && eva < s.entries[h * ENTRY_F64 + E_END]) {
+      return this.punchHole(s, h, sva, eva, each);
+    }
     const e = s.entries;
     const n = s.meta[S_NENTRIES];
-    const i0 = this.firstEndingAfter(s, sva);
-    let i1 = i0;
-    while (i1 < n && e[i1 * ENTRY_F64 + E_START] < eva) {
-      const b = i1 * ENTRY_F64;
+    let i = this.firstEndingAfter(s, sva);
+    // The first entry may start before sva: keep its head.
+    if (i < n && e[i * ENTRY_F64 + E_START] < sva) {
+      const b = i * ENTRY_F64;
+      each(sva, e[b + E_END], e[b + E_OBJ]);
+      e[b + E_END] = sva;
+      Atomics.add(s.meta, S_MAPVERSION, 1);
+      i++;
+    }
+    const i0 = i;
+    while (i < n && e[i * ENTRY_F64 + E_END] <= eva) {
+      const b = i * ENTRY_F64;
       each(e[b + E_START], e[b + E_END], e[b + E_OBJ]);
       if (e[b + E_OBJ] >= 0) this.refHook(e[b + E_OBJ], -1);
-      i1++;
+      i++;
     }
-    if (i1 === i0) return true;
-    e.copyWithin(i0 * ENTRY_F64, i1 * ENTRY_F64, n * ENTRY_F64);
-    this.setCount(s, n - (i1 - i0));
+    // The last entry may end after eva: keep its tail.
+    if (i < n && e[i * ENTRY_F64 + E_START] < eva) {
+      const b = i * ENTRY_F64;
+      const start = e[b + E_START];
+      each(start, eva, e[b + E_OBJ]);
+      e[b + E_START] = eva;
+      e[b + E_OFFSET] += eva - start;
+      Atomics.add(s.meta, S_MAPVERSION, 1);
+    }
+    if (i > i0) {
+      e.copyWithin(i0 * ENTRY_F64, i * ENTRY_F64, n * ENTRY_F64);
+      this.setCount(s, n - (i - i0));
+    }
+    return true;
+  }
+
+  /** Entries the map would hold after removeRange(sva, eva) (MAP_FIXED checks room first). */
+  countAfterRemove(s: SlotViews, sva: number, eva: number): number {
+    const n = s.meta[S_NENTRIES];
+    if (eva <= sva) return n;
+    const e = s.entries;
+    let removed = 0;
+    let kept = 0;
+    for (let i = this.firstEndingAfter(s, sva); i < n && e[i * ENTRY_F64 + E_START] < eva; i++) {
+      removed++;
+      if (e[i * ENTRY_F64 + E_START] < sva) kept++;
+      if (e[i * ENTRY_F64 + E_END] > eva) kept++;
+    }
+    return n - removed + kept;
+  }
+
+  /**
+   * Remove [sva, eva) from the inside of entry i: i keeps [start, sva), a new entry i+1 gets
+   * [eva, end) with its offset advanced. References: +1 for the new piece (NetBSD: two clips take
+   * +1 each, the removed middle drops 1).
+   */
+  private punchHole(s: SlotViews, i: number, sva: number, eva: number, each: (start: number, end: number, obj: number) => void): boolean {
+    const n = s.meta[S_NENTRIES];
+    if (n + 1 > this.capacity) return false;
+    const e = s.entries;
+    const b = i * ENTRY_F64;
+    const start = e[b + E_START];
+    const obj = e[b + E_OBJ];
+    each(sva, eva, obj);
+    e.copyWithin((i + 1) * ENTRY_F64, i * ENTRY_F64, n * ENTRY_F64);
+    e[b + E_END] = sva;
+    const b2 = b + ENTRY_F64;
+    e[b2 + E_START] = eva;
+    e[b2 + E_OFFSET] = e[b + E_OFFSET] + (eva - start);
+    if (obj >= 0) this.refHook(obj, 1);
+    this.setCount(s, n + 1);
     return true;
   }
 

@@ -25,6 +25,8 @@ export function vmMmap(k: Pager, s: SlotViews, addr: number, size: number, prot:
     if (addr === 0) return -ERRNO.EACCES; // vm.user_va0_disable=1 (the default)
     start = addr;
     // MAP_FIXED replaces what was there, after the attach succeeded (uvm_mmap: uvm_unmap first).
+    // Check for room first, so that a mapping that cannot be inserted does not remove the old one.
+    if (k.vmmap.countAfterRemove(s, start, start + size) + 1 > k.layout.mapEntries) return -ERRNO.ENOMEM;
     if (!k.vmmap.removeRange(s, start, start + size, (a, b) => k.pmap.remove(s, a, b))) return -ERRNO.ENOMEM;
   } else {
     start = k.vmmap.findSpace(s, addr, size);
