@@ -532,6 +532,34 @@ test('madvise/msync: device advice is accepted and changes nothing; MADV_FREE di
   });
 });
 
+test('a full map (mapEntries): a hole that fits succeeds, one that would need another entry is ENOMEM and changes nothing', async () => {
+  await withRuntime({ ...OPTS, mapEntries: 4 }, 30_000, 'map full', async (rt) => {
+    const r = (await rt.run(PROG, 'mapFull', ARGS)) as Record<string, unknown>;
+    const A = 0x0d00_0000;
+    assert.is(r.hole, null, 'punching a hole needs one more entry (3 -> 4), which fits');
+    isSignal(r.holeSegv, 'SIGSEGV', 'the hole', A + PS, 'SEGV_MAPERR');
+    assert.is(r.aHead, A);
+    assert.is(r.aTail, A + 2);
+    isErrno(r.full, 'ENOMEM', 12, 'munmap', 'a hole that needs a fifth entry');
+    const B = A + 16 * PS;
+    assert.equal(r.bIntact, [B, B + 1, B + 2], 'the refused munmap left B alone');
+    assert.is(r.trim, null, 'trimming an entry needs no new entry');
+    assert.is(r.cHead, A + 32 * PS + 1);
+    assert.is(r.replace, null, 'MAP_FIXED over a whole entry needs no new entry');
+    assert.is(r.bZero, 0);
+    isErrno(r.fixedMiddle, 'ENOMEM', 12, 'mmap', 'MAP_FIXED into the middle of an entry of a full map');
+    assert.is(r.bAfterFixedMiddle, 0xb1, 'the refused MAP_FIXED did not remove the old page');
+    const r2 = (await rt.run(PROG, 'mapFull2', ARGS)) as Record<string, unknown>;
+    isErrno(r2.fifth, 'ENOMEM', 12, 'mmap', 'a fifth entry');
+    assert.is(r2.across, null, 'munmap across the end of one entry and the start of the next trims both: no new entry');
+    assert.equal(r2.kept, [0xa0, 0xa1, 0xa4, 0xa5]);
+    assert.equal(r2.gone, ['SIGSEGV', 'SIGSEGV']);
+    isErrno(r2.fixedTrim, 'ENOMEM', 12, 'mmap', 'MAP_FIXED over the tail of an entry of a full map (needs one more)');
+    assert.is(r2.afterFixedTrim, 0xa1, 'and the old page is still there');
+    assert.is(r2.fixedWhole, null, 'MAP_FIXED exactly over an entry of a full map');
+  });
+});
+
 /**
  * KNOWN BUG (src/workers/process.ts, not fixed here): NetBSD's sys___msync13 refuses flags with
  * none of MS_ASYNC|MS_SYNC|MS_INVALIDATE set — `(flags & (MS_ASYNC|MS_SYNC|MS_INVALIDATE)) == 0
