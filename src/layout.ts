@@ -59,6 +59,7 @@ export const HEADER_BYTES = 4 * LINE;
 
 export const FLAG_STATS = 1;
 export const FLAG_TRACE = 2;
+export const FLAG_COUNT_ACCESSES = 16; // (bits 2-3 are the wait strategy, wait.ts)
 
 // ---- frame info word: [31..28 type][27 zombie][26..0 map count] ----
 export const FI_TYPE_SHIFT = 28;
@@ -160,7 +161,7 @@ export const COUNTER_NAMES = [
   'spins', // polls before a park or before the answer arrived
   'parks',
   'wakeups', // notifies sent
-  'accesses', // memory accesses (stats on only); TLB hits = accesses - tlbMisses
+  'accesses', // memory accesses (countAccesses only); TLB hits = accesses - tlbMisses
   'tlbMisses',
   'tlbShootdowns', // TLB entries invalidated (batched per syscall)
   'busyNs', // pager: time spent serving requests (sampled requests, scaled by the sampling interval)

@@ -11,7 +11,7 @@ export type Counters = Record<(typeof COUNTER_NAMES)[number] | 'tlbHits', number
 export interface RuntimeStats {
   uptimeMs: number;
   memory: { bytes: number; frames: number; freeFrames: number; usedFrames: number };
-  /** every counter summed over all threads; tlbHits = accesses - tlbMisses (stats on) */
+  /** every counter summed over all threads; tlbHits = accesses - tlbMisses (countAccesses on, else NaN) */
   totals: Counters;
   driverBugs: number;
   pagers: { index: number; busyFraction: number; counters: Counters }[];
@@ -28,8 +28,9 @@ interface StatsSource {
   liveSlots(): Map<number, number>;
 }
 
+/** TLB hits are only known when accesses are counted (countAccesses); otherwise NaN. */
 function withHits(c: Record<string, number>): Counters {
-  c.tlbHits = Math.max(0, c.accesses - c.tlbMisses);
+  c.tlbHits = c.accesses > 0 ? Math.max(0, c.accesses - c.tlbMisses) : NaN;
   return c as Counters;
 }
 

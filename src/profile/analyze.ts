@@ -153,7 +153,7 @@ export function timelineWindow(events: TraceEvent[], windowUs: number): TraceEve
 export function buildProfileReport(inp: ProfileInput): ProfileReport {
   const { hotPages, hotQueues } = hotSpots(inp.stats, inp.trace, inp.device);
   const counters: Record<string, number> = {};
-  for (const [k, v] of Object.entries(inp.stats.totals)) if (v !== 0) counters[k] = Math.round(v);
+  for (const [k, v] of Object.entries(inp.stats.totals)) if (v !== 0 && Number.isFinite(v)) counters[k] = Math.round(v);
   const b = breakdown(inp.stats);
   counters.meanRoundTripNs = Math.round(b.roundTripNs);
   counters.meanQueuedNs = Math.round(b.queuedNs);

@@ -5,7 +5,7 @@
 import { workerData } from 'node:worker_threads';
 import { initClock } from '../clock.js';
 import { SignalError, toWire, type SigInfo, type WireError } from '../errors.js';
-import { FLAG_STATS, FLAG_TRACE, readLayout, slotThread } from '../layout.js';
+import { FLAG_COUNT_ACCESSES, FLAG_STATS, FLAG_TRACE, readLayout, slotThread } from '../layout.js';
 import { TraceRing } from '../trace.js';
 import { PagerViews, SlotViews } from '../pager/protocol.js';
 import { ThreadStats } from '../stats.js';
@@ -34,7 +34,8 @@ const data = workerData as ProcessWorkerData;
 const layout = readLayout(data.sab);
 initClock(data.sab);
 const views = new MachineViews(data.sab, layout);
-const counting = (layout.flags & FLAG_STATS) !== 0;
+const timing = (layout.flags & FLAG_STATS) !== 0;
+const counting = (layout.flags & FLAG_COUNT_ACCESSES) !== 0;
 
 export default async function runProcess(task: ProcessTask): Promise<ProcessOutcome> {
   const slot = new SlotViews(data.sab, layout, task.slot);
@@ -42,7 +43,7 @@ export default async function runProcess(task: ProcessTask): Promise<ProcessOutc
   const stats = new ThreadStats(data.sab, layout, slotThread(layout, task.slot));
   const Ctor = counting ? CountingProcess : Process;
   const trace = (layout.flags & FLAG_TRACE) !== 0 ? new TraceRing(data.sab, layout, slotThread(layout, task.slot)) : null;
-  const p = new Ctor(task.pid, views, slot, pager, stats, data.devices, counting || trace !== null, waitModeOf(layout.flags), layout.spin, trace);
+  const p = new Ctor(task.pid, views, slot, pager, stats, data.devices, timing || trace !== null, waitModeOf(layout.flags), layout.spin, trace);
   let outcome: ProcessOutcome;
   try {
     const mod = await import(task.url);

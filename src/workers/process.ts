@@ -614,9 +614,10 @@ export class Process {
 }
 
 /**
- * With stats on, every access is counted: the subclass adds one increment in front of the TLB
- * probe and is only instantiated then, so a runtime without stats pays nothing. The slow path
- * counts misses; hits are accesses minus misses (stats.ts does the subtraction).
+ * With countAccesses on, every access is counted: the subclass adds one increment in front of the
+ * TLB probe and is only instantiated then, so a runtime without it pays nothing on a hit (the
+ * increment roughly doubles a hit's cost: bench/tlb.ts). The slow path always counts misses;
+ * hits are accesses minus misses (runtime-stats.ts does the subtraction).
  */
 export class CountingProcess extends Process {
   override load8(va: number): number {
