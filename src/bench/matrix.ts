@@ -27,6 +27,10 @@ export interface MatrixOptions {
   /** frames behind the bench device's data range */
   ring?: number;
   seed?: number;
+  /** Runtime stats (latency timing); false measures what stats cost (default true) */
+  stats?: boolean;
+  /** time 1 request in this many (Runtime statsSample) */
+  statsSample?: number;
   /** untimed warm-up cell per runtime, ms (default 50; 0 = none) */
   warmupMs?: number;
   /** called before each step: a runtime start (kind 'runtime') or a cell */
@@ -88,7 +92,7 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixResult> {
       o.onStep?.({ kind: 'runtime', label: `start runtime pagers=${pagers} wait=${wait} (${maxProcs} process threads)` });
       let b: BenchRuntime;
       try {
-        b = await createBenchRuntime({ pagers, wait, maxProcs, memory: o.memory, ring: o.ring });
+        b = await createBenchRuntime({ pagers, wait, maxProcs, memory: o.memory, ring: o.ring, runtime: { stats: o.stats ?? true, statsSample: o.statsSample } });
       } catch (e) {
         for (const c of group) {
           o.onStep?.({ kind: 'cell', label: cellLabel(c) });

@@ -9,8 +9,9 @@ import { parseArgs } from 'node:util';
 import { MAX_MEMORY } from '../physmem.js';
 import type { WaitStrategy } from '../wait.js';
 import { baselineSteps, runBaselines, type Baselines } from '../bench/baselines.js';
-import type { CellResult, Workload } from '../bench/cell.js';
-import { WAIT_STRATEGIES, WORKLOADS, expandMatrix, runMatrix, type CellError } from '../bench/matrix.js';
+import { createBenchRuntime, runCell, type CellResult, type Workload } from '../bench/cell.js';
+import { validateChromeTrace } from '../report/chrome-trace.js';
+import { WAIT_STRATEGIES, WORKLOADS, cellLabel, checkEveryFor, expandMatrix, runMatrix, type CellError } from '../bench/matrix.js';
 import { runScalingProbe, type ProbeResult } from '../bench/probe.js';
 import {
   baselinesJson, baselinesTable, computeRatios, computeTargets, fmtRate, machineInfo, probeText, ratiosText,
@@ -50,6 +51,12 @@ options:
   --ring N            frames behind the bench device's data range (default 4096)
   --seed N            PRNG seed of the random workload and the probe (default 42)
   --json FILE         also write machine, results, baselines, ratios and targets as JSON
+  --trace FILE        after the matrix, re-run its first cell with tracing on and write the trace
+                      as Chrome Trace Event JSON (Perfetto, chrome://tracing); tracing times every
+                      request, so the measured cells themselves run untraced
+  --no-stats          run the runtimes with stats off (no latency, no busy time): with a run
+                      that has stats on, this measures what stats cost
+  --stats-sample N    time 1 fault in N (a power of two; default 16)
   --no-baselines      skip the baselines (ratios against them show n/a)
   --no-native         skip only the C baselines (Linux anon fault, userfaultfd)
   --no-probe          skip the scaling probe
@@ -79,6 +86,9 @@ export interface BenchOptions {
   ring?: number;
   seed: number;
   json?: string;
+  trace?: string;
+  stats: boolean;
+  statsSample?: number;
   baselines: boolean;
   native: boolean;
   probe: boolean;
@@ -105,6 +115,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
         ring: { type: 'string' },
         seed: { type: 'string' },
         json: { type: 'string' },
+        trace: { type: 'string' },
+        'no-stats': { type: 'boolean', default: false },
+        'stats-sample': { type: 'string' },
         'no-baselines': { type: 'boolean', default: false },
         'no-native': { type: 'boolean', default: false },
         'no-probe': { type: 'boolean', default: false },
@@ -128,6 +141,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
     ring: values.ring !== undefined ? posInt('ring', values.ring, 1, 1 << 20) : undefined,
     seed: values.seed !== undefined ? posInt('seed', values.seed, 0, 2 ** 32 - 1) : 42,
     json: values.json,
+    trace: values.trace,
+    stats: !values['no-stats'],
+    statsSample: values['stats-sample'] !== undefined ? posInt('stats-sample', values['stats-sample'], 1, 1 << 20) : undefined,
     baselines: !values['no-baselines'],
     native: !values['no-native'],
     probe: !values['no-probe'],
@@ -135,6 +151,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
   };
   if (o.memory < 16 * 4096 || o.memory > MAX_MEMORY) throw new UsageError(`--memory must be between 64k and 4G, got '${values.memory}'`);
   if (o.json === '') throw new UsageError('--json needs a file name');
+  if (o.trace === '') throw new UsageError('--trace needs a file name');
+  if (o.statsSample !== undefined && (o.statsSample & (o.statsSample - 1)) !== 0) throw new UsageError(`--stats-sample must be a power of two, got '${o.statsSample}'`);
   if (o.workloads.includes('random') && 64 * o.pages > 1_000_000) {
     throw new UsageError(`--pages ${o.pages}: the random workload maps 64 x N pages, which must fit the bench device's 10^6 pages (N <= 15625)`);
   }
@@ -143,6 +161,22 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
     throw new UsageError(`--memory ${o.memory} bytes is too small for a ring of ${ring} frames (${(ring * 4096) >> 20} MiB) plus page tables; raise --memory or lower --ring`);
   }
   return o;
+}
+
+/** Re-run the matrix's first cell traced and write its Chrome trace; returns a line for the report. */
+async function traceFirstCell(o: BenchOptions, file: string): Promise<string> {
+  const key = { workload: o.workloads[0], procs: o.procs[0], pagers: o.pagers[0], wait: o.waits[0] };
+  const b = await createBenchRuntime({ pagers: key.pagers, wait: key.wait, maxProcs: key.procs, memory: o.memory, ring: o.ring, runtime: { trace: true, traceEvents: 100_000 } });
+  try {
+    b.rt.resetTrace();
+    await runCell(b, { workload: key.workload, procs: key.procs, durationMs: Math.min(o.durationMs, 200), pages: o.pages, seed: o.seed, checkEvery: checkEveryFor(key.wait) });
+    const ct = b.rt.chromeTrace();
+    const problems = validateChromeTrace(ct);
+    writeFileSync(file, JSON.stringify(ct));
+    return `trace of ${cellLabel(key)}: ${ct.traceEvents.length} events written to ${file}${problems.length ? ` (${problems.length} problems: ${problems.slice(0, 2).join('; ')})` : ''}`;
+  } finally {
+    await b.close();
+  }
 }
 
 /** Estimated wall time of each kind of step (ms), for the ETA only. */
@@ -178,6 +212,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   let errors: CellError[] = [];
   let probe: ProbeResult | null = null;
   let probeError: string | null = null;
+  let traced: string | null = null;
   try {
     if (o.baselines) {
       baselines = await runBaselines({
@@ -187,11 +222,12 @@ export async function benchCommand(argv: string[]): Promise<number> {
     }
     const m = await runMatrix({
       workloads: o.workloads, procs: o.procs, pagers: o.pagers, waits: o.waits, durationMs: o.durationMs, pages: o.pages,
-      memory: o.memory, ring: o.ring, seed: o.seed,
+      memory: o.memory, ring: o.ring, seed: o.seed, stats: o.stats, statsSample: o.statsSample,
       onStep: (s) => progress.step(s.label, s.kind === 'cell' ? c.cell : c.runtime),
     });
     results = m.results;
     errors = m.errors;
+    if (o.trace) traced = await traceFirstCell(o, o.trace);
     if (o.probe) {
       try {
         probe = await runScalingProbe({
@@ -250,6 +286,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   out.push(targetsText(targets));
   out.push('');
   const best = results.reduce<CellResult | null>((a, b) => (a === null || b.faultsPerSec > a.faultsPerSec ? b : a), null);
+  if (traced) out.push(traced);
   if (best) out.push(`best aggregate: ${fmtRate(best.faultsPerSec)} faults/s (${best.workload}, ${best.procs} procs, ${best.pagers} pagers, ${best.wait})`);
   out.push(`total ${(elapsedMs / 1000).toFixed(1)} s`);
   console.log(out.join('\n'));
