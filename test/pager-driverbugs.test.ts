@@ -24,7 +24,6 @@ const PS = PAGE_SIZE;
 const PROG = fixture('driverbugs-prog');
 const HANG = fixture('hang-prog');
 const STRAY = fixture('stray-prog');
-const KNOWN_BUGS = process.env.DEVPAGER_KNOWN_BUGS === '1';
 const OFFC = 64 * PS;
 const ARGS = { dev: LOG_PATH, offC: OFFC };
 const MODES = [BUG_THROW, BUG_NAN, BUG_FRACTION, BUG_STRING, BUG_UNDEFINED, BUG_NEGATIVE, BUG_OUTSIDE, BUG_KVA, BUG_ATOP_KVA, BUG_FREED];
@@ -130,7 +129,7 @@ const BAD: { label: string; expect: RegExp; opts: Record<string, unknown> }[] = 
   { label: 'driver fails to load in the pager', expect: /pager|refusing/, opts: { memory: 16 << 20, pagers: 2, devices: [{ name: 'pf', unit: 0, driver: new URL('./fixtures/pagerfail-drv.js', here).href }] } },
 ];
 
-// CommonJS `node -e` with a dynamic import (not --input-type=module: see the KNOWN BUG below).
+// CommonJS `node -e` with a dynamic import (the --input-type=module form has its own test below).
 const CHILD = `
 (async () => {
   const { Runtime } = await import(${JSON.stringify(INDEX)});
@@ -184,13 +183,11 @@ test('Runtime.create rejects bad options naming the option, and leaves nothing r
 });
 
 /**
- * KNOWN BUG (src/runtime.ts, not fixed here): the pager Workers and the piscina pool inherit
- * process.execArgv, and Node refuses `--input-type` inside a worker, so Runtime.create rejects
- * with ERR_INPUT_TYPE_NOT_ALLOWED under `node --input-type=module -e ...` (or a script on stdin).
- * Fix: pass `execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type'))` to
- * `new Worker` and to `new Piscina`. Skipped unless DEVPAGER_KNOWN_BUGS=1 (repository convention).
+ * Regression (was a bug, fixed in 1a0e22c): workers inherited process.execArgv, and Node refuses
+ * `--input-type` inside a worker, so Runtime.create rejected with ERR_INPUT_TYPE_NOT_ALLOWED under
+ * `node --input-type=module -e ...`.
  */
-(KNOWN_BUGS ? test : test.skip)('KNOWN BUG: Runtime.create works under node --input-type=module -e', async () => {
+test('Runtime.create works under node --input-type=module -e (workers do not inherit --input-type)', async () => {
   const code = `
     import { Runtime } from ${JSON.stringify(INDEX)};
     const rt = await Runtime.create({ memory: 16 << 20, devices: [{ name: 'log', unit: 0, driver: ${JSON.stringify(LOGDRV.href)} }] });
@@ -267,16 +264,10 @@ test('h.kill(): SIGKILL; the slot, the frames and the device references come bac
 });
 
 /**
- * KNOWN BUG (src/runtime.ts, not fixed here): rt.close() aborts only processes that already hold a
- * slot. A spawn still queued for a slot (maxProcesses reached) is woken by close, finds no slot,
- * re-queues, gets the slot of a killed process, and then runs `pool.run` on the destroyed pool:
- * its `exited` resolves with `{ error: AbortError 'The task has been aborted' }` (and rt.run
- * rejects with that AbortError) instead of SIGKILL. Fix: in takeSlot's `wake`, resolve(-1) when
- * `this.closing` is set (spawn then reports SIGKILL 'killed before it started'), or keep every
- * spawn's AbortController in a set from spawn time and abort them all in doClose.
- * Skipped unless DEVPAGER_KNOWN_BUGS=1 (repository convention).
+ * Regression (was a bug, fixed in 1a0e22c): rt.close() aborted only processes holding a slot; a
+ * spawn queued for a slot ended with `{ error: AbortError 'The task has been aborted' }`.
  */
-(KNOWN_BUGS ? test : test.skip)('KNOWN BUG: rt.close() ends a spawn still waiting for a slot with SIGKILL', async () => {
+test('rt.close() ends a spawn still waiting for a slot with SIGKILL', async () => {
   const rt = await Runtime.create({ memory: 16 << 20, maxProcesses: 1 });
   try {
     const running = rt.spawn(HANG, 'spin-nothing', {});
@@ -292,18 +283,11 @@ test('h.kill(): SIGKILL; the slot, the frames and the device references come bac
 });
 
 /**
- * KNOWN BUG (src/workers/process.ts + process-worker.ts, not fixed here): a Process stays usable
- * after its program returned. A timer the program left behind that touches memory or makes a
- * system call posts a request on a slot that is already free (the pager ignores it) or already
- * reused by another process (the pager would serve it against that process's address space). In
- * the first case the caller parks in Atomics.wait forever, inside the pool thread, so the next
- * process given to that thread never starts: with maxProcesses 1, rt.run of any later program
- * hangs until rt.close. Fix: Process.exit() sets a flag that makes call()/translate() throw
- * (e.g. Error('process N has exited')); the TLB is already flushed at exit, so every access after
- * exit reaches translate and the check costs nothing on the hot path.
- * Skipped unless DEVPAGER_KNOWN_BUGS=1 (repository convention).
+ * Regression (was a bug, fixed in 1a0e22c): a Process used after its program returned (a timer
+ * left behind) posted on its freed slot and parked forever inside the pool thread, so the next
+ * process given to that thread never started.
  */
-(KNOWN_BUGS ? test : test.skip)('KNOWN BUG: a Process used after its program returned must not wedge the next process', async () => {
+test('a Process used after its program returned does not wedge the next process', async () => {
   await withRuntime({ memory: 16 << 20, maxProcesses: 1, prestart: 1 }, 60_000, 'use after exit', async (rt) => {
     for (const how of ['stray-access', 'stray-syscall']) {
       assert.is(await rt.run(STRAY, how), 'returned');
