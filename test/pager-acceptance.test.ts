@@ -561,12 +561,10 @@ test('a full map (mapEntries): a hole that fits succeeds, one that would need an
 });
 
 /**
- * KNOWN BUG (src/workers/process.ts, not fixed here): NetBSD's sys___msync13 refuses flags with
- * none of MS_ASYNC|MS_SYNC|MS_INVALIDATE set — `(flags & (MS_ASYNC|MS_SYNC|MS_INVALIDATE)) == 0
- * -> EINVAL` — but Process.msync accepts flags 0. Fix: add that clause to the flags check.
- * Skipped unless DEVPAGER_KNOWN_BUGS=1 (repository convention).
+ * NetBSD's sys___msync13 refuses flags with none of MS_ASYNC|MS_SYNC|MS_INVALIDATE set —
+ * `(flags & (MS_ASYNC|MS_SYNC|MS_INVALIDATE)) == 0 -> EINVAL` (was a known bug, now fixed).
  */
-(KNOWN_BUGS ? test : test.skip)('KNOWN BUG: msync with flags 0 is EINVAL (NetBSD sys___msync13)', async () => {
+test('msync with flags 0 is EINVAL (NetBSD sys___msync13)', async () => {
   await withRuntime(OPTS, 30_000, 'msync flags 0', async (rt) => {
     isErrno(await rt.run(PROG, 'msyncFlags0', ARGS), 'EINVAL', 22, 'msync', 'msync(addr, len, 0)');
   });

@@ -18,7 +18,12 @@ const data = workerData as PagerWorkerData;
 const layout = readLayout(data.sab);
 const devices: PagerDevice[] = [];
 for (const d of data.devices) {
-  const mod = await import(d.driverUrl);
+  let mod: { default?: unknown };
+  try {
+    mod = await import(d.driverUrl);
+  } catch (e) {
+    throw new Error(`${d.path}: pager ${data.index} cannot load driver module ${d.driverUrl}: ${(e as Error).message}`);
+  }
   const driver = mod.default;
   if (!isDriver(driver)) throw new TypeError(`${d.path}: driver module ${d.driverUrl} has no default-exported driver with mmap`);
   devices.push({ driver, path: d.path, handle: Object.freeze({ name: d.name, unit: d.unit, state: d.state }) });

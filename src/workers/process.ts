@@ -533,7 +533,9 @@ export class Process {
 
   msync(addr: number, len: number, flags: number = MS_SYNC): void {
     int('msync flags', flags);
-    if ((flags & ~(MS_ASYNC | MS_SYNC | MS_INVALIDATE)) !== 0 || ((flags & MS_ASYNC) && (flags & MS_SYNC))) {
+    // sys___msync13: unknown bits, no bit at all, or ASYNC with SYNC are all EINVAL.
+    const known = MS_ASYNC | MS_SYNC | MS_INVALIDATE;
+    if ((flags & ~known) !== 0 || (flags & known) === 0 || ((flags & MS_ASYNC) && (flags & MS_SYNC))) {
       throw new SyscallError('msync', 'EINVAL', `flags 0x${(flags >>> 0).toString(16)}`);
     }
     const r = this.range('msync', addr, len, 'ENOMEM');
