@@ -62,9 +62,11 @@ export interface RuntimeOptions {
    */
   countAccesses?: boolean;
   /**
-   * time the latency of 1 request in this many (a power of two, default 16; 1 = every request).
-   * Reading the clock costs ~90 ns in Node 20 (and allocates), a tenth of a fault; sampling keeps
-   * percentiles honest and the cost of stats near 2 %. Tracing times every request.
+   * time 1 fault in this many (a power of two, default 16). Reading the clock costs ~90 ns in
+   * Node 20 (and allocates), a tenth of a fault, so timing every fault would slow and distort what
+   * it measures. Sampled faults alternate: one times the round trip in the faulting thread (the
+   * pager reads no clock for it), the next lets the pager time queue wait and service. Tracing
+   * times every request.
    */
   statsSample?: number;
   /** record trace events into per-thread rings (default false) */

@@ -286,12 +286,19 @@ export class Process {
       return this.postAndWait(s);
     }
     if (this.trace !== null) return this.tracedCall();
-    // Two clock reads per timed fault: the post time doubles as the start of the round trip.
+    // Sampled faults alternate between two kinds, so that no measured window contains the other
+    // side's clock reads (~90 ns each): even samples time the round trip here, with the pager
+    // reading no clock; odd samples let the pager time queue wait and service (post time set).
+    const weight = 2 * (this.sampleMask + 1);
+    if (((n / (this.sampleMask + 1)) & 1) === 1) {
+      s.postTs[S_POST_TS] = clockMs();
+      s.postTs[S_WEIGHT] = weight;
+      return this.postAndWait(s);
+    }
+    s.postTs[S_POST_TS] = 0;
     const t0 = clockMs();
-    s.postTs[S_POST_TS] = t0;
-    s.postTs[S_WEIGHT] = this.sampleMask + 1;
     const err = this.postAndWait(s);
-    this.faultTime((clockMs() - t0) * 1e6);
+    this.faultTime((clockMs() - t0) * 1e6, weight);
     return err;
   }
 
@@ -328,13 +335,13 @@ export class Process {
     const err = this.postAndWait(s);
     const t1 = clockMs();
     ring.emit(op === OP_FAULT ? K_FAULT : K_SYSCALL, t0, t1 - t0, arg, flow);
-    if (op === OP_FAULT) this.faultTime((t1 - t0) * 1e6);
+    if (op === OP_FAULT) this.faultTime((t1 - t0) * 1e6, 1);
     return err;
   }
 
-  private faultTime(ns: number): void {
+  private faultTime(ns: number, weight: number): void {
     this.stats.record(H.fault, ns);
-    this.counters[C.waitNs] += ns * (this.trace !== null ? 1 : this.sampleMask + 1);
+    this.counters[C.waitNs] += ns * weight;
     this.counters[C.timed]++;
   }
 
