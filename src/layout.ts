@@ -36,7 +36,7 @@ import { PAGE_SIZE } from './constants.js';
 
 export const LINE = 64;
 const MAGIC = 0x64657670; // 'devp'
-const VERSION = 1;
+const VERSION = 2;
 
 // ---- header words (Int32 index) ----
 export const H_MAGIC = 0;
@@ -103,32 +103,18 @@ export const P_SHUTDOWN = 0;
 export const P_HEARTBEAT = 1; // pager: bumped each service round (liveness for the host)
 export const P_ASSIGNED = 1; // control line, host writes: live processes assigned to this pager
 
-// ---- process slot ----
-// Line 0 (process writes): S_REQ_* Float64 request payload.
-// Line 1 (pager writes): S_STATE Int32 + S_RES_* Float64 results.
-// Line 2 (process writes): S_PARKED flag, S_POST_TS Float64 (when the request was posted).
-// Line 3 (host writes): S_STATUS, S_PID, S_PAGER.
-// Line 4 (pager writes): S_NENTRIES, S_VERSION (map version: bumped by every map change).
+// ---- process slot (pager/protocol.ts names the request and reply fields) ----
+// Lines 0-1 (requester writes): the request, Float64 R_* fields.
+// Line 2 (pager writes): the `done` sequence word (Int32) and the reply, Float64 RES_* fields.
+// Line 3 (requester writes): the parked flag.
+// Line 4 (host writes): S_STATUS, S_PID, S_PAGER.
+// Line 5 (pager writes): S_NENTRIES, S_MAPVERSION (map version: bumped by every map change).
 // Then the L1 page directory (1024 Int32, pager writes) and the map entries (pager writes).
-export const S_REQ_OP = 0; // Float64 index within line 0
-export const S_REQ_A = 1; // args a..f at 1..6
-export const S_STATE = 0; // Int32 index within line 1
-export const S_RES_VAL = 1; // Float64 index within line 1 (byte 8)
-export const S_RES_ERR = 2; // Float64: errno or 0
-export const S_RES_AUX = 3;
-export const S_PARKED = 0; // Int32 index within line 2
-export const S_POST_TS = 1; // Float64 index within line 2
-export const S_FLOW = 2; // Float64 index within line 2: trace flow id of the request
-export const S_WEIGHT = 3; // Float64 index within line 2: requests this timed one stands for
-export const S_STATUS = 0; // Int32 index within line 3
+export const S_STATUS = 0; // Int32 index within line 4
 export const S_PID = 1;
 export const S_PAGER = 2;
-export const S_NENTRIES = 0; // Int32 index within line 4
+export const S_NENTRIES = 0; // Int32 index within line 5
 export const S_MAPVERSION = 1;
-
-export const ST_IDLE = 0;
-export const ST_PENDING = 1;
-export const ST_DONE = 2;
 
 export const STATUS_FREE = 0;
 export const STATUS_LIVE = 1;
@@ -258,7 +244,7 @@ export function computeLayout(inp: LayoutInput): Layout {
   const devicesOff = take(maxDevices * LINE);
   const pagerBytes = (PAGER_LINES + Math.ceil((pendingWords * 4) / LINE)) * LINE;
   const pagersOff = take(pagers * pagerBytes);
-  const slotL1Off = 5 * LINE;
+  const slotL1Off = 6 * LINE;
   const slotEntriesOff = slotL1Off + L1_ENTRIES * 4;
   const slotBytes = alignUp(slotEntriesOff + mapEntries * ENTRY_F64 * 8, LINE);
   const slotsOff = take(maxProcs * slotBytes);

@@ -14,7 +14,7 @@ import {
   D_ATTACHES, D_FREES, D_REFS, FLAG_COUNT_ACCESSES, FLAG_STATS, P_ASSIGNED, FLAG_TRACE, HOST_THREAD, LINE, STATUS_FREE, STATUS_LIVE, S_PAGER, S_PID, S_STATUS,
   pagerThread, slotThread, type Layout,
 } from './layout.js';
-import { OP_REAP, PagerViews, SlotViews, post, ringShutdown } from './pager/protocol.js';
+import { OP_REAP, PagerViews, R_ARG, R_OP, R_POST_TS, R_SEQ, RES_ERR, SlotViews, post, ringShutdown } from './pager/protocol.js';
 import { MAX_MEMORY, createArena, type PhysMem } from './physmem.js';
 import { collectStats, histogramOf, resetStats, type HistogramData, type RuntimeStats } from './runtime-stats.js';
 import { WAIT_STRATEGIES, waitFlags, type WaitStrategy } from './wait.js';
@@ -436,17 +436,20 @@ export class Runtime {
   private hostRequest(pager: number, op: number, a: number): Promise<number> {
     const run = async () => {
       const s = this.slotViews[this.userSlots + pager];
-      s.req[1] = a;
-      s.req[0] = op;
+      const seq = (Atomics.load(s.done, 0) + 1) | 0;
+      s.req[R_ARG] = a;
+      s.req[R_OP] = op;
+      s.req[R_POST_TS] = 0;
+      s.req[R_SEQ] = seq;
       Atomics.store(s.parked, 0, 1);
       post(s, this.pagerViews[pager]);
       const deadline = Date.now() + 10_000;
-      while (Atomics.load(s.state, 0) !== 2) {
+      while (Atomics.load(s.done, 0) !== seq) {
         if (Date.now() > deadline || this.pagerFailure) throw new Error(`pager ${pager} did not answer host request ${op}`);
-        const w = Atomics.waitAsync(s.state, 0, 1, 100);
+        const w = Atomics.waitAsync(s.done, 0, (seq - 1) | 0, 100);
         if (w.async) await w.value;
       }
-      return s.res[2];
+      return s.res[RES_ERR];
     };
     const next = this.hostQueue[pager].then(run, run);
     this.hostQueue[pager] = next.catch(() => undefined);

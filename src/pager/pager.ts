@@ -10,7 +10,7 @@ import type { DevHandle, Driver } from '../driver.js';
 import { ERRNO } from '../errors.js';
 import { KernelApi } from '../kernel.js';
 import {
-  C, D_ATTACHES, D_FREES, D_REFS, FLAG_STATS, FLAG_TRACE, LINE, P_ASSIGNED, S_FLOW, S_WEIGHT, P_HEARTBEAT, P_SHUTDOWN, P_SLEEPING, S_POST_TS, STATUS_LIVE,
+  C, D_ATTACHES, D_FREES, D_REFS, FLAG_STATS, FLAG_TRACE, LINE, P_ASSIGNED, P_HEARTBEAT, P_SHUTDOWN, P_SLEEPING, STATUS_LIVE,
   pagerThread, type Layout,
 } from '../layout.js';
 import { PhysMem } from '../physmem.js';
@@ -19,7 +19,7 @@ import { uvmFault } from './fault.js';
 import { Pmap } from './pmap.js';
 import {
   OP_EXIT, OP_FAULT, OP_MADVISE, OP_MMAP, OP_MPROTECT, OP_MSYNC, OP_MUNMAP, OP_NOP, OP_PMAP_REMOVE, OP_REAP,
-  PagerViews, SlotViews, reply,
+  PagerViews, R_ARG, R_FLOW, R_OP, R_POST_TS, R_WEIGHT, SlotViews, reply,
 } from './protocol.js';
 import { vmExit, vmMadvise, vmMmap, vmMprotect, vmMsync, vmMunmap, vmPmapRemove } from './vmops.js';
 import { VmMap } from './vmmap.js';
@@ -173,57 +173,61 @@ export class Pager {
     const s = this.slots[slot];
     // A process that died mid-request leaves its bit behind; its slot is no longer live.
     if (Atomics.load(s.status, 0) !== STATUS_LIVE) return;
-    const posted = s.postTs[S_POST_TS];
+    const req = s.req;
+    const posted = req[R_POST_TS];
     const timed = posted > 0;
     const t0 = timed ? clockMs() : 0;
     const c = this.stats.counters;
     c[C.requests]++;
-    const req = s.req;
-    const op = req[0];
+    const op = req[R_OP];
     if (timed) {
       const waited = (t0 - posted) * 1e6;
-      c[C.queueWaitNs] += waited * s.postTs[S_WEIGHT];
+      c[C.queueWaitNs] += waited * req[R_WEIGHT];
       c[C.timed]++;
       this.stats.record(H.queueWait, waited);
     }
+    const a = R_ARG;
     let val = 0;
     let err = 0;
+    let pte = 0;
     switch (op) {
       case OP_FAULT:
         c[C.faultsServed]++;
-        err = uvmFault(this, s, req[1], req[2]);
+        err = uvmFault(this, s, req[a], req[a + 1]);
+        // The reply carries the PTE, so the process need not read the table we just wrote.
+        if (err === 0) pte = this.pmap.lookup(s, req[a]);
         break;
       case OP_MMAP: {
         c[C.syscalls]++;
-        const r = vmMmap(this, s, req[1], req[2], req[3], req[4], req[5], req[6], req[7]);
+        const r = vmMmap(this, s, req[a], req[a + 1], req[a + 2], req[a + 3], req[a + 4], req[a + 5], req[a + 6]);
         if (r < 0) err = -r;
         else val = r;
         break;
       }
       case OP_MUNMAP:
         c[C.syscalls]++;
-        err = vmMunmap(this, s, req[1], req[2]);
+        err = vmMunmap(this, s, req[a], req[a + 1]);
         break;
       case OP_MPROTECT:
         c[C.syscalls]++;
-        err = vmMprotect(this, s, req[1], req[2], req[3]);
+        err = vmMprotect(this, s, req[a], req[a + 1], req[a + 2]);
         break;
       case OP_MADVISE:
         c[C.syscalls]++;
-        err = vmMadvise(this, s, req[1], req[2], req[3]);
+        err = vmMadvise(this, s, req[a], req[a + 1], req[a + 2]);
         break;
       case OP_MSYNC:
         c[C.syscalls]++;
-        err = vmMsync(this, s, req[1], req[2]);
+        err = vmMsync(this, s, req[a], req[a + 1]);
         break;
       case OP_PMAP_REMOVE:
-        val = vmPmapRemove(this, s, req[1], req[2]);
+        val = vmPmapRemove(this, s, req[a], req[a + 1]);
         break;
       case OP_EXIT:
         vmExit(this, s);
         break;
       case OP_REAP: {
-        const target = req[1];
+        const target = req[a];
         if (Number.isInteger(target) && target >= 0 && target < this.slots.length && target !== slot) vmExit(this, this.slots[target]);
         else err = ERRNO.EINVAL;
         break;
@@ -238,10 +242,10 @@ export class Pager {
       t1 = clockMs();
       const ns = (t1 - t0) * 1e6;
       this.stats.record(H.service, ns);
-      c[C.busyNs] += ns * s.postTs[S_WEIGHT];
-      if (this.trace !== null) this.trace.emit(K_SERVE, t0, t1 - t0, op, s.postTs[S_FLOW]);
+      c[C.busyNs] += ns * req[R_WEIGHT];
+      if (this.trace !== null) this.trace.emit(K_SERVE, t0, t1 - t0, op, req[R_FLOW]);
     }
-    if (reply(s, val, err, 0)) {
+    if (reply(s, val, err, pte)) {
       c[C.wakeups]++;
       if (this.trace !== null) this.trace.emit(K_WAKE, t1, 0, slot, 0);
     }

@@ -2,11 +2,17 @@
  * The request protocol between a requester (a process, or the host) and the pager that owns it.
  *
  * Payload in the slot, doorbell in a bitmap (piscina's habit, DESIGN.md 1): the requester writes
- * its request into line 0 of its slot, sets ST_PENDING, then sets its bit in the owning pager's
- * pending bitmap with one Atomics.or. The pager takes every queued request at once with
- * Atomics.exchange(word, 0), serves them, writes each reply into line 1 of the slot and publishes
- * it with one Atomics.store(state, ST_DONE). No lock, no allocation, and a requester that dies
- * between its writes cannot wedge the queue (there is no claimed-but-unpublished cell to wait on).
+ * its request — op, sequence number, arguments — into the request lines of its slot, then sets
+ * its bit in the owning pager's pending bitmap with one Atomics.or. The pager takes every queued
+ * request at once with Atomics.exchange(word, 0), serves them, writes each reply into the reply
+ * line and publishes it by storing the request's sequence number into the `done` word. No lock,
+ * no allocation, and a requester that dies between its writes cannot wedge the queue (there is no
+ * claimed-but-unpublished cell to wait on).
+ *
+ * Every line has one writer, so a round trip moves as few cache lines between cores as possible:
+ * the request line (requester -> pager), the pending word (both ways), and the reply line with its
+ * `done` word (pager -> requester). A fault's reply carries the PTE it entered, so the requester
+ * fills its TLB without reading the page table the pager just wrote.
  *
  * Sleeping is Dekker-style on both sides, so a notify (a futex syscall, ~µs) is only paid when
  * the other side really parked:
@@ -17,9 +23,25 @@
  */
 import {
   LINE, P_DOORBELL, P_HEARTBEAT, P_SHUTDOWN, P_SLEEPING, PAGER_LINES, S_MAPVERSION, S_NENTRIES,
-  S_PAGER, S_PARKED, S_PID, S_POST_TS, S_REQ_A, S_REQ_OP, S_RES_AUX, S_RES_ERR, S_RES_VAL, S_STATE, S_STATUS,
-  ST_DONE, ST_PENDING, ENTRY_F64, L1_ENTRIES, type Layout,
+  S_PAGER, S_PID, S_STATUS, ENTRY_F64, L1_ENTRIES, type Layout,
 } from '../layout.js';
+
+// Request (Float64 indices in the two request lines, written by the requester only).
+export const R_OP = 0;
+export const R_SEQ = 1;
+/** clockMs() when posted, if the pager is to time this request; 0 otherwise */
+export const R_POST_TS = 2;
+/** how many requests this timed one stands for (sampling) */
+export const R_WEIGHT = 3;
+/** trace flow id */
+export const R_FLOW = 4;
+/** arguments a..g */
+export const R_ARG = 5;
+// Reply (Float64 indices after the `done` word, written by the pager only).
+export const RES_VAL = 0;
+export const RES_ERR = 1;
+/** for OP_FAULT: the PTE entered */
+export const RES_PTE = 2;
 
 export const OP_NOP = 0;
 export const OP_FAULT = 1;
@@ -37,25 +59,23 @@ export const OP_NAMES = ['nop', 'fault', 'mmap', 'munmap', 'mprotect', 'madvise'
 /** Views of one slot. Every thread builds these once per slot, at setup. */
 export class SlotViews {
   readonly index: number;
-  readonly req: Float64Array; // line 0
-  readonly state: Int32Array; // line 1, word 0
-  readonly res: Float64Array; // line 1
-  readonly parked: Int32Array; // line 2, word 0
-  readonly postTs: Float64Array; // line 2
-  readonly status: Int32Array; // line 3
-  readonly meta: Int32Array; // line 4
+  readonly req: Float64Array; // lines 0-1, requester
+  readonly done: Int32Array; // line 2, word 0: sequence number of the last request served (pager)
+  readonly res: Float64Array; // line 2 after the done word (pager)
+  readonly parked: Int32Array; // line 3 (requester)
+  readonly status: Int32Array; // line 4 (host)
+  readonly meta: Int32Array; // line 5 (pager)
   readonly l1: Int32Array;
   readonly entries: Float64Array;
   constructor(sab: SharedArrayBuffer, l: Layout, slot: number) {
     const base = l.slotsOff + slot * l.slotBytes;
     this.index = slot;
-    this.req = new Float64Array(sab, base, 8);
-    this.state = new Int32Array(sab, base + LINE, 2);
-    this.res = new Float64Array(sab, base + LINE, 8);
-    this.parked = new Int32Array(sab, base + 2 * LINE, 2);
-    this.postTs = new Float64Array(sab, base + 2 * LINE, 8);
-    this.status = new Int32Array(sab, base + 3 * LINE, 16);
-    this.meta = new Int32Array(sab, base + 4 * LINE, 16);
+    this.req = new Float64Array(sab, base, 16);
+    this.done = new Int32Array(sab, base + 2 * LINE, 2);
+    this.res = new Float64Array(sab, base + 2 * LINE + 8, 7);
+    this.parked = new Int32Array(sab, base + 3 * LINE, 2);
+    this.status = new Int32Array(sab, base + 4 * LINE, 16);
+    this.meta = new Int32Array(sab, base + 5 * LINE, 16);
     this.l1 = new Int32Array(sab, base + l.slotL1Off, L1_ENTRIES);
     this.entries = new Float64Array(sab, base + l.slotEntriesOff, l.mapEntries * ENTRY_F64);
   }
@@ -91,9 +111,11 @@ export class PagerViews {
   }
 }
 
-/** Requester side: publish the request already written into `s.req` and ring the doorbell. */
+/**
+ * Requester side: the request (with a new sequence number in R_SEQ) is already in `s.req`; ring.
+ * The reply is there once `s.done[0]` equals that sequence number.
+ */
 export function post(s: SlotViews, p: PagerViews): void {
-  Atomics.store(s.state, S_STATE, ST_PENDING);
   const slot = s.index;
   Atomics.or(p.pending, slot >>> 5, 1 << (slot & 31));
   if (Atomics.load(p.sleeping, P_SLEEPING) !== 0) {
@@ -103,14 +125,14 @@ export function post(s: SlotViews, p: PagerViews): void {
 }
 
 /** Pager side: publish the reply and wake the requester only if it parked. */
-export function reply(s: SlotViews, val: number, err: number, aux: number): boolean {
+export function reply(s: SlotViews, val: number, err: number, pte: number): boolean {
   const res = s.res;
-  res[S_RES_VAL] = val;
-  res[S_RES_ERR] = err;
-  res[S_RES_AUX] = aux;
-  Atomics.store(s.state, S_STATE, ST_DONE);
-  if (Atomics.load(s.parked, S_PARKED) !== 0) {
-    Atomics.notify(s.state, S_STATE, 1);
+  res[RES_VAL] = val;
+  res[RES_ERR] = err;
+  res[RES_PTE] = pte;
+  Atomics.store(s.done, 0, s.req[R_SEQ]);
+  if (Atomics.load(s.parked, 0) !== 0) {
+    Atomics.notify(s.done, 0, 1);
     return true;
   }
   return false;
@@ -122,4 +144,4 @@ export function ringShutdown(p: PagerViews): void {
   Atomics.notify(p.doorbell, P_DOORBELL);
 }
 
-export { S_REQ_OP, S_REQ_A, S_RES_VAL, S_RES_ERR, S_RES_AUX, S_STATE, S_STATUS, S_PID, S_PAGER, S_PARKED, S_POST_TS, P_HEARTBEAT, P_SHUTDOWN, ST_DONE, ST_PENDING };
+export { S_STATUS, S_PID, S_PAGER, P_HEARTBEAT, P_SHUTDOWN };

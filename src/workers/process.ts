@@ -19,10 +19,11 @@ import {
   O_WRONLY, PAGE_SIZE, PROT_ALL, PROT_EXEC, PROT_READ, PROT_WRITE, VM_MAXUSER_ADDRESS,
 } from '../constants.js';
 import { ERRNO, SignalError, SyscallError, badType, errnoName, type ErrnoName, type SigInfo } from '../errors.js';
-import { C, E_END, E_OBJ, E_START, ENTRY_F64, OBJ_ANON, S_FLOW, S_POST_TS, S_WEIGHT, ST_DONE, ST_PENDING, type Layout } from '../layout.js';
+import { C, E_END, E_OBJ, E_START, ENTRY_F64, OBJ_ANON, type Layout } from '../layout.js';
 import { PTE_PROT, PTE_VALID, pteLoad } from '../pager/pmap.js';
 import {
-  OP_EXIT, OP_FAULT, OP_MADVISE, OP_MMAP, OP_MPROTECT, OP_MSYNC, OP_MUNMAP, OP_PMAP_REMOVE, PagerViews, SlotViews, post,
+  OP_EXIT, OP_FAULT, OP_MADVISE, OP_MMAP, OP_MPROTECT, OP_MSYNC, OP_MUNMAP, OP_PMAP_REMOVE, PagerViews, R_ARG, R_FLOW, R_OP,
+  R_POST_TS, R_SEQ, R_WEIGHT, RES_ERR, RES_PTE, RES_VAL, SlotViews, post,
 } from '../pager/protocol.js';
 import { H, type ThreadStats } from '../stats.js';
 import { K_FAULT, K_PARK, K_POST, K_SYSCALL, type TraceRing } from '../trace.js';
@@ -92,6 +93,8 @@ export class Process {
   private readonly spinBudget: number;
   private readonly sampleMask: number;
   private flowSeq = 0;
+  /** sequence number of this process's last request (continues the slot's, see constructor) */
+  private seq: number;
   /** @internal set when the process must die whatever the program does (SIGKILL). */
   killed: SigInfo | null = null;
   private exited = false;
@@ -116,6 +119,8 @@ export class Process {
     this.spin = spin;
     this.devices = devices;
     this.spinners = new Int32Array(mv.sab, mv.layout.spinnersOff, 1);
+    // A slot outlives its processes: numbering continues from the last request the pager served.
+    this.seq = Atomics.load(slot.done, 0);
     this.spinBudget = mv.layout.spinBudget;
     this.sampleMask = mv.layout.sample - 1;
     this.tlbR.fill(0);
@@ -237,9 +242,10 @@ export class Process {
     if (this.exited) throw this.afterExit();
     const c = this.counters;
     c[C.tlbMisses]++;
-    const l1 = this.slot.l1;
+    // The PTE as this process last saw it: from the table on a plain miss, from the fault's reply
+    // after a fault (the pager sends the PTE it entered, saving a read of a line it just wrote).
+    let pte = pteLoad(this.ptes, this.slot.l1, va);
     for (let tries = 0; ; tries++) {
-      const pte = pteLoad(this.ptes, l1, va);
       // x86: a page entered writable is also readable (reference (e), hardware note).
       const rights = pte & PTE_PROT;
       const ok = (pte & PTE_VALID) !== 0 && (access === PROT_READ ? (rights & (PROT_READ | PROT_WRITE)) !== 0 : (rights & access) === access);
@@ -253,6 +259,7 @@ export class Process {
       if (tries > 2) throw new Error(`devpager internal error: fault at 0x${va.toString(16)} resolved but PTE 0x${pte.toString(16)} still denies access ${access}`);
       const err = this.fault(va, access);
       if (err !== 0) throw this.signalFor(err, va);
+      pte = this.slot.res[RES_PTE];
     }
   }
 
@@ -275,14 +282,14 @@ export class Process {
   }
 
   private fault(va: number, access: number): number {
-    const req = this.slot.req;
-    req[1] = va;
-    req[2] = access;
-    req[0] = OP_FAULT;
-    const n = ++this.counters[C.faults];
     const s = this.slot;
+    const req = s.req;
+    req[R_ARG] = va;
+    req[R_ARG + 1] = access;
+    req[R_OP] = OP_FAULT;
+    const n = ++this.counters[C.faults];
     if (!this.timing || (n & this.sampleMask) !== 0) {
-      s.postTs[S_POST_TS] = 0; // not timed, by the pager either
+      req[R_POST_TS] = 0; // not timed, by the pager either
       return this.postAndWait(s);
     }
     if (this.trace !== null) return this.tracedCall();
@@ -291,15 +298,21 @@ export class Process {
     // reading no clock; odd samples let the pager time queue wait and service (post time set).
     const weight = 2 * (this.sampleMask + 1);
     if (((n / (this.sampleMask + 1)) & 1) === 1) {
-      s.postTs[S_POST_TS] = clockMs();
-      s.postTs[S_WEIGHT] = weight;
+      req[R_POST_TS] = clockMs();
+      req[R_WEIGHT] = weight;
       return this.postAndWait(s);
     }
-    s.postTs[S_POST_TS] = 0;
+    req[R_POST_TS] = 0;
     const t0 = clockMs();
     const err = this.postAndWait(s);
     this.faultTime((clockMs() - t0) * 1e6, weight);
     return err;
+  }
+
+  private faultTime(ns: number, weight: number): void {
+    this.stats.record(H.fault, ns);
+    this.counters[C.waitNs] += ns * weight;
+    this.counters[C.timed]++;
   }
 
   /**
@@ -314,23 +327,24 @@ export class Process {
   private call(): number {
     if (this.exited) throw this.afterExit();
     if (this.trace !== null) return this.tracedCall();
-    const s = this.slot;
-    s.postTs[S_POST_TS] = this.timing ? clockMs() : 0; // system calls: every one is timed
-    s.postTs[S_WEIGHT] = 1;
-    return this.postAndWait(s);
+    const req = this.slot.req;
+    req[R_POST_TS] = this.timing ? clockMs() : 0; // system calls: every one is timed
+    req[R_WEIGHT] = 1;
+    return this.postAndWait(this.slot);
   }
 
   /** call() with a span for the whole request, a flow to the pager's service, and park spans. */
   private tracedCall(): number {
     const s = this.slot;
+    const req = s.req;
     const ring = this.trace!;
     const flow = ++this.flowSeq * 2048 + s.index;
-    const op = s.req[0];
-    const arg = op === OP_FAULT ? s.req[1] : op;
+    const op = req[R_OP];
+    const arg = op === OP_FAULT ? req[R_ARG] : op;
     const t0 = clockMs();
-    s.postTs[S_POST_TS] = t0;
-    s.postTs[S_WEIGHT] = 1;
-    s.postTs[S_FLOW] = flow;
+    req[R_POST_TS] = t0;
+    req[R_WEIGHT] = 1;
+    req[R_FLOW] = flow;
     ring.emit(K_POST, t0, 0, 0, flow);
     const err = this.postAndWait(s);
     const t1 = clockMs();
@@ -339,22 +353,23 @@ export class Process {
     return err;
   }
 
-  private faultTime(ns: number, weight: number): void {
-    this.stats.record(H.fault, ns);
-    this.counters[C.waitNs] += ns * weight;
-    this.counters[C.timed]++;
-  }
-
+  /**
+   * Number the request, ring, and wait until the pager has stored that number in `done`: spin (by
+   * the strategy), then park on `done`. Returns the reply's errno.
+   */
   private postAndWait(s: SlotViews): number {
+    const seq = (this.seq + 1) | 0;
+    this.seq = seq;
+    s.req[R_SEQ] = seq;
     post(s, this.pager);
-    const st = s.state;
+    const done = s.done;
     const c = this.counters;
     const mode = this.wait;
     if (mode === WAIT_SPIN) {
       for (let i = 0; ; i++) {
-        if (Atomics.load(st, 0) === ST_DONE) {
+        if (Atomics.load(done, 0) === seq) {
           c[C.spins] += i;
-          return s.res[2];
+          return s.res[RES_ERR];
         }
       }
     }
@@ -365,10 +380,10 @@ export class Process {
       if (Atomics.add(spinners, 0, 1) < this.spinBudget) {
         const limit = this.spin;
         for (let i = 0; i < limit; i++) {
-          if (Atomics.load(st, 0) === ST_DONE) {
+          if (Atomics.load(done, 0) === seq) {
             Atomics.sub(spinners, 0, 1);
             c[C.spins] += i;
-            return s.res[2];
+            return s.res[RES_ERR];
           }
         }
         c[C.spins] += limit;
@@ -376,10 +391,11 @@ export class Process {
       Atomics.sub(spinners, 0, 1);
     }
     Atomics.store(s.parked, 0, 1);
-    while (Atomics.load(st, 0) !== ST_DONE) {
+    const before = (seq - 1) | 0;
+    while (Atomics.load(done, 0) !== seq) {
       c[C.parks]++;
       const t0 = this.timing ? clockMs() : 0;
-      Atomics.wait(st, 0, ST_PENDING);
+      Atomics.wait(done, 0, before);
       if (this.timing) {
         const t1 = clockMs();
         const ns = (t1 - t0) * 1e6;
@@ -389,23 +405,24 @@ export class Process {
       }
     }
     Atomics.store(s.parked, 0, 0);
-    return s.res[2];
+    return s.res[RES_ERR];
   }
 
   private syscall(name: string, op: number, a: number, b: number, c = 0, d = 0, e = 0, f = 0, g = 0): number {
     this.counters[C.syscalls]++;
     const req = this.slot.req;
-    req[1] = a;
-    req[2] = b;
-    req[3] = c;
-    req[4] = d;
-    req[5] = e;
-    req[6] = f;
-    req[7] = g;
-    req[0] = op;
+    const x = R_ARG;
+    req[x] = a;
+    req[x + 1] = b;
+    req[x + 2] = c;
+    req[x + 3] = d;
+    req[x + 4] = e;
+    req[x + 5] = f;
+    req[x + 6] = g;
+    req[R_OP] = op;
     const err = this.call();
     if (err !== 0) throw new SyscallError(name, errnoName(err));
-    return this.slot.res[1];
+    return this.slot.res[RES_VAL];
   }
 
   /** Drop TLB entries for [sva, eva) in one batch: after our own unmap/protect returns. */
@@ -610,8 +627,7 @@ export class Process {
   /** @internal exit: the pager tears the address space down. Idempotent. */
   exit(): void {
     if (this.exited) return;
-    const req = this.slot.req;
-    req[0] = OP_EXIT;
+    this.slot.req[R_OP] = OP_EXIT;
     this.call();
     this.exited = true;
     this.tlbR.fill(0);
