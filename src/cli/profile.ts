@@ -14,7 +14,7 @@ import { validateChromeTrace } from '../report/chrome-trace.js';
 import { renderHtmlReport, renderTextReport } from '../report/html.js';
 import type { SweepPoint } from '../report/types.js';
 import { WAIT_STRATEGIES, type WaitStrategy } from '../wait.js';
-import { buildProfileReport } from '../profile/analyze.js';
+import { buildProfileReport, parkWakeSummary } from '../profile/analyze.js';
 import { UsageError, choiceList, posInt } from './args.js';
 
 export const PROFILE_SUMMARY = 'run one workload traced and report where the fault path waits, retries and queues';
@@ -147,6 +147,7 @@ export async function profileCommand(argv: string[]): Promise<number> {
     device: '/dev/bench0',
   });
   process.stdout.write(renderTextReport(report));
+  process.stdout.write(`\n${parkWakeSummary(cell.stats!).join('\n')}\n`);
   process.stdout.write(`\n${Math.round(cell.faultsPerSec).toLocaleString('en')} faults/s; fault p50 ${cell.p50Ns} ns, p99 ${cell.p99Ns} ns\n`);
   if (values.html) {
     writeFileSync(values.html, renderHtmlReport(report));

@@ -62,7 +62,7 @@ export function breakdown(st: RuntimeStats): Breakdown {
 }
 
 const pct = (x: number) => `${Math.round(x * 100)}%`;
-const us = (ns: number) => (ns >= 1000 ? `${(ns / 1000).toFixed(1)} µs` : `${Math.round(ns)} ns`);
+const us = (ns: number) => (ns >= 1e6 ? `${(ns / 1e6).toFixed(2)} ms` : ns >= 1000 ? `${(ns / 1000).toFixed(1)} µs` : `${Math.round(ns)} ns`);
 
 export function verdict(st: RuntimeStats): string {
   const b = breakdown(st);
@@ -92,6 +92,39 @@ export function verdict(st: RuntimeStats): string {
     return `pager service (the fault routine): ${pct(share(b.serviceNs))} of fault time (${us(b.serviceNs)} of ${us(b.roundTripNs)} per fault)`;
   }
   return `park/wake handoff: ${pct(share(b.handoffNs))} of fault time is the reply reaching the process (${us(b.handoffNs)} of ${us(b.roundTripNs)} per fault; ${b.processParksPerFault.toFixed(2)} parks per fault)`;
+}
+
+/**
+ * What parking and waking cost: how often each side parked, how long a park lasted, how many
+ * futex wake-ups the pagers sent, and the share of the fault round trip that is the handoff back
+ * to the process (where a wake-up's cost shows).
+ */
+export function parkWakeSummary(st: RuntimeStats): string[] {
+  const b = breakdown(st);
+  let pagerParks = 0;
+  let pagerParkNs = 0;
+  let wakeups = 0;
+  for (const p of st.pagers) {
+    pagerParks += p.counters.parks;
+    pagerParkNs += p.counters.parkNs;
+    wakeups += p.counters.wakeups;
+  }
+  let procParks = 0;
+  let procParkNs = 0;
+  for (const p of st.processes) {
+    procParks += p.counters.parks;
+    procParkNs += p.counters.parkNs;
+  }
+  const park = st.latency.park;
+  const mean = (ns: number, n: number) => (n > 0 ? us(ns / n) : '-');
+  return [
+    'Parking and waking',
+    `  processes parked ${procParks.toLocaleString('en')} times (${b.processParksPerFault.toFixed(2)} per fault), ${mean(procParkNs, procParks)} per park, ${(procParkNs / 1e6).toFixed(1)} ms in all`,
+    `  pagers parked ${pagerParks.toLocaleString('en')} times, ${mean(pagerParkNs, pagerParks)} per park; requests that found a pager parked rang its doorbell`,
+    `  wake-ups sent by pagers (futex notify to a parked process): ${wakeups.toLocaleString('en')}`,
+    `  park duration p50 ${us(park.p50Ns)}, p99 ${us(park.p99Ns)} (all threads)`,
+    `  handoff (reply reaching the process, where wake-ups cost): ${us(b.handoffNs)} of a ${us(b.roundTripNs)} fault round trip (${b.roundTripNs > 0 ? Math.round((100 * b.handoffNs) / b.roundTripNs) : 0}%)`,
+  ];
 }
 
 export function threadTimes(st: RuntimeStats, windowMs: number): ThreadTime[] {
