@@ -62,7 +62,7 @@ export interface RuntimeOptions {
    */
   countAccesses?: boolean;
   /**
-   * time 1 fault in this many (a power of two, default 16). Reading the clock costs ~90 ns in
+   * time 1 fault in this many (a power of two, default 64). Reading the clock costs ~90 ns in
    * Node 20 (and allocates), a tenth of a fault, so timing every fault would slow and distort what
    * it measures. Sampled faults alternate: one times the round trip in the faulting thread (the
    * pager reads no clock for it), the next lets the pager time queue wait and service. Tracing
@@ -214,7 +214,7 @@ export class Runtime {
     const prestart = intOpt(o, 'prestart', Math.min(4, maxProcesses), 0, maxProcesses);
     const spin = intOpt(o, 'spin', 1000, 0, 1 << 30);
     const pagerSpin = intOpt(o, 'pagerSpin', 20_000, 0, 1 << 30);
-    const statsSample = intOpt(o, 'statsSample', 16, 1, 1 << 20);
+    const statsSample = intOpt(o, 'statsSample', 64, 1, 1 << 20);
     if ((statsSample & (statsSample - 1)) !== 0) throw badRange('options.statsSample', 'a power of two', statsSample);
     const mapEntries = intOpt(o, 'mapEntries', 1024, 4, 1 << 20);
     const wait = o.wait ?? 'adaptive';

@@ -56,7 +56,7 @@ options:
                       request, so the measured cells themselves run untraced
   --no-stats          run the runtimes with stats off (no latency, no busy time): with a run
                       that has stats on, this measures what stats cost
-  --stats-sample N    time 1 fault in N (a power of two; default 16)
+  --stats-sample N    time 1 fault in N (a power of two; default 64)
   --no-baselines      skip the baselines (ratios against them show n/a)
   --no-native         skip only the C baselines (Linux anon fault, userfaultfd)
   --no-probe          skip the scaling probe
