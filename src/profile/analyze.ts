@@ -168,19 +168,29 @@ export function hotSpots(st: RuntimeStats, trace: ProfileInput['trace'], device:
   return { hotPages, hotQueues: hotQueues.slice(0, top) };
 }
 
-/** Events of a window in the middle of the run, so the HTML timeline stays readable. */
+/**
+ * Events of a short window where the run is busiest, so the HTML timeline stays readable: centred
+ * on the median event time (the middle of the time range can fall in an idle gap, such as a
+ * pager's long park before the processes start); spans that overlap the window are clipped to it.
+ */
 export function timelineWindow(events: TraceEvent[], windowUs: number): TraceEvent[] {
   if (events.length === 0) return events;
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const e of events) {
-    if (e.tsUs < lo) lo = e.tsUs;
-    if (e.tsUs > hi) hi = e.tsUs;
-  }
-  const mid = (lo + hi) / 2;
+  const starts = events.map((e) => e.tsUs).sort((x, y) => x - y);
+  const mid = starts[starts.length >> 1];
   const a = mid - windowUs / 2;
   const b = mid + windowUs / 2;
-  return events.filter((e) => e.tsUs >= a && e.tsUs + (e.durUs ?? 0) <= b);
+  const out: TraceEvent[] = [];
+  for (const e of events) {
+    const end = e.tsUs + (e.durUs ?? 0);
+    if (end < a || e.tsUs > b) continue;
+    if (e.durUs === undefined || (e.tsUs >= a && end <= b)) {
+      out.push(e);
+      continue;
+    }
+    const ts = Math.max(e.tsUs, a);
+    out.push({ ...e, tsUs: ts, durUs: Math.min(end, b) - ts });
+  }
+  return out;
 }
 
 export function buildProfileReport(inp: ProfileInput): ProfileReport {
