@@ -245,7 +245,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
 
   const cores = availableParallelism();
   const ratios = computeRatios(results, baselines, probe);
-  const targets = computeTargets(ratios, baselines, probe, cores);
+  const targets = computeTargets(ratios, baselines, probe, cores, results);
   const elapsedMs = performance.now() - started;
 
   const out: string[] = [];
