@@ -6,9 +6,13 @@
  * Histograms are log-linear (HDR-style): exact below 16 ns, then 8 sub-buckets per power of two,
  * i.e. <= 12.5 % relative error — enough for p50/p99/p99.9.
  */
+import { clockMs } from './clock.js';
 import {
-  COUNTER_NAMES, COUNTERS, HBUCKETS, HIST_NAMES, NHIST, type HistName, type Layout,
+  C, COUNTER_NAMES, COUNTERS, HBUCKETS, HIST_NAMES, NHIST, type HistName, type Layout,
 } from './layout.js';
+
+const C_PARKS = C.parks;
+const C_PARK_NS = C.parkNs;
 
 export function bucketOf(ns: number): number {
   const v = ns >= 2147483647 ? 2147483647 : ns < 0 ? 0 : ns | 0;
@@ -35,6 +39,29 @@ export class ThreadStats {
   record(hist: number, ns: number): void {
     this.hists[hist * HBUCKETS + bucketOf(ns)]++;
   }
+}
+
+/**
+ * Atomics.wait(word, index, expected), counted as a park; when `timing`, its duration goes into
+ * the park counter and histogram, and into `trace` as a park span. Shared by pagers and processes.
+ */
+export function timedPark(
+  st: ThreadStats, timing: boolean, trace: { emit(kind: number, ts: number, dur: number, arg: number, flow: number): void } | null,
+  traceKind: number, word: Int32Array, index: number, expected: number,
+): void {
+  const c = st.counters;
+  c[C_PARKS]++;
+  if (!timing) {
+    Atomics.wait(word, index, expected);
+    return;
+  }
+  const t0 = clockMs();
+  Atomics.wait(word, index, expected);
+  const t1 = clockMs();
+  const ns = (t1 - t0) * 1e6;
+  c[C_PARK_NS] += ns;
+  st.record(HIST_NAMES.indexOf('park'), ns);
+  if (trace !== null) trace.emit(traceKind, t0, t1 - t0, 0, 0);
 }
 
 export const H: { readonly [K in HistName]: number } = Object.fromEntries(HIST_NAMES.map((n, i) => [n, i])) as { [K in HistName]: number };

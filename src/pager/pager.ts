@@ -14,7 +14,7 @@ import {
   pagerThread, type Layout,
 } from '../layout.js';
 import { PhysMem } from '../physmem.js';
-import { H, ThreadStats } from '../stats.js';
+import { H, ThreadStats, timedPark } from '../stats.js';
 import { uvmFault } from './fault.js';
 import { Pmap } from './pmap.js';
 import {
@@ -149,16 +149,7 @@ export class Pager {
     Atomics.store(sleeping, P_SLEEPING, 1);
     const d = Atomics.load(doorbell, 0);
     if (!this.anyPending() && Atomics.load(control, P_SHUTDOWN) === 0) {
-      c[C.parks]++;
-      const t0 = this.timing ? clockMs() : 0;
-      Atomics.wait(doorbell, 0, d);
-      if (this.timing) {
-        const t1 = clockMs();
-        const ns = (t1 - t0) * 1e6;
-        c[C.parkNs] += ns;
-        this.stats.record(H.park, ns);
-        if (this.trace !== null) this.trace.emit(K_PARK, t0, t1 - t0, 0, 0);
-      }
+      timedPark(this.stats, this.timing, this.trace, K_PARK, doorbell, 0, d);
     }
     Atomics.store(sleeping, P_SLEEPING, 0);
   }

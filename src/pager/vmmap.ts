@@ -12,6 +12,20 @@ import { PAGE_SIZE, VM_DEFAULT_MMAP_BASE, VM_MAXUSER_ADDRESS } from '../constant
 import { E_ADVICE, E_END, E_FLAGS, E_MAXPROT, E_OBJ, E_OFFSET, E_PROT, E_START, ENTRY_F64, S_MAPVERSION, S_NENTRIES } from '../layout.js';
 import type { SlotViews } from './protocol.js';
 
+/** Index of the entry containing va among the first n sorted entries, or -1 (any thread: it only reads). */
+export function entryIndex(e: Float64Array, n: number, va: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const b = mid * ENTRY_F64;
+    if (va < e[b + E_START]) hi = mid - 1;
+    else if (va >= e[b + E_END]) lo = mid + 1;
+    else return mid;
+  }
+  return -1;
+}
+
 export interface EntryInit {
   start: number;
   end: number;
@@ -40,17 +54,7 @@ export class VmMap {
 
   /** Index of the entry containing va, or -1. Binary search; no allocation. */
   lookup(s: SlotViews, va: number): number {
-    const e = s.entries;
-    let lo = 0;
-    let hi = s.meta[S_NENTRIES] - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const b = mid * ENTRY_F64;
-      if (va < e[b + E_START]) hi = mid - 1;
-      else if (va >= e[b + E_END]) lo = mid + 1;
-      else return mid;
-    }
-    return -1;
+    return entryIndex(s.entries, s.meta[S_NENTRIES], va);
   }
 
   /** First entry index whose end is > va (entries that may intersect [va, ...)). */

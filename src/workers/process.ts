@@ -21,11 +21,12 @@ import {
 import { ERRNO, SignalError, SyscallError, badType, errnoName, type ErrnoName, type SigInfo } from '../errors.js';
 import { C, E_END, E_OBJ, E_START, ENTRY_F64, OBJ_ANON, type Layout } from '../layout.js';
 import { PTE_PROT, PTE_VALID, pteLoad } from '../pager/pmap.js';
+import { entryIndex } from '../pager/vmmap.js';
 import {
   OP_EXIT, OP_FAULT, OP_MADVISE, OP_MMAP, OP_MPROTECT, OP_MSYNC, OP_MUNMAP, OP_PMAP_REMOVE, PagerViews, R_ARG, R_FLOW, R_OP,
   R_POST_TS, R_SEQ, R_WEIGHT, RES_ERR, RES_PTE, RES_VAL, SlotViews, post,
 } from '../pager/protocol.js';
-import { H, type ThreadStats } from '../stats.js';
+import { H, timedPark, type ThreadStats } from '../stats.js';
 import { K_FAULT, K_PARK, K_POST, K_SYSCALL, type TraceRing } from '../trace.js';
 import { WAIT_PARK, WAIT_SPIN, type WaitMode } from '../wait.js';
 
@@ -392,18 +393,7 @@ export class Process {
     }
     Atomics.store(s.parked, 0, 1);
     const before = (seq - 1) | 0;
-    while (Atomics.load(done, 0) !== seq) {
-      c[C.parks]++;
-      const t0 = this.timing ? clockMs() : 0;
-      Atomics.wait(done, 0, before);
-      if (this.timing) {
-        const t1 = clockMs();
-        const ns = (t1 - t0) * 1e6;
-        c[C.parkNs] += ns;
-        this.stats.record(H.park, ns);
-        if (this.trace !== null) this.trace.emit(K_PARK, t0, t1 - t0, 0, 0);
-      }
-    }
+    while (Atomics.load(done, 0) !== seq) timedPark(this.stats, this.timing, this.trace, K_PARK, done, 0, before);
     Atomics.store(s.parked, 0, 0);
     return s.res[RES_ERR];
   }
@@ -598,17 +588,7 @@ export class Process {
   }
 
   private entryAt(va: number): number {
-    const e = this.slot.entries;
-    let lo = 0;
-    let hi = this.slot.nentries - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const b = mid * ENTRY_F64;
-      if (va < e[b + E_START]) hi = mid - 1;
-      else if (va >= e[b + E_END]) lo = mid + 1;
-      else return mid;
-    }
-    return -1;
+    return entryIndex(this.slot.entries, this.slot.nentries, va);
   }
 
   /**
