@@ -15,7 +15,6 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Bench } from 'tinybench';
-import { PAGE_SIZE } from '../src/constants.js';
 import { FI_KERNEL } from '../src/layout.js';
 import { PagerViews, SlotViews } from '../src/pager/protocol.js';
 import { createArena } from '../src/physmem.js';
@@ -119,4 +118,3 @@ async function main(): Promise<void> {
 }
 
 await main();
-void PAGE_SIZE;

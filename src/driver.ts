@@ -6,7 +6,7 @@
  * shared between the two; anything both sides need lives in kernel memory, reached through the
  * cloneable state that `attach` returns.
  */
-import { PAGE_SIZE, atop } from './constants.js';
+import { atop } from './constants.js';
 import { badType } from './errors.js';
 import type { KernelApi } from './kernel.js';
 
@@ -69,5 +69,3 @@ export function regionMmap<S = any>(regionsOf: (dev: DevHandle<S>) => readonly R
     return -1;
   };
 }
-
-export { PAGE_SIZE };

@@ -562,5 +562,3 @@ export class Runtime {
     await Promise.all(exits);
   }
 }
-
-export { FLAG_STATS };

@@ -122,5 +122,3 @@ export function resetThread(sab: SharedArrayBuffer, l: Layout, thread: number): 
   new Float64Array(sab, l.countersOff + thread * COUNTERS * 8, COUNTERS).fill(0);
   new Int32Array(sab, l.histsOff + thread * NHIST * HBUCKETS * 4, NHIST * HBUCKETS).fill(0);
 }
-
-export { HIST_NAMES };

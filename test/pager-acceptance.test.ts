@@ -17,7 +17,6 @@ import {
 
 const PS = PAGE_SIZE;
 const PROG = fixture('accept-prog');
-const KNOWN_BUGS = process.env.DEVPAGER_KNOWN_BUGS === '1';
 const SYNC_PATH = '/dev/log1';
 const LOGCFG = { sizeA: 4 * PS, offB: 16 * PS, sizeB: 2 * PS, offC: 64 * PS };
 const ARGS = { dev: LOG_PATH, sync: SYNC_PATH, offC: LOGCFG.offC, offB: LOGCFG.offB };

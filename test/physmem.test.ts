@@ -3,9 +3,8 @@
  * (pmapExtract) and the host accessors (issue 2, item 5).
  *
  * Randomised parts are driven by a seeded PRNG (DEVPAGER_TEST_SEED overrides the default seed);
- * every failure message names the seed. Tests marked KNOWN BUG assert the documented contract
- * against behaviour physmem.ts does not have yet; they are registered as skipped (so the runner's
- * last line shows them) unless DEVPAGER_KNOWN_BUGS=1, which runs them (and they fail until fixed).
+ * every failure message names the seed. The five tests that were first written as KNOWN BUG
+ * tests (skipped) now run as ordinary ones: the bugs they found are fixed.
  */
 import os from 'node:os';
 import { suite } from 'uvu';
@@ -22,7 +21,6 @@ import { CANARY_WORDS, kmCanary, rawCanary } from './workers/physmem-canary.js';
 const PS = PAGE_SIZE;
 const W = PS / 4;
 const SEED = testSeed();
-const RUN_KNOWN_BUGS = process.env.DEVPAGER_KNOWN_BUGS === '1';
 
 // ---------------------------------------------------------------- helpers
 
@@ -99,11 +97,6 @@ function kmAllocOrNull(phys: PhysMem, size: number, opts?: { zero?: boolean; ali
     if (isEnomem(e)) return null;
     throw e;
   }
-}
-/** Register a KNOWN BUG test: skipped by default (counted in the runner's "skipped"). */
-function knownBug(t: ReturnType<typeof suite>, name: string, fn: () => void | Promise<void>): void {
-  if (RUN_KNOWN_BUGS) t(`KNOWN BUG: ${name}`, fn);
-  else t.skip(`KNOWN BUG: ${name}`, fn);
 }
 
 // ---------------------------------------------------------------- concurrency

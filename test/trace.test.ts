@@ -48,7 +48,6 @@ test('timestamps share one clock: post <= serve start <= serve end <= fault end,
     assert.is(dropped, 0);
     const posts = new Map<number, number>();
     const serves = new Map<number, { ts: number; end: number; thread: number }>();
-    const spans = new Map<number, { ts: number; end: number; thread: number }>();
     for (const e of events) {
       if (e.flowId === undefined) continue;
       if (e.kind === 'post') posts.set(e.flowId, e.tsUs);

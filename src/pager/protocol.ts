@@ -22,8 +22,8 @@
  * requester sees sleeping=1. The same pattern guards the reply with the slot's parked flag.
  */
 import {
-  LINE, P_DOORBELL, P_HEARTBEAT, P_SHUTDOWN, P_SLEEPING, PAGER_LINES, S_MAPVERSION, S_NENTRIES,
-  S_PAGER, S_PID, S_STATUS, ENTRY_F64, L1_ENTRIES, type Layout,
+  LINE, P_DOORBELL, P_SHUTDOWN, P_SLEEPING, PAGER_LINES, S_MAPVERSION, S_NENTRIES,
+  S_PAGER, S_PID, ENTRY_F64, L1_ENTRIES, type Layout,
 } from '../layout.js';
 
 // Request (Float64 indices in the two request lines, written by the requester only).
@@ -143,5 +143,3 @@ export function ringShutdown(p: PagerViews): void {
   Atomics.add(p.doorbell, P_DOORBELL, 1);
   Atomics.notify(p.doorbell, P_DOORBELL);
 }
-
-export { S_STATUS, S_PID, S_PAGER, P_HEARTBEAT, P_SHUTDOWN };

@@ -277,5 +277,3 @@ export class VmMap {
     this.removeRange(s, 0, VM_MAXUSER_ADDRESS, each);
   }
 }
-
-export { E_ADVICE, E_END, E_FLAGS, E_MAXPROT, E_OBJ, E_OFFSET, E_PROT, E_START };

@@ -4,7 +4,7 @@
  * page tables or the driver, and runs on the pager that owns the process.
  */
 import {
-  MADV_DONTNEED, MADV_FREE, MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MAP_FIXED, PAGE_SIZE,
+  MADV_DONTNEED, MADV_FREE, MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MAP_FIXED,
 } from '../constants.js';
 import { ERRNO } from '../errors.js';
 import { E_ADVICE, E_END, E_MAXPROT, E_OBJ, E_PROT, E_START, OBJ_ANON } from '../layout.js';
@@ -111,5 +111,3 @@ export function vmExit(k: Pager, s: SlotViews): void {
   k.vmmap.clear(s, (a, b) => k.pmap.remove(s, a, b));
   k.pmap.destroy(s);
 }
-
-export { PAGE_SIZE };

@@ -15,7 +15,7 @@
  */
 import { clockMs } from '../clock.js';
 import {
-  MADV_FREE, MAP_ANON, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, MS_ASYNC, MS_INVALIDATE, MS_SYNC, O_RDONLY, O_RDWR,
+  MADV_FREE, MAP_ANON, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, MS_ASYNC, MS_INVALIDATE, MS_SYNC, O_RDONLY,
   O_WRONLY, PAGE_SIZE, PROT_ALL, PROT_EXEC, PROT_READ, PROT_WRITE, VM_MAXUSER_ADDRESS,
 } from '../constants.js';
 import { ERRNO, SignalError, SyscallError, badType, errnoName, type ErrnoName, type SigInfo } from '../errors.js';
@@ -666,5 +666,3 @@ function num(name: string, v: unknown): asserts v is number {
 function int(name: string, v: unknown): asserts v is number {
   if (typeof v !== 'number' || !Number.isInteger(v)) throw badType(name, 'an integer', v);
 }
-
-export { PROT_EXEC, O_RDWR };
