@@ -43,6 +43,19 @@ export class KernelApi {
   notify32(kva: number, count = Infinity): number {
     return Atomics.notify(this.phys.m32, this.word(kva, 'notify32'), count);
   }
+  /**
+   * Host side of p.wait32/p.notify32: resolves when a process notifies the word (or it no longer
+   * holds `value`, or the timeout passes), without blocking the host's event loop
+   * (Atomics.waitAsync). The host's end of a mailbox or doorbell in device memory.
+   */
+  waitAsync32(kva: number, value: number, timeoutMs?: number): Promise<'ok' | 'not-equal' | 'timed-out'> {
+    if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0)) {
+      throw new RangeError(`waitAsync32 timeoutMs must be a non-negative number of milliseconds, got ${String(timeoutMs)}`);
+    }
+    const i = this.word(kva, 'waitAsync32');
+    const r = Atomics.waitAsync(this.phys.m32, i, value | 0, timeoutMs);
+    return r.async ? r.value : Promise.resolve(r.value);
+  }
   /** Free frames in the arena right now. */
   freeFrames(): number {
     return this.phys.freeFrames();
