@@ -173,6 +173,7 @@ export class Runtime {
   /** every process not yet ended, including those still waiting for a slot */
   private readonly pending = new Set<AbortController>();
   private readonly pagerLoad: number[];
+  private readonly spinners: Int32Array;
   private readonly hostQueue: Promise<unknown>[] = [];
   private nextPid = 100;
   private closing: Promise<void> | null = null;
@@ -191,6 +192,7 @@ export class Runtime {
     for (let i = 0; i < this.layout.maxProcs; i++) this.slotViews.push(new SlotViews(this.sab, this.layout, i));
     for (let i = this.userSlots - 1; i >= 0; i--) this.freeSlots.push(i);
     this.pagerLoad = new Array(opts.pagers).fill(0);
+    this.spinners = new Int32Array(this.sab, this.layout.spinnersOff, 1);
     for (let p = 0; p < opts.pagers; p++) {
       this.pagerViews.push(new PagerViews(this.sab, this.layout, p));
       this.hostQueue.push(Promise.resolve());
@@ -346,6 +348,7 @@ export class Runtime {
     const pid = this.nextPid++;
     const abort = new AbortController();
     let slotNo = -1;
+    let lost = false;
     const entry = { slot: -1, abort, done: null as unknown as Promise<ProcessStatus> };
     this.pending.add(abort);
     const done = (async (): Promise<ProcessStatus> => {
@@ -368,14 +371,25 @@ export class Runtime {
       } catch (e) {
         // The thread died (killed, or crashed): its address space was not torn down by OP_EXIT.
         Atomics.store(s.status, S_STATUS, STATUS_FREE);
-        await this.reap(pager, slotNo).catch(() => undefined);
+        if (s.parked[1] !== 0) {
+          // killed while spinning: give back its place among the spinners
+          Atomics.sub(this.spinners, 0, 1);
+          s.parked[1] = 0;
+        }
+        try {
+          await this.reap(pager, slotNo);
+        } catch (re) {
+          // A slot whose address space could not be torn down is never handed out again.
+          lost = true;
+          console.warn(`devpager: slot ${slotNo} retired: ${(re as Error).message}`);
+        }
         if (abort.signal.aborted) return { pid, signal: 'SIGKILL', siginfo: { signal: 'SIGKILL', signo: 9, code: 'SI_KERNEL', addr: 0 } };
         return { pid, error: e instanceof Error ? e : new Error(String(e)) };
       } finally {
         Atomics.store(s.status, S_STATUS, STATUS_FREE);
         this.setLoad(pager, -1);
         this.live.delete(pid);
-        this.releaseSlot(slotNo);
+        if (!lost) this.releaseSlot(slotNo);
       }
     })().finally(() => this.pending.delete(abort));
     entry.done = done;

@@ -73,7 +73,7 @@ export function dmmap(k: Pager, dev: number, off: number, prot: number): number 
     r = d.driver.mmap(d.handle, off, prot, k.kernel);
   } catch (e) {
     if (k.trace !== null) dmmapTime(k, t0, off);
-    k.driverBug(dev, off, prot, `threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+    k.driverBug(dev, off, prot, `threw ${describeThrown(e)}`);
     return -1;
   }
   if (k.trace !== null) dmmapTime(k, t0, off);
@@ -91,6 +91,15 @@ export function dmmap(k: Pager, dev: number, off: number, prot: number): number 
     return -1;
   }
   return r;
+}
+
+/** Text for whatever a driver threw; even a value that cannot become a string must not escape. */
+function describeThrown(e: unknown): string {
+  try {
+    return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  } catch {
+    return 'a value that cannot be printed';
+  }
 }
 
 function dmmapTime(k: Pager, t0: number, off: number): void {

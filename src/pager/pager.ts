@@ -89,6 +89,19 @@ export class Pager {
     console.warn(`devpager: driver bug in ${d.path} d_mmap(off=0x${off.toString(16)}, prot=${prot}): ${what}; treated as -1 (counted in stats().totals.driverBugs)`);
   }
 
+  private internalError(op: number, e: unknown): void {
+    this.stats.counters[C.driverBugs]++;
+    if (this.warned.has('internal')) return;
+    this.warned.add('internal');
+    let m: string;
+    try {
+      m = e instanceof Error ? (e.stack ?? e.message) : String(e);
+    } catch {
+      m = 'a value that cannot be printed';
+    }
+    console.warn(`devpager: pager ${this.index}: request ${op} failed and was answered EIO: ${m}`);
+  }
+
   /** ENOMEM during a fault: give other threads a moment to free memory (no pagedaemon here). */
   waitForMemory(): void {
     Atomics.wait(this.napWord, 0, 0, 1);
@@ -181,52 +194,61 @@ export class Pager {
     let val = 0;
     let err = 0;
     let pte = 0;
-    switch (op) {
-      case OP_FAULT:
-        c[C.faultsServed]++;
-        err = uvmFault(this, s, req[a], req[a + 1]);
-        // The reply carries the PTE, so the process need not read the table we just wrote.
-        if (err === 0) pte = this.pmap.lookup(s, req[a]);
-        break;
-      case OP_MMAP: {
-        c[C.syscalls]++;
-        const r = vmMmap(this, s, req[a], req[a + 1], req[a + 2], req[a + 3], req[a + 4], req[a + 5], req[a + 6]);
-        if (r < 0) err = -r;
-        else val = r;
-        break;
+    try {
+      switch (op) {
+        case OP_FAULT:
+          c[C.faultsServed]++;
+          err = uvmFault(this, s, req[a], req[a + 1]);
+          // The reply carries the PTE, so the process need not read the table we just wrote.
+          if (err === 0) pte = this.pmap.lookup(s, req[a]);
+          break;
+        case OP_MMAP: {
+          c[C.syscalls]++;
+          const r = vmMmap(this, s, req[a], req[a + 1], req[a + 2], req[a + 3], req[a + 4], req[a + 5], req[a + 6]);
+          if (r < 0) err = -r;
+          else val = r;
+          break;
+        }
+        case OP_MUNMAP:
+          c[C.syscalls]++;
+          err = vmMunmap(this, s, req[a], req[a + 1]);
+          break;
+        case OP_MPROTECT:
+          c[C.syscalls]++;
+          err = vmMprotect(this, s, req[a], req[a + 1], req[a + 2]);
+          break;
+        case OP_MADVISE:
+          c[C.syscalls]++;
+          err = vmMadvise(this, s, req[a], req[a + 1], req[a + 2]);
+          break;
+        case OP_MSYNC:
+          c[C.syscalls]++;
+          err = vmMsync(this, s, req[a], req[a + 1]);
+          break;
+        case OP_PMAP_REMOVE:
+          val = vmPmapRemove(this, s, req[a], req[a + 1]);
+          break;
+        case OP_EXIT:
+          vmExit(this, s);
+          break;
+        case OP_REAP: {
+          const target = req[a];
+          // Only the host's slots (the last `pagers` of them) may reap another slot.
+          const fromHost = slot >= this.slots.length - this.layout.pagers;
+          if (fromHost && Number.isInteger(target) && target >= 0 && target < this.slots.length && target !== slot) vmExit(this, this.slots[target]);
+          else err = ERRNO.EINVAL;
+          break;
+        }
+        case OP_NOP:
+          break;
+        default:
+          err = ERRNO.ENOSYS;
       }
-      case OP_MUNMAP:
-        c[C.syscalls]++;
-        err = vmMunmap(this, s, req[a], req[a + 1]);
-        break;
-      case OP_MPROTECT:
-        c[C.syscalls]++;
-        err = vmMprotect(this, s, req[a], req[a + 1], req[a + 2]);
-        break;
-      case OP_MADVISE:
-        c[C.syscalls]++;
-        err = vmMadvise(this, s, req[a], req[a + 1], req[a + 2]);
-        break;
-      case OP_MSYNC:
-        c[C.syscalls]++;
-        err = vmMsync(this, s, req[a], req[a + 1]);
-        break;
-      case OP_PMAP_REMOVE:
-        val = vmPmapRemove(this, s, req[a], req[a + 1]);
-        break;
-      case OP_EXIT:
-        vmExit(this, s);
-        break;
-      case OP_REAP: {
-        const target = req[a];
-        if (Number.isInteger(target) && target >= 0 && target < this.slots.length && target !== slot) vmExit(this, this.slots[target]);
-        else err = ERRNO.EINVAL;
-        break;
-      }
-      case OP_NOP:
-        break;
-      default:
-        err = ERRNO.ENOSYS;
+    } catch (e) {
+      // No request may take the pager down: whatever escaped (a bug of ours, or of a driver in a
+      // way dmmap did not catch) fails this request alone, and is reported once.
+      err = ERRNO.EIO;
+      this.internalError(op, e);
     }
     let t1 = 0;
     if (timed) {

@@ -241,6 +241,7 @@ export class Process {
     }
     if ((va & (size - 1)) !== 0) throw new SignalError('SIGBUS', 'BUS_ADRALN', va);
     if (this.exited) throw this.afterExit();
+    if (this.killed !== null) throw this.stillKilled();
     const c = this.counters;
     c[C.tlbMisses]++;
     // The PTE as this process last saw it: from the table on a plain miss, from the fault's reply
@@ -274,7 +275,7 @@ export class Process {
         return new SignalError('SIGSEGV', 'SEGV_ACCERR', va);
       case ERRNO.ENOMEM: {
         const e = new SignalError('SIGKILL', 'SI_KERNEL', va, `UVM: pid ${this.pid} killed: out of swap`);
-        this.killed = e.toSigInfo();
+        this.kill(e.toSigInfo());
         return e;
       }
       default:
@@ -317,6 +318,23 @@ export class Process {
   }
 
   /**
+   * SIGKILL cannot be caught: once killed, the process's TLB is the all-zero one, so every access
+   * reaches the slow path, and every access and system call throws SIGKILL again. The worker
+   * reports the process as killed however the program ends.
+   */
+  private kill(info: SigInfo): void {
+    this.killed = info;
+    DEAD_TLB ??= new Int32Array(VPAGES);
+    this.tlbR = DEAD_TLB;
+    this.tlbW = DEAD_TLB;
+  }
+
+  private stillKilled(): SignalError {
+    const k = this.killed!;
+    return new SignalError('SIGKILL', 'SI_KERNEL', k.addr, `pid ${this.pid} was killed`);
+  }
+
+  /**
    * A Process kept past its program's end (a timer, a stored reference) must not touch the slot or
    * the TLB that the worker's next process now owns.
    */
@@ -327,6 +345,7 @@ export class Process {
   /** Post the request already in the slot and wait for the reply. Returns the errno (0 = ok). */
   private call(): number {
     if (this.exited) throw this.afterExit();
+    if (this.killed !== null && this.slot.req[R_OP] !== OP_EXIT) throw this.stillKilled();
     if (this.trace !== null) return this.tracedCall();
     const req = this.slot.req;
     req[R_POST_TS] = this.timing ? clockMs() : 0; // system calls: every one is timed
@@ -377,12 +396,16 @@ export class Process {
     if (mode !== WAIT_PARK) {
       // Adaptive: spin only while fewer than spinBudget waiters do (the cores the pagers leave
       // free); beyond that a spinner only delays the pager it is waiting for, so park at once.
+      // The slot's spinning flag (a plain store: only the host reads it, after this thread died)
+      // lets a reap give back the place a killed spinner still held.
       const spinners = this.spinners;
+      s.parked[1] = 1;
       if (Atomics.add(spinners, 0, 1) < this.spinBudget) {
         const limit = this.spin;
         for (let i = 0; i < limit; i++) {
           if (Atomics.load(done, 0) === seq) {
             Atomics.sub(spinners, 0, 1);
+            s.parked[1] = 0;
             c[C.spins] += i;
             return s.res[RES_ERR];
           }
@@ -390,6 +413,7 @@ export class Process {
         c[C.spins] += limit;
       }
       Atomics.sub(spinners, 0, 1);
+      s.parked[1] = 0;
     }
     Atomics.store(s.parked, 0, 1);
     const before = (seq - 1) | 0;
