@@ -23,6 +23,8 @@ export const PTE_VALID = 8;
 export const PTE_ANON = 16;
 export const PTE_PFN_SHIFT = 5;
 const L2_ENTRIES = 1024;
+/** walk() op that removes PTEs (any other op is the rights to lower them to) */
+const REMOVE = -1;
 
 export const ptePfn = (pte: number) => pte >>> PTE_PFN_SHIFT;
 
@@ -85,27 +87,7 @@ export class Pmap {
 
   /** pmap_remove over [sva, eva): device frames are unreferenced, anonymous frames freed. */
   remove(s: SlotViews, sva: number, eva: number): number {
-    let n = 0;
-    const m32 = this.phys.m32;
-    for (let va = sva; va < eva; ) {
-      const di = va >>> 22;
-      const t = s.l1[di];
-      const regionEnd = Math.min(eva, (di + 1) * 4 * 1024 * 1024);
-      if (t === 0) {
-        va = regionEnd;
-        continue;
-      }
-      const base = (t - 1) * L2_ENTRIES;
-      for (; va < regionEnd; va += PAGE_SIZE) {
-        const i = base + ((va >>> 12) & 1023);
-        const old = Atomics.exchange(m32, i, 0);
-        if ((old & PTE_VALID) === 0) continue;
-        n++;
-        if ((old & PTE_ANON) !== 0) this.phys.freeFrame(ptePfn(old));
-        else this.phys.mapUnref(ptePfn(old));
-      }
-    }
-    return n;
+    return this.walk(s, sva, eva, REMOVE);
   }
 
   /**
@@ -113,6 +95,15 @@ export class Pmap {
    * usual pmaps); anonymous ones keep their frame with no rights, since the frame is the data.
    */
   protect(s: SlotViews, sva: number, eva: number, prot: number): void {
+    this.walk(s, sva, eva, prot & PTE_PROT);
+  }
+
+  /**
+   * Visit the valid PTEs of [sva, eva), skipping 4 MiB regions without an L2 table, and either
+   * remove each (`op` REMOVE) or lower it to the rights in `op`. Returns how many PTEs changed.
+   */
+  private walk(s: SlotViews, sva: number, eva: number, op: number): number {
+    let n = 0;
     const m32 = this.phys.m32;
     for (let va = sva; va < eva; ) {
       const di = va >>> 22;
@@ -127,16 +118,21 @@ export class Pmap {
         const i = base + ((va >>> 12) & 1023);
         const old = Atomics.load(m32, i);
         if ((old & PTE_VALID) === 0) continue;
-        const lowered = old & PTE_PROT & prot;
-        if (lowered === (old & PTE_PROT)) continue;
-        if (prot === PROT_NONE && (old & PTE_ANON) === 0) {
+        const anon = (old & PTE_ANON) !== 0;
+        if (op === REMOVE || (op === PROT_NONE && !anon)) {
           Atomics.store(m32, i, 0);
-          this.phys.mapUnref(ptePfn(old));
+          if (op === REMOVE && anon) this.phys.freeFrame(ptePfn(old));
+          else this.phys.mapUnref(ptePfn(old));
+          n++;
         } else {
+          const lowered = old & PTE_PROT & op;
+          if (lowered === (old & PTE_PROT)) continue;
           Atomics.store(m32, i, (old & ~PTE_PROT) | lowered);
+          n++;
         }
       }
     }
+    return n;
   }
 
   /** Tear down every PTE and L2 table of the slot (exit). */
