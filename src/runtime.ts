@@ -75,6 +75,12 @@ export interface RuntimeOptions {
   traceEvents?: number;
   /** map entries per process (default 1024) */
   mapEntries?: number;
+  /**
+   * nice increment for process threads (default 0): a kernel's pager runs ahead of user
+   * processes; with more runnable threads than cores, lowering the processes' priority keeps the
+   * pagers on a core. Linux only (piscina's niceIncrement, through its optional @napi-rs/nice).
+   */
+  processNice?: number;
 }
 
 export interface ProcessStatus {
@@ -219,6 +225,7 @@ export class Runtime {
     const statsSample = intOpt(o, 'statsSample', 64, 1, 1 << 20);
     if ((statsSample & (statsSample - 1)) !== 0) throw badRange('options.statsSample', 'a power of two', statsSample);
     const mapEntries = intOpt(o, 'mapEntries', 1024, 4, 1 << 20);
+    const processNice = intOpt(o, 'processNice', 0, 0, 19);
     const wait = o.wait ?? 'adaptive';
     if (!WAIT_STRATEGIES.includes(wait as WaitStrategy)) throw badType('options.wait', `one of ${WAIT_STRATEGIES.map((s) => `'${s}'`).join(', ')}`, wait);
     const stats = o.stats ?? true;
@@ -231,7 +238,7 @@ export class Runtime {
     const devs = o.devices ?? [];
     if (!Array.isArray(devs)) throw badType('options.devices', 'an array', devs);
     for (const k of Object.keys(o)) {
-      if (!['memory', 'pagers', 'devices', 'maxProcesses', 'prestart', 'wait', 'spin', 'pagerSpin', 'stats', 'statsSample', 'countAccesses', 'trace', 'traceEvents', 'mapEntries'].includes(k)) {
+      if (!['memory', 'pagers', 'devices', 'maxProcesses', 'prestart', 'wait', 'spin', 'pagerSpin', 'stats', 'statsSample', 'countAccesses', 'processNice', 'trace', 'traceEvents', 'mapEntries'].includes(k)) {
         throw new TypeError(`options.${k} is not a Runtime option`);
       }
     }
@@ -282,7 +289,7 @@ export class Runtime {
       }
       attached.push({ path: l.path, name: l.cfg.name, unit: l.unit, driverUrl: l.url, driver: l.driver, state });
     }
-    const rt = new Runtime({ memory, pagers, maxProcesses, prestart, wait: wait as WaitStrategy, spin, pagerSpin, statsSample, stats, countAccesses, trace, traceEvents, mapEntries }, arena, attached);
+    const rt = new Runtime({ memory, pagers, maxProcesses, prestart, wait: wait as WaitStrategy, spin, pagerSpin, statsSample, stats, countAccesses, processNice, trace, traceEvents, mapEntries }, arena, attached);
     try {
       await rt.start();
     } catch (e) {
@@ -324,6 +331,7 @@ export class Runtime {
       concurrentTasksPerWorker: 1,
       atomics: 'disabled',
       workerData,
+      niceIncrement: this.options.processNice,
       execArgv: workerExecArgv(),
     });
   }

@@ -31,6 +31,8 @@ export interface MatrixOptions {
   stats?: boolean;
   /** time 1 request in this many (Runtime statsSample) */
   statsSample?: number;
+  /** nice increment of process threads (Runtime processNice) */
+  processNice?: number;
   /** untimed warm-up cell per runtime, ms (default 50; 0 = none) */
   warmupMs?: number;
   /** called before each step: a runtime start (kind 'runtime') or a cell */
@@ -92,7 +94,7 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixResult> {
       o.onStep?.({ kind: 'runtime', label: `start runtime pagers=${pagers} wait=${wait} (${maxProcs} process threads)` });
       let b: BenchRuntime;
       try {
-        b = await createBenchRuntime({ pagers, wait, maxProcs, memory: o.memory, ring: o.ring, runtime: { stats: o.stats ?? true, statsSample: o.statsSample } });
+        b = await createBenchRuntime({ pagers, wait, maxProcs, memory: o.memory, ring: o.ring, runtime: { stats: o.stats ?? true, statsSample: o.statsSample, processNice: o.processNice ?? 0 } });
       } catch (e) {
         for (const c of group) {
           o.onStep?.({ kind: 'cell', label: cellLabel(c) });

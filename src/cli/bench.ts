@@ -57,6 +57,8 @@ options:
   --no-stats          run the runtimes with stats off (no latency, no busy time): with a run
                       that has stats on, this measures what stats cost
   --stats-sample N    time 1 fault in N (a power of two; default 64)
+  --process-nice N    run process threads at nice N (0-19; default 0): pagers then win the CPU
+                      when processes outnumber cores (see BENCHMARKS.md for the trade-off)
   --no-baselines      skip the baselines (ratios against them show n/a)
   --no-native         skip only the C baselines (Linux anon fault, userfaultfd)
   --no-probe          skip the scaling probe
@@ -89,6 +91,7 @@ export interface BenchOptions {
   trace?: string;
   stats: boolean;
   statsSample?: number;
+  processNice: number;
   baselines: boolean;
   native: boolean;
   probe: boolean;
@@ -118,6 +121,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
         trace: { type: 'string' },
         'no-stats': { type: 'boolean', default: false },
         'stats-sample': { type: 'string' },
+        'process-nice': { type: 'string' },
         'no-baselines': { type: 'boolean', default: false },
         'no-native': { type: 'boolean', default: false },
         'no-probe': { type: 'boolean', default: false },
@@ -144,6 +148,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
     trace: values.trace,
     stats: !values['no-stats'],
     statsSample: values['stats-sample'] !== undefined ? posInt('stats-sample', values['stats-sample'], 1, 1 << 20) : undefined,
+    processNice: values['process-nice'] !== undefined ? posInt('process-nice', values['process-nice'], 0, 19) : 0,
     baselines: !values['no-baselines'],
     native: !values['no-native'],
     probe: !values['no-probe'],
@@ -222,7 +227,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     }
     const m = await runMatrix({
       workloads: o.workloads, procs: o.procs, pagers: o.pagers, waits: o.waits, durationMs: o.durationMs, pages: o.pages,
-      memory: o.memory, ring: o.ring, seed: o.seed, stats: o.stats, statsSample: o.statsSample,
+      memory: o.memory, ring: o.ring, seed: o.seed, stats: o.stats, statsSample: o.statsSample, processNice: o.processNice,
       onStep: (s) => progress.step(s.label, s.kind === 'cell' ? c.cell : c.runtime),
     });
     results = m.results;
