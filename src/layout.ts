@@ -87,20 +87,19 @@ export const KPT_CLAIMED = -1;
 
 // ---- device words (Int32 index within the device's line) ----
 export const D_REFS = 0; // uvm_device uo_refs: map entries referencing this device, all processes
-export const D_ATTACHED = 1; // 1 while the uvm_device exists (on udv_list)
 export const D_ATTACHES = 2; // times a uvm_device was created (udv_attach found none)
 export const D_FREES = 3; // times the last reference went away and it was freed
 
-// ---- pager control block: three lines so each has one kind of writer ----
-// line 0 (+ more if maxProcs > 512): pending bitmap, one bit per slot; producers Atomics.or,
-//   the pager Atomics.exchange(…, 0) to take everything queued at once.
-// line A: doorbell (producers Atomics.add + notify only when the pager sleeps)
-// line B: sleeping flag (pager only) ; line C: control (host only): shutdown request
-export const PAGER_LINES = 4; // + pending lines, computed
+// ---- pager control block: one kind of writer per line ----
+// line 0: doorbell (requesters Atomics.add + notify, only when the pager sleeps)
+// line 1: sleeping flag (pager only)
+// line 2: control (host only): shutdown request, processes assigned
+// then the pending bitmap (+ more lines if maxProcs > 512), one bit per slot: requesters
+//   Atomics.or, the pager Atomics.exchange(…, 0) to take everything queued at once.
+export const PAGER_LINES = 3; // + pending lines, computed
 export const P_DOORBELL = 0;
 export const P_SLEEPING = 0;
 export const P_SHUTDOWN = 0;
-export const P_HEARTBEAT = 1; // pager: bumped each service round (liveness for the host)
 export const P_ASSIGNED = 1; // control line, host writes: live processes assigned to this pager
 
 // ---- process slot (pager/protocol.ts names the request and reply fields) ----
@@ -108,13 +107,12 @@ export const P_ASSIGNED = 1; // control line, host writes: live processes assign
 // Line 2 (pager writes): the `done` sequence word (Int32) and the reply, Float64 RES_* fields.
 // Line 3 (requester writes): the parked flag.
 // Line 4 (host writes): S_STATUS, S_PID, S_PAGER.
-// Line 5 (pager writes): S_NENTRIES, S_MAPVERSION (map version: bumped by every map change).
+// Line 5 (pager writes): S_NENTRIES.
 // Then the L1 page directory (1024 Int32, pager writes) and the map entries (pager writes).
 export const S_STATUS = 0; // Int32 index within line 4
 export const S_PID = 1;
 export const S_PAGER = 2;
 export const S_NENTRIES = 0; // Int32 index within line 5
-export const S_MAPVERSION = 1;
 
 export const STATUS_FREE = 0;
 export const STATUS_LIVE = 1;

@@ -20,8 +20,7 @@
  * Which thread writes which word, and why no lock is needed:
  *   - the map entries and page tables of a process are written only by the one pager that owns
  *     it, and only while serving that process's (or the host's) requests, so the fault routine
- *     never races a map change: the "map lock" is the pager thread itself. The map version is
- *     bumped by every change for readers on other threads (mincore, stats);
+ *     never races a map change: the "map lock" is the pager thread itself;
  *   - PTEs are published with a single Atomics.store and read with Atomics.load;
  *   - frames and kernel memory are shared by all threads and managed with CAS (physmem.ts);
  *   - device reference counts are Atomics.add on one word per device;

@@ -10,7 +10,7 @@ import type { DevHandle, Driver } from '../driver.js';
 import { ERRNO } from '../errors.js';
 import { KernelApi } from '../kernel.js';
 import {
-  C, D_ATTACHES, D_FREES, D_REFS, FLAG_STATS, FLAG_TRACE, LINE, P_ASSIGNED, P_HEARTBEAT, P_SHUTDOWN, P_SLEEPING, STATUS_LIVE,
+  C, D_ATTACHES, D_FREES, D_REFS, FLAG_STATS, FLAG_TRACE, LINE, P_ASSIGNED, P_SHUTDOWN, P_SLEEPING, STATUS_LIVE,
   pagerThread, type Layout,
 } from '../layout.js';
 import { PhysMem } from '../physmem.js';
@@ -112,7 +112,6 @@ export class Pager {
     const pending = this.pv.pending;
     const words = pending.length;
     const c = this.stats.counters;
-    const heartbeat = this.pv.heartbeat;
     for (;;) {
       let depth = 0;
       for (let w = 0; w < words; w++) {
@@ -129,7 +128,6 @@ export class Pager {
         c[C.rounds]++;
         if (depth > c[C.maxQueueDepth]) c[C.maxQueueDepth] = depth;
         if (this.trace !== null) this.trace.emit(K_DEPTH, clockMs(), 0, depth, 0);
-        Atomics.add(heartbeat, P_HEARTBEAT, 1);
         continue;
       }
       if (Atomics.load(this.pv.control, P_SHUTDOWN) !== 0) return;

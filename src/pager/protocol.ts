@@ -22,7 +22,7 @@
  * requester sees sleeping=1. The same pattern guards the reply with the slot's parked flag.
  */
 import {
-  LINE, P_DOORBELL, P_SHUTDOWN, P_SLEEPING, PAGER_LINES, S_MAPVERSION, S_NENTRIES,
+  LINE, P_DOORBELL, P_SHUTDOWN, P_SLEEPING, PAGER_LINES, S_NENTRIES,
   S_PAGER, S_PID, ENTRY_F64, L1_ENTRIES, type Layout,
 } from '../layout.js';
 
@@ -88,9 +88,6 @@ export class SlotViews {
   get nentries(): number {
     return Atomics.load(this.meta, S_NENTRIES);
   }
-  get mapVersion(): number {
-    return Atomics.load(this.meta, S_MAPVERSION);
-  }
 }
 
 export class PagerViews {
@@ -98,7 +95,6 @@ export class PagerViews {
   readonly doorbell: Int32Array;
   readonly sleeping: Int32Array;
   readonly control: Int32Array;
-  readonly heartbeat: Int32Array;
   readonly pending: Int32Array;
   constructor(sab: SharedArrayBuffer, l: Layout, p: number) {
     const base = l.pagersOff + p * l.pagerBytes;
@@ -106,7 +102,6 @@ export class PagerViews {
     this.doorbell = new Int32Array(sab, base, 1);
     this.sleeping = new Int32Array(sab, base + LINE, 1);
     this.control = new Int32Array(sab, base + 2 * LINE, 2);
-    this.heartbeat = new Int32Array(sab, base + 3 * LINE, 2);
     this.pending = new Int32Array(sab, base + PAGER_LINES * LINE, l.pendingWords);
   }
 }

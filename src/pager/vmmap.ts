@@ -5,11 +5,11 @@
  * host (stats). Clipping an entry (partial munmap/mprotect/madvise) splits it and takes a device
  * reference for the new piece, as NetBSD's uvm_map_clip_start/end do.
  *
- * Every change bumps the slot's map version, so a reader that must see one consistent map can
- * re-check it (the fault routine runs on the owning pager itself, so it never races a change).
+ * The fault routine runs on the owning pager itself, so it never races a change; the process
+ * reads its own entries (mincore, msync) only between its own requests, when none is changing.
  */
 import { PAGE_SIZE, VM_DEFAULT_MMAP_BASE, VM_MAXUSER_ADDRESS } from '../constants.js';
-import { E_ADVICE, E_END, E_FLAGS, E_MAXPROT, E_OBJ, E_OFFSET, E_PROT, E_START, ENTRY_F64, S_MAPVERSION, S_NENTRIES } from '../layout.js';
+import { E_ADVICE, E_END, E_FLAGS, E_MAXPROT, E_OBJ, E_OFFSET, E_PROT, E_START, ENTRY_F64, S_NENTRIES } from '../layout.js';
 import type { SlotViews } from './protocol.js';
 
 /** Index of the entry containing va among the first n sorted entries, or -1 (any thread: it only reads). */
@@ -49,7 +49,6 @@ export class VmMap {
 
   private setCount(s: SlotViews, n: number): void {
     Atomics.store(s.meta, S_NENTRIES, n);
-    Atomics.add(s.meta, S_MAPVERSION, 1);
   }
 
   /** Index of the entry containing va, or -1. Binary search; no allocation. */
@@ -197,7 +196,6 @@ export class VmMap {
       const b = i * ENTRY_F64;
       each(sva, e[b + E_END], e[b + E_OBJ]);
       e[b + E_END] = sva;
-      Atomics.add(s.meta, S_MAPVERSION, 1);
       i++;
     }
     const i0 = i;
@@ -214,7 +212,6 @@ export class VmMap {
       each(start, eva, e[b + E_OBJ]);
       e[b + E_START] = eva;
       e[b + E_OFFSET] += eva - start;
-      Atomics.add(s.meta, S_MAPVERSION, 1);
     }
     if (i > i0) {
       e.copyWithin(i0 * ENTRY_F64, i * ENTRY_F64, n * ENTRY_F64);
@@ -269,7 +266,6 @@ export class VmMap {
 
   setField(s: SlotViews, i: number, f: number, v: number): void {
     s.entries[i * ENTRY_F64 + f] = v;
-    Atomics.add(s.meta, S_MAPVERSION, 1);
   }
 
   /** Drop everything (exit). */
