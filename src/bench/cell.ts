@@ -1,6 +1,6 @@
 /**
  * One benchmark cell: `procs` processes run one workload program against the bench device for a
- * timed window, in a Runtime that is already running (worker start costs ~40 ms a thread, so it
+ * timed window, in a Runtime that is already running (a worker start costs ~30 ms here, so it
  * never happens inside a cell). Exported for `devpager bench` and for `devpager profile`.
  *
  *   const b = await createBenchRuntime({ pagers: 1, wait: 'adaptive', maxProcs: 4 });

@@ -2,7 +2,7 @@
  * The benchmark matrix: workloads x processes x pagers x wait strategies.
  *
  * One Runtime per (pagers, wait), created with maxProcesses = prestart = the largest process
- * count, so worker threads are started before any timed cell (a start costs ~40 ms a thread).
+ * count, so worker threads are started before any timed cell (a worker start costs ~30 ms here).
  * Each runtime first runs one untimed warm-up cell with every process thread busy (all threads
  * started, the pager and program code compiled), then every (workload, procs) cell in it.
  * A cell that fails is recorded with its error and the run goes on.
