@@ -14,6 +14,7 @@
  * | header        | 4 lines                                | host at create                    | H_* words: geometry and flags (read-only afterwards)   |
  * | freeCount     | 1 line                                 | any allocator (Atomics RMW)       | frames not handed out; reservations make ENOMEM exact  |
  * | spinners      | 1 line                                 | waiting processes (Atomics RMW)   | adaptive waiters spinning right now (capped)           |
+ * | run           | 1 line                                 | processes, pagers (Atomics RMW)   | RUN_* words: CPUs processes hold, wake-ups held back   |
  * | bitmap        | ceil(nframes/32) Int32                 | any allocator (CAS per word)      | 1 bit per frame, 1 = in use                            |
  * | frameInfo     | nframes Int32                          | allocators, pagers (CAS)          | FI_* type bits + zombie bit + map count                |
  * | kpt           | kvaPages Int32                         | kmAlloc/kmFree (CAS claim, store) | kernel pmap: 0 free, -1 claimed, pfn+1 mapped          |
@@ -36,7 +37,7 @@ import { PAGE_SIZE } from './constants.js';
 
 export const LINE = 64;
 const MAGIC = 0x64657670; // 'devp'
-const VERSION = 2;
+const VERSION = 3;
 
 // ---- header words (Int32 index) ----
 export const H_MAGIC = 0;
@@ -53,6 +54,7 @@ export const H_SPIN = 10; // requester polls before parking
 export const H_PAGER_SPIN = 11; // pager polls before parking
 export const H_SPIN_BUDGET = 12; // adaptive: waiters allowed to spin at once (cores - pagers)
 export const H_SAMPLE = 13; // latency timing: 1 request in this many (a power of two) is timed
+export const H_QUANTUM = 14; // requests a process makes before it yields its CPU to a held waiter
 /** Float64 index of the host's performance.timeOrigin: the shared clock base (clock.ts). */
 export const H_TIME_ORIGIN_F64 = 8; // byte 64: line 1 of the header
 export const HEADER_BYTES = 4 * LINE;
@@ -60,6 +62,14 @@ export const HEADER_BYTES = 4 * LINE;
 export const FLAG_STATS = 1;
 export const FLAG_TRACE = 2;
 export const FLAG_COUNT_ACCESSES = 16; // (bits 2-3 are the wait strategy, wait.ts)
+
+// ---- run line: processes holding a CPU, and the wake-ups pagers hold back (pager/runqueue.ts) ----
+// RUN_ACTIVE: processes running or spinning (a process gives its CPU back while parked); a pager
+//   wakes a parked process only while fewer than spinBudget hold one, and holds the wake-up
+//   otherwise. RUN_HELD: answered processes whose wake-up a pager holds; a process that has made
+//   `quantum` requests since it last woke yields its CPU when this is not 0.
+export const RUN_ACTIVE = 0;
+export const RUN_HELD = 1;
 
 // ---- frame info word: [31..28 type][27 zombie][26..0 map count] ----
 export const FI_TYPE_SHIFT = 28;
@@ -105,10 +115,24 @@ export const P_ASSIGNED = 1; // control line, host writes: live processes assign
 // ---- process slot (pager/protocol.ts names the request and reply fields) ----
 // Lines 0-1 (requester writes): the request, Float64 R_* fields.
 // Line 2 (pager writes): the `done` sequence word (Int32) and the reply, Float64 RES_* fields.
-// Line 3 (requester writes): the parked flag.
+// Line 3 (requester writes, except the pager's grant CAS): the park state (SLOT_PARKED),
+//   the spinning flag (SLOT_SPINNING), the holds-a-CPU flag (SLOT_RUNNING) and SLOT_PARK_KIND.
 // Line 4 (host writes): S_STATUS, S_PID, S_PAGER.
 // Line 5 (pager writes): S_NENTRIES.
 // Then the L1 page directory (1024 Int32, pager writes) and the map entries (pager writes).
+// SLOT_PARKED: 0 running; the request's sequence number while parked on it (its CPU given back);
+//   PARK_GRANTED once a pager woke it and counted a CPU for it. The host's own slots store 1.
+export const SLOT_PARKED = 0;
+export const SLOT_SPINNING = 1; // plain store: read by the host only after the thread died
+export const SLOT_RUNNING = 2; // plain store, same: the process counts itself in RUN_ACTIVE
+export const SLOT_PARK_KIND = 3; // plain store before SLOT_PARKED: PARK_* below
+/** parked because the answer was late: first in line for a CPU again */
+export const PARK_LATE = 0;
+/** parked at the end of its quantum: the back of the line */
+export const PARK_YIELD = 1;
+/** parked within a quantum it took after the hold limit: wake at once, like a time slice */
+export const PARK_OVERDUE = 2;
+export const PARK_GRANTED = -1;
 export const S_STATUS = 0; // Int32 index within line 4
 export const S_PID = 1;
 export const S_PAGER = 2;
@@ -160,6 +184,9 @@ export const COUNTER_NAMES = [
   'ptFrames', // page-table frames allocated
   'waitNs', // process: time waiting for fault replies (sampled, scaled); spinning = waitNs - parkNs
   'timed', // requests whose latency was timed (1 in `sample`)
+  'yields', // process: parked at the end of its quantum so that a held waiter could run
+  'held', // pager: wake-ups held back because processes already held every CPU (spinBudget)
+  'holdTimeouts', // process: woke itself after waiting HOLD_LIMIT_MS for a held wake-up
 ] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 export const COUNTERS = 32; // slots reserved per thread (>= COUNTER_NAMES.length)
@@ -189,6 +216,7 @@ export interface LayoutInput {
   pagerSpin: number;
   spinBudget: number;
   sample: number;
+  quantum: number;
 }
 
 export interface Layout extends LayoutInput {
@@ -198,6 +226,7 @@ export interface Layout extends LayoutInput {
   kvaBase: number;
   freeCountOff: number;
   spinnersOff: number;
+  runOff: number;
   bitmapOff: number;
   bitmapWords: number;
   frameInfoOff: number;
@@ -234,6 +263,7 @@ export function computeLayout(inp: LayoutInput): Layout {
   };
   const freeCountOff = take(LINE);
   const spinnersOff = take(LINE);
+  const runOff = take(LINE);
   const bitmapWords = Math.ceil(frames / 32);
   const bitmapOff = take(bitmapWords * 4);
   const frameInfoOff = take(frames * 4);
@@ -253,7 +283,7 @@ export function computeLayout(inp: LayoutInput): Layout {
   const framesOff = alignUp(off, PAGE_SIZE);
   const totalBytes = framesOff + frames * PAGE_SIZE;
   return {
-    ...inp, nthreads, kvaPages, kvaBase: kvaBase(frames), pendingWords, freeCountOff, spinnersOff, bitmapOff, bitmapWords, frameInfoOff,
+    ...inp, nthreads, kvaPages, kvaBase: kvaBase(frames), pendingWords, freeCountOff, spinnersOff, runOff, bitmapOff, bitmapWords, frameInfoOff,
     kptOff, kallocLenOff, devicesOff, pagersOff, pagerBytes, slotsOff, slotBytes, slotL1Off,
     slotEntriesOff, countersOff, histsOff, traceOff, traceBytesPerThread, framesOff, totalBytes,
   };
@@ -274,6 +304,7 @@ export function writeHeader(sab: SharedArrayBuffer, l: Layout, timeOrigin: numbe
   h[H_SPIN] = l.spin;
   h[H_PAGER_SPIN] = l.pagerSpin;
   h[H_SPIN_BUDGET] = l.spinBudget;
+  h[H_QUANTUM] = l.quantum;
   h[H_SAMPLE] = l.sample;
   new Float64Array(sab, 0, HEADER_BYTES / 8)[H_TIME_ORIGIN_F64] = timeOrigin;
 }
@@ -283,7 +314,7 @@ export function readLayout(sab: SharedArrayBuffer): Layout {
   if (h[H_MAGIC] !== MAGIC || h[H_VERSION] !== VERSION) throw new Error('not a devpager arena (bad magic/version)');
   return computeLayout({
     frames: h[H_NFRAMES], maxProcs: h[H_MAXPROCS], pagers: h[H_NPAGERS], maxDevices: h[H_MAXDEVICES],
-    traceCap: h[H_TRACECAP], flags: h[H_FLAGS], mapEntries: h[H_MAPENTRIES], spin: h[H_SPIN], pagerSpin: h[H_PAGER_SPIN], spinBudget: h[H_SPIN_BUDGET], sample: h[H_SAMPLE],
+    traceCap: h[H_TRACECAP], flags: h[H_FLAGS], mapEntries: h[H_MAPENTRIES], spin: h[H_SPIN], pagerSpin: h[H_PAGER_SPIN], spinBudget: h[H_SPIN_BUDGET], sample: h[H_SAMPLE], quantum: h[H_QUANTUM],
   });
 }
 

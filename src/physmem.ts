@@ -362,6 +362,7 @@ export interface ArenaOptions {
   pagerSpin?: number;
   spinBudget?: number;
   sample?: number;
+  quantum?: number;
 }
 
 /** Largest frame region one Uint8Array view can cover in Node 20 (typed-array length limit 2^32). */
@@ -385,6 +386,7 @@ export function createArena(o: ArenaOptions): { sab: SharedArrayBuffer; layout: 
     pagerSpin: o.pagerSpin ?? 20_000,
     spinBudget: o.spinBudget ?? 1,
     sample: o.sample ?? 1,
+    quantum: o.quantum ?? 1024,
   });
   const sab = new SharedArrayBuffer(layout.totalBytes);
   writeHeader(sab, layout, performance.timeOrigin);

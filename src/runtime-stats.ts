@@ -3,7 +3,9 @@
  * histograms. Reads are racy by design (each counter has one writer); a snapshot taken while
  * processes run can be a few increments behind.
  */
-import { COUNTER_NAMES, D_ATTACHES, D_FREES, D_REFS, HIST_NAMES, LINE, pagerThread, slotThread, type Layout } from './layout.js';
+import {
+  COUNTER_NAMES, D_ATTACHES, D_FREES, D_REFS, HIST_NAMES, LINE, RUN_ACTIVE, RUN_HELD, pagerThread, slotThread, type Layout,
+} from './layout.js';
 import { bucketLow, mergeHist, percentiles, readCounters, resetThread, type Percentiles } from './stats.js';
 
 export type Counters = Record<(typeof COUNTER_NAMES)[number] | 'tlbHits', number>;
@@ -18,6 +20,11 @@ export interface RuntimeStats {
   processes: { slot: number; pid: number | null; counters: Counters }[];
   latency: Record<(typeof HIST_NAMES)[number], Percentiles>;
   devices: { path: string; refs: number; attaches: number; frees: number }[];
+  /**
+   * The run queue now (pager/runqueue.ts): processes holding one of the `cpus` that the pagers
+   * leave, and answered processes whose wake-up a pager holds until one comes free.
+   */
+  run: { cpus: number; running: number; held: number };
 }
 
 interface StatsSource {
@@ -61,6 +68,7 @@ export function collectStats(rt: StatsSource, devicePaths: string[], uptimeMs: n
     return { path, refs: Atomics.load(w, D_REFS), attaches: Atomics.load(w, D_ATTACHES), frees: Atomics.load(w, D_FREES) };
   });
   const free = rt.phys.freeFrames();
+  const runWords = new Int32Array(sab, layout.runOff, 2);
   return {
     uptimeMs,
     memory: { bytes: layout.frames * 4096, frames: layout.frames, freeFrames: free, usedFrames: layout.frames - free },
@@ -70,6 +78,7 @@ export function collectStats(rt: StatsSource, devicePaths: string[], uptimeMs: n
     processes,
     latency,
     devices,
+    run: { cpus: layout.spinBudget, running: Atomics.load(runWords, RUN_ACTIVE), held: Atomics.load(runWords, RUN_HELD) },
   };
 }
 

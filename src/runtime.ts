@@ -12,7 +12,7 @@ import { ProcessSignalError, badRange, badType, describe, fromWire, type SigInfo
 import { KernelApi } from './kernel.js';
 import {
   D_ATTACHES, D_FREES, D_REFS, FLAG_COUNT_ACCESSES, FLAG_STATS, P_ASSIGNED, FLAG_TRACE, HOST_THREAD, LINE, STATUS_FREE, STATUS_LIVE, S_PAGER, S_PID, S_STATUS,
-  pagerThread, slotThread, type Layout,
+  SLOT_SPINNING, pagerThread, slotThread, type Layout,
 } from './layout.js';
 import { OP_REAP, PagerViews, R_ARG, R_OP, R_POST_TS, R_SEQ, RES_ERR, SlotViews, post, ringShutdown } from './pager/protocol.js';
 import { MAX_MEMORY, createArena, type PhysMem } from './physmem.js';
@@ -54,6 +54,20 @@ export interface RuntimeOptions {
    * it parks (competitive spinning, erring towards spinning).
    */
   pagerSpin?: number;
+  /**
+   * requests a process makes before it yields its CPU to a process whose wake-up is held
+   * (default 256; 'adaptive' and 'park'). When processes outnumber the cores the pagers leave,
+   * a pager wakes parked processes only as CPUs come free, oldest first, so that the running
+   * ones keep their speed instead of every fault paying a futex wake and a context switch; the
+   * quantum bounds how long one process keeps a CPU from the others (~0.3 ms at 1 µs a fault).
+   */
+  quantum?: number;
+  /**
+   * processes that may hold a CPU at once (default: available cores minus pagers, at least 1).
+   * Beyond it, parked processes wait in the pagers' run queues for a running one to park, yield
+   * or exit; and only this many waiters spin at once in 'adaptive' mode.
+   */
+  cpus?: number;
   /** latency histograms and timing (default true); counters are always kept */
   stats?: boolean;
   /**
@@ -222,6 +236,8 @@ export class Runtime {
     const prestart = intOpt(o, 'prestart', Math.min(4, maxProcesses), 0, maxProcesses);
     const spin = intOpt(o, 'spin', 1000, 0, 1 << 30);
     const pagerSpin = intOpt(o, 'pagerSpin', 20_000, 0, 1 << 30);
+    const quantum = intOpt(o, 'quantum', 1024, 1, 1 << 30);
+    const cpus = intOpt(o, 'cpus', Math.max(1, availableParallelism() - pagers), 1, 1024);
     const statsSample = intOpt(o, 'statsSample', 64, 1, 1 << 20);
     if ((statsSample & (statsSample - 1)) !== 0) throw badRange('options.statsSample', 'a power of two', statsSample);
     const mapEntries = intOpt(o, 'mapEntries', 1024, 4, 1 << 20);
@@ -238,7 +254,7 @@ export class Runtime {
     const devs = o.devices ?? [];
     if (!Array.isArray(devs)) throw badType('options.devices', 'an array', devs);
     for (const k of Object.keys(o)) {
-      if (!['memory', 'pagers', 'devices', 'maxProcesses', 'prestart', 'wait', 'spin', 'pagerSpin', 'stats', 'statsSample', 'countAccesses', 'processNice', 'trace', 'traceEvents', 'mapEntries'].includes(k)) {
+      if (!['memory', 'pagers', 'devices', 'maxProcesses', 'prestart', 'wait', 'spin', 'pagerSpin', 'quantum', 'cpus', 'stats', 'statsSample', 'countAccesses', 'processNice', 'trace', 'traceEvents', 'mapEntries'].includes(k)) {
         throw new TypeError(`options.${k} is not a Runtime option`);
       }
     }
@@ -272,10 +288,11 @@ export class Runtime {
     const flags = (stats ? FLAG_STATS : 0) | (trace ? FLAG_TRACE : 0) | (countAccesses ? FLAG_COUNT_ACCESSES : 0) | waitFlags(wait as WaitStrategy);
     const arena = createArena({
       memory, pagers, maxProcs: maxProcesses + pagers, maxDevices: Math.max(1, loaded.length), traceCap: traceEvents, mapEntries, flags, spin, pagerSpin,
-      // Waiters that may spin at once: the cores the pagers leave free. More spinners than that
-      // only steal the pagers' CPU (measured: 16 processes on 2 cores, BENCHMARKS.md).
-      spinBudget: Math.max(1, availableParallelism() - pagers),
+      // Processes that may run, and waiters that may spin, at once: the cores the pagers leave
+      // free. More only steal the pagers' CPU (measured: 16 processes on 2 cores, BENCHMARKS.md).
+      spinBudget: cpus,
       sample: trace ? 1 : statsSample,
+      quantum,
     });
     const kernel = new KernelApi(arena.phys);
     const attached: AttachedDevice[] = [];
@@ -289,7 +306,7 @@ export class Runtime {
       }
       attached.push({ path: l.path, name: l.cfg.name, unit: l.unit, driverUrl: l.url, driver: l.driver, state });
     }
-    const rt = new Runtime({ memory, pagers, maxProcesses, prestart, wait: wait as WaitStrategy, spin, pagerSpin, statsSample, stats, countAccesses, processNice, trace, traceEvents, mapEntries }, arena, attached);
+    const rt = new Runtime({ memory, pagers, maxProcesses, prestart, wait: wait as WaitStrategy, spin, pagerSpin, quantum, cpus, statsSample, stats, countAccesses, processNice, trace, traceEvents, mapEntries }, arena, attached);
     try {
       await rt.start();
     } catch (e) {
@@ -379,10 +396,11 @@ export class Runtime {
       } catch (e) {
         // The thread died (killed, or crashed): its address space was not torn down by OP_EXIT.
         Atomics.store(s.status, S_STATUS, STATUS_FREE);
-        if (s.parked[1] !== 0) {
-          // killed while spinning: give back its place among the spinners
+        if (s.parked[SLOT_SPINNING] !== 0) {
+          // killed while spinning: give back its place among the spinners (the reap below gives
+          // back its CPU, runqueue.ts)
           Atomics.sub(this.spinners, 0, 1);
-          s.parked[1] = 0;
+          s.parked[SLOT_SPINNING] = 0;
         }
         try {
           await this.reap(pager, slotNo);

@@ -13,6 +13,7 @@ import {
 
 const C_PARKS = C.parks;
 const C_PARK_NS = C.parkNs;
+const H_PARK = HIST_NAMES.indexOf('park');
 
 export function bucketOf(ns: number): number {
   const v = ns >= 2147483647 ? 2147483647 : ns < 0 ? 0 : ns | 0;
@@ -47,21 +48,19 @@ export class ThreadStats {
  */
 export function timedPark(
   st: ThreadStats, timing: boolean, trace: { emit(kind: number, ts: number, dur: number, arg: number, flow: number): void } | null,
-  traceKind: number, word: Int32Array, index: number, expected: number,
-): void {
+  traceKind: number, word: Int32Array, index: number, expected: number, timeoutMs = Infinity,
+): 'ok' | 'not-equal' | 'timed-out' {
   const c = st.counters;
   c[C_PARKS]++;
-  if (!timing) {
-    Atomics.wait(word, index, expected);
-    return;
-  }
+  if (!timing) return Atomics.wait(word, index, expected, timeoutMs);
   const t0 = clockMs();
-  Atomics.wait(word, index, expected);
+  const r = Atomics.wait(word, index, expected, timeoutMs);
   const t1 = clockMs();
   const ns = (t1 - t0) * 1e6;
   c[C_PARK_NS] += ns;
-  st.record(HIST_NAMES.indexOf('park'), ns);
+  st.record(H_PARK, ns);
   if (trace !== null) trace.emit(traceKind, t0, t1 - t0, 0, 0);
+  return r;
 }
 
 export const H: { readonly [K in HistName]: number } = Object.fromEntries(HIST_NAMES.map((n, i) => [n, i])) as { [K in HistName]: number };

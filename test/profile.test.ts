@@ -15,7 +15,7 @@ function stats(o: { faults: number; waitNs: number; queueWaitNs: number; busyNs:
     faults: 0, faultsServed: 0, dmmapCalls: 0, driverBugs: 0, syscalls: 0, queueFullRetries: 0, casRetriesPte: 0,
     casRetriesFrame: 0, casRetriesQueue: 0, spins: 0, parks: 0, wakeups: 0, accesses: 0, tlbMisses: 0, tlbShootdowns: 0,
     busyNs: 0, maxQueueDepth: 0, requests: 0, rounds: 0, restarts: 0, framesFreedWhileMapped: 0, dmmapNs: 0,
-    queueWaitNs: 0, parkNs: 0, ptFrames: 0, waitNs: 0, timed: 0, tlbHits: NaN,
+    queueWaitNs: 0, parkNs: 0, ptFrames: 0, waitNs: 0, timed: 0, yields: 0, held: 0, holdTimeouts: 0, tlbHits: NaN,
   });
   const pager: Record<string, number> = { ...zero(), requests: o.faults, faultsServed: o.faults, busyNs: o.busyNs, queueWaitNs: o.queueWaitNs, parks: o.pagerParks ?? 0, maxQueueDepth: 4, dmmapNs: o.dmmapNs ?? 0 };
   const proc: Record<string, number> = { ...zero(), faults: o.faults, waitNs: o.waitNs, parks: o.procParks ?? 0 };
@@ -26,7 +26,7 @@ function stats(o: { faults: number; waitNs: number; queueWaitNs: number; busyNs:
     uptimeMs: 1000, memory: { bytes: 0, frames: 0, freeFrames: 0, usedFrames: 0 }, totals: totals as RuntimeStats['totals'], driverBugs: 0,
     pagers: [{ index: 0, busyFraction: 0, counters: pager as RuntimeStats['totals'] }],
     processes: [{ slot: 0, pid: 100, counters: proc as RuntimeStats['totals'] }],
-    latency: { fault: p, queueWait: p, service: p, park: p }, devices: [],
+    latency: { fault: p, queueWait: p, service: p, park: p }, devices: [], run: { cpus: 1, running: 0, held: 0 },
   };
 }
 

@@ -19,11 +19,12 @@ import { uvmFault } from './fault.js';
 import { Pmap } from './pmap.js';
 import {
   OP_EXIT, OP_FAULT, OP_MADVISE, OP_MMAP, OP_MPROTECT, OP_MSYNC, OP_MUNMAP, OP_NOP, OP_PMAP_REMOVE, OP_REAP,
-  PagerViews, R_ARG, R_FLOW, R_OP, R_POST_TS, R_WEIGHT, SlotViews, reply,
+  PagerViews, R_ARG, R_FLOW, R_OP, R_POST_TS, R_SEQ, R_WEIGHT, SlotViews, reply,
 } from './protocol.js';
 import { vmExit, vmMadvise, vmMmap, vmMprotect, vmMsync, vmMunmap, vmPmapRemove } from './vmops.js';
 import { VmMap } from './vmmap.js';
 import { waitModeOf, type WaitMode, WAIT_PARK, WAIT_SPIN } from '../wait.js';
+import { RunQueue } from './runqueue.js';
 import { K_DEPTH, K_PARK, K_SERVE, K_WAKE, TraceRing } from '../trace.js';
 
 export interface PagerDevice {
@@ -48,6 +49,9 @@ export class Pager {
   readonly trace: TraceRing | null;
   readonly wait: WaitMode;
   readonly spin: number;
+  private readonly runq: RunQueue;
+  /** slots below this are processes'; the rest are the host's (one per pager) */
+  private readonly userSlots: number;
   private readonly warned = new Set<string>();
   private readonly napWord = new Int32Array(new SharedArrayBuffer(4));
 
@@ -70,6 +74,8 @@ export class Pager {
     this.timing = (layout.flags & FLAG_STATS) !== 0 || this.trace !== null;
     this.wait = waitModeOf(layout.flags);
     this.spin = layout.pagerSpin;
+    this.userSlots = layout.maxProcs - layout.pagers;
+    this.runq = new RunQueue(new Int32Array(sab, layout.runOff, 2), this.slots, layout.spinBudget, this.stats.counters, this.trace);
   }
 
   /** uvm_device reference counting: udv_attach/udv_reference (+1), udv_detach (-1). */
@@ -125,6 +131,7 @@ export class Pager {
         }
       }
       if (depth > 0) {
+        if (this.runq.length > 0) this.runq.dispatch();
         c[C.rounds]++;
         if (depth > c[C.maxQueueDepth]) c[C.maxQueueDepth] = depth;
         if (this.trace !== null) this.trace.emit(K_DEPTH, clockMs(), 0, depth, 0);
@@ -144,25 +151,46 @@ export class Pager {
   private idle(): void {
     const c = this.stats.counters;
     const control = this.pv.control;
+    const runq = this.runq;
     // A pager nobody is assigned to parks whatever the strategy: spinning would only take a core.
     const mode = Atomics.load(control, P_ASSIGNED) === 0 ? WAIT_PARK : this.wait;
     const limit = mode === WAIT_PARK ? 0 : this.spin;
-    for (let i = 0; mode === WAIT_SPIN || i < limit; i++) {
-      if (this.anyPending()) {
-        c[C.spins] += i;
-        return;
-      }
-      if (mode === WAIT_SPIN && (i & 1023) === 1023 && (Atomics.load(control, P_SHUTDOWN) !== 0 || Atomics.load(control, P_ASSIGNED) === 0)) return;
+    const spun = this.spinIdle(mode, limit);
+    if (spun >= 0) {
+      c[C.spins] += spun;
+      return;
     }
+    if (mode === WAIT_SPIN) return; // shutting down, or no process left: run() decides
     c[C.spins] += limit;
-    // Dekker with the requesters (protocol.ts): announce, re-check, then sleep.
+    // Dekker with the requesters (protocol.ts): announce, re-check, then sleep. With wake-ups
+    // held, sleep briefly: those processes may otherwise wait HOLD_LIMIT_MS for a freed CPU.
     const { sleeping, doorbell } = this.pv;
     Atomics.store(sleeping, P_SLEEPING, 1);
     const d = Atomics.load(doorbell, 0);
     if (!this.anyPending() && Atomics.load(control, P_SHUTDOWN) === 0) {
-      timedPark(this.stats, this.timing, this.trace, K_PARK, doorbell, 0, d);
+      timedPark(this.stats, this.timing, this.trace, K_PARK, doorbell, 0, d, runq.length > 0 ? 1 : Infinity);
     }
     Atomics.store(sleeping, P_SLEEPING, 0);
+    if (runq.length > 0) runq.dispatch();
+  }
+
+  /**
+   * Poll for work up to `limit` times (for ever in spin mode). Returns the polls made before work
+   * arrived, or -1. The loop lives in a function of its own, apart from the parking code after
+   * it: V8 compiles a long loop on-stack (OSR), and code that the first compiled loop had never
+   * reached deoptimised it each time the pager went to sleep — 30-45 times a cell, each a
+   * recompile that kept V8's compiler threads busy for most of a CPU (measured, 16 processes).
+   */
+  private spinIdle(mode: WaitMode, limit: number): number {
+    const control = this.pv.control;
+    const runq = this.runq;
+    for (let i = 0; mode === WAIT_SPIN || i < limit; i++) {
+      if (this.anyPending()) return i;
+      // A CPU may come free without a request (a process exits, or blocks in wait32).
+      if (runq.length > 0) runq.dispatch();
+      if (mode === WAIT_SPIN && (i & 1023) === 1023 && (Atomics.load(control, P_SHUTDOWN) !== 0 || Atomics.load(control, P_ASSIGNED) === 0)) return -1;
+    }
+    return -1;
   }
 
   /**
@@ -227,14 +255,17 @@ export class Pager {
           val = vmPmapRemove(this, s, req[a], req[a + 1]);
           break;
         case OP_EXIT:
+          this.runq.purge(slot, false);
           vmExit(this, s);
           break;
         case OP_REAP: {
           const target = req[a];
           // Only the host's slots (the last `pagers` of them) may reap another slot.
           const fromHost = slot >= this.slots.length - this.layout.pagers;
-          if (fromHost && Number.isInteger(target) && target >= 0 && target < this.slots.length && target !== slot) vmExit(this, this.slots[target]);
-          else err = ERRNO.EINVAL;
+          if (fromHost && Number.isInteger(target) && target >= 0 && target < this.userSlots) {
+            this.runq.purge(target, true);
+            vmExit(this, this.slots[target]);
+          } else err = ERRNO.EINVAL;
           break;
         }
         case OP_NOP:
@@ -256,9 +287,14 @@ export class Pager {
       c[C.busyNs] += ns * req[R_WEIGHT];
       if (this.trace !== null) this.trace.emit(K_SERVE, t0, t1 - t0, op, req[R_FLOW]);
     }
-    if (reply(s, val, err, pte)) {
+    const parked = reply(s, val, err, pte);
+    if (parked === 0) return;
+    if (slot >= this.userSlots) {
+      Atomics.notify(s.done, 0, 1); // the host waits on `done` (Atomics.waitAsync)
       c[C.wakeups]++;
-      if (this.trace !== null) this.trace.emit(K_WAKE, t1, 0, slot, 0);
+      if (this.trace !== null) this.trace.emit(K_WAKE, t1 === 0 ? clockMs() : t1, 0, slot, 0);
+    } else if (parked === req[R_SEQ]) {
+      this.runq.answered(slot, parked);
     }
   }
 }

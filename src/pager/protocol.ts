@@ -19,7 +19,8 @@
  *   pager:     store sleeping=1; d=load doorbell; re-scan pending; if empty wait(doorbell, d)
  *   requester: or pending bit;    if load(sleeping) { add doorbell; notify doorbell }
  * Sequential consistency of Atomics guarantees that either the pager's re-scan sees the bit or the
- * requester sees sleeping=1. The same pattern guards the reply with the slot's parked flag.
+ * requester sees sleeping=1. The same pattern guards the reply with the slot's park state, which
+ * a parked process sets to the sequence number it waits for (runqueue.ts).
  */
 import {
   LINE, P_DOORBELL, P_SHUTDOWN, P_SLEEPING, PAGER_LINES, S_NENTRIES,
@@ -62,7 +63,7 @@ export class SlotViews {
   readonly req: Float64Array; // lines 0-1, requester
   readonly done: Int32Array; // line 2, word 0: sequence number of the last request served (pager)
   readonly res: Float64Array; // line 2 after the done word (pager)
-  readonly parked: Int32Array; // line 3 (requester)
+  readonly parked: Int32Array; // line 3 (requester): SLOT_PARKED, SLOT_SPINNING, SLOT_RUNNING
   readonly status: Int32Array; // line 4 (host)
   readonly meta: Int32Array; // line 5 (pager)
   readonly l1: Int32Array;
@@ -73,7 +74,7 @@ export class SlotViews {
     this.req = new Float64Array(sab, base, 16);
     this.done = new Int32Array(sab, base + 2 * LINE, 2);
     this.res = new Float64Array(sab, base + 2 * LINE + 8, 7);
-    this.parked = new Int32Array(sab, base + 3 * LINE, 2);
+    this.parked = new Int32Array(sab, base + 3 * LINE, 4);
     this.status = new Int32Array(sab, base + 4 * LINE, 16);
     this.meta = new Int32Array(sab, base + 5 * LINE, 16);
     this.l1 = new Int32Array(sab, base + l.slotL1Off, L1_ENTRIES);
@@ -119,18 +120,18 @@ export function post(s: SlotViews, p: PagerViews): void {
   }
 }
 
-/** Pager side: publish the reply and wake the requester only if it parked. */
-export function reply(s: SlotViews, val: number, err: number, pte: number): boolean {
+/**
+ * Pager side: publish the reply. Returns the slot's park state as it was just after: 0 if the
+ * requester is still spinning (nothing to do), else it parked and the caller wakes it, or holds
+ * its wake-up (runqueue.ts).
+ */
+export function reply(s: SlotViews, val: number, err: number, pte: number): number {
   const res = s.res;
   res[RES_VAL] = val;
   res[RES_ERR] = err;
   res[RES_PTE] = pte;
   Atomics.store(s.done, 0, s.req[R_SEQ]);
-  if (Atomics.load(s.parked, 0) !== 0) {
-    Atomics.notify(s.done, 0, 1);
-    return true;
-  }
-  return false;
+  return Atomics.load(s.parked, 0);
 }
 
 export function ringShutdown(p: PagerViews): void {

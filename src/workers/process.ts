@@ -19,8 +19,12 @@ import {
   O_WRONLY, PAGE_SIZE, PROT_ALL, PROT_EXEC, PROT_READ, PROT_WRITE, VM_MAXUSER_ADDRESS,
 } from '../constants.js';
 import { ERRNO, SignalError, SyscallError, badType, errnoName, type ErrnoName, type SigInfo } from '../errors.js';
-import { C, E_END, E_OBJ, E_START, ENTRY_F64, OBJ_ANON, type Layout } from '../layout.js';
+import {
+  C, E_END, E_OBJ, E_START, ENTRY_F64, OBJ_ANON, P_DOORBELL, P_SLEEPING, RUN_ACTIVE, RUN_HELD, SLOT_PARKED,
+  SLOT_PARK_KIND, SLOT_RUNNING, SLOT_SPINNING, PARK_LATE, PARK_OVERDUE, PARK_YIELD, type Layout,
+} from '../layout.js';
 import { PTE_PROT, PTE_VALID, pteLoad } from '../pager/pmap.js';
+import { HOLD_LIMIT_MS } from '../pager/runqueue.js';
 import { entryIndex } from '../pager/vmmap.js';
 import {
   OP_EXIT, OP_FAULT, OP_MADVISE, OP_MMAP, OP_MPROTECT, OP_MSYNC, OP_MUNMAP, OP_PMAP_REMOVE, PagerViews, R_ARG, R_FLOW, R_OP,
@@ -45,6 +49,16 @@ interface OpenFile {
   mode: number; // FREAD | FWRITE
 }
 
+/**
+ * Poll `done` until it holds `seq`, at most `limit` times. Returns the polls made, or -1. A leaf
+ * of its own so that V8's on-stack compilation of the loop never covers the caller's cold
+ * parking code (see Pager.spinIdle).
+ */
+function spinFor(done: Int32Array, seq: number, limit: number): number {
+  for (let i = 0; i < limit; i++) if (Atomics.load(done, 0) === seq) return i;
+  return -1;
+}
+
 /** What an exited Process translates through: always a miss, so every access reaches the exit check. */
 let DEAD_TLB: Int32Array | null = null;
 
@@ -57,7 +71,13 @@ export class MachineViews {
   readonly m64: BigInt64Array;
   readonly tlbR = new Int32Array(VPAGES);
   readonly tlbW = new Int32Array(VPAGES);
+  /** the run line (layout.ts RUN_*) */
+  readonly run: Int32Array;
+  /** every pager's control block: a process that frees a CPU rings those asleep */
+  readonly pagers: readonly PagerViews[];
   constructor(readonly sab: SharedArrayBuffer, readonly layout: Layout) {
+    this.run = new Int32Array(sab, layout.runOff, 2);
+    this.pagers = Array.from({ length: layout.pagers }, (_, i) => new PagerViews(sab, layout, i));
     const off = layout.framesOff;
     const bytes = layout.frames * PAGE_SIZE;
     this.m8 = new Uint8Array(sab, off, bytes);
@@ -93,6 +113,13 @@ export class Process {
   private readonly spinners: Int32Array;
   private readonly spinBudget: number;
   private readonly sampleMask: number;
+  private readonly run: Int32Array;
+  private readonly allPagers: readonly PagerViews[];
+  private readonly quantum: number;
+  /** requests left before this process yields its CPU to a held waiter (runqueue.ts) */
+  private quantumLeft: number;
+  /** this quantum was taken after the hold limit: its parks are not held (PARK_OVERDUE) */
+  private overdue = false;
   private flowSeq = 0;
   /** sequence number of this process's last request (continues the slot's, see constructor) */
   private seq: number;
@@ -124,8 +151,15 @@ export class Process {
     this.seq = Atomics.load(slot.done, 0);
     this.spinBudget = mv.layout.spinBudget;
     this.sampleMask = mv.layout.sample - 1;
+    this.run = mv.run;
+    this.allPagers = mv.pagers;
+    this.quantum = mv.layout.quantum;
+    this.quantumLeft = this.quantum;
     this.tlbR.fill(0);
     this.tlbW.fill(0);
+    // A new process runs: it holds a CPU until it parks (runqueue.ts).
+    Atomics.store(slot.parked, SLOT_PARKED, 0);
+    this.takeCpu();
   }
 
   // ------------------------------------------------------------------ memory access (hot)
@@ -221,7 +255,13 @@ export class Process {
   wait32(va: number, v: number, timeoutMs?: number): 'ok' | 'not-equal' | 'timed-out' {
     const i = this.translate(va, PROT_READ, 4) / 4;
     if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs))) throw badType('wait32 timeoutMs', 'a number of milliseconds', timeoutMs);
-    return Atomics.wait(this.m32i, i, v | 0, timeoutMs);
+    // Blocked, this thread needs no CPU: let a held process have it meanwhile.
+    this.releaseCpu();
+    try {
+      return Atomics.wait(this.m32i, i, v | 0, timeoutMs);
+    } finally {
+      this.takeCpu();
+    }
   }
 
   notify32(va: number, count?: number): number {
@@ -375,51 +415,115 @@ export class Process {
 
   /**
    * Number the request, ring, and wait until the pager has stored that number in `done`: spin (by
-   * the strategy), then park on `done`. Returns the reply's errno.
+   * the strategy), then park. Returns the reply's errno.
    */
   private postAndWait(s: SlotViews): number {
-    const seq = (this.seq + 1) | 0;
+    // Sequence numbers are positive: while parked, the park state holds the one awaited.
+    const seq = (this.seq + 1) & 0x7fffffff || 1;
     this.seq = seq;
     s.req[R_SEQ] = seq;
-    post(s, this.pager);
     const done = s.done;
     const c = this.counters;
     const mode = this.wait;
     if (mode === WAIT_SPIN) {
-      for (let i = 0; ; i++) {
-        if (Atomics.load(done, 0) === seq) {
-          c[C.spins] += i;
+      post(s, this.pager);
+      let polls = 0;
+      for (;;) {
+        const i = spinFor(done, seq, 1 << 30);
+        if (i >= 0) {
+          c[C.spins] += polls + i;
           return s.res[RES_ERR];
         }
+        polls += 1 << 30;
       }
     }
+    if (--this.quantumLeft <= 0) {
+      this.quantumLeft = this.quantum;
+      this.overdue = false;
+      if (Atomics.load(this.run, RUN_HELD) !== 0) {
+        // Our quantum is over and answered processes wait for a CPU: park before posting, so that
+        // the pager queues our wake-up behind theirs and gives our CPU to the oldest.
+        c[C.yields]++;
+        return this.park(s, seq, false);
+      }
+    }
+    post(s, this.pager);
     if (mode !== WAIT_PARK) {
       // Adaptive: spin only while fewer than spinBudget waiters do (the cores the pagers leave
       // free); beyond that a spinner only delays the pager it is waiting for, so park at once.
       // The slot's spinning flag (a plain store: only the host reads it, after this thread died)
       // lets a reap give back the place a killed spinner still held.
       const spinners = this.spinners;
-      s.parked[1] = 1;
-      if (Atomics.add(spinners, 0, 1) < this.spinBudget) {
-        const limit = this.spin;
-        for (let i = 0; i < limit; i++) {
-          if (Atomics.load(done, 0) === seq) {
-            Atomics.sub(spinners, 0, 1);
-            s.parked[1] = 0;
-            c[C.spins] += i;
-            return s.res[RES_ERR];
-          }
-        }
-        c[C.spins] += limit;
-      }
+      s.parked[SLOT_SPINNING] = 1;
+      const i = Atomics.add(spinners, 0, 1) < this.spinBudget ? spinFor(done, seq, this.spin) : -1;
       Atomics.sub(spinners, 0, 1);
-      s.parked[1] = 0;
+      s.parked[SLOT_SPINNING] = 0;
+      if (i >= 0) {
+        c[C.spins] += i;
+        return s.res[RES_ERR];
+      }
+      c[C.spins] += this.spin;
     }
-    Atomics.store(s.parked, 0, 1);
-    const before = (seq - 1) | 0;
-    while (Atomics.load(done, 0) !== seq) timedPark(this.stats, this.timing, this.trace, K_PARK, done, 0, before);
-    Atomics.store(s.parked, 0, 0);
+    return this.park(s, seq, true);
+  }
+
+  /**
+   * Park until request `seq` is answered and a pager gives us a CPU again (runqueue.ts). Our CPU
+   * goes back first; `posted` false means the request is posted only after that, so the pager
+   * is sure to see us parked and queue us.
+   */
+  private park(s: SlotViews, seq: number, posted: boolean): number {
+    const parked = s.parked;
+    const run = this.run;
+    parked[SLOT_PARK_KIND] = !posted ? PARK_YIELD : this.overdue ? PARK_OVERDUE : PARK_LATE;
+    Atomics.store(parked, SLOT_PARKED, seq);
+    Atomics.sub(run, RUN_ACTIVE, 1);
+    parked[SLOT_RUNNING] = 0;
+    if (!posted) post(s, this.pager);
+    else if (Atomics.load(s.done, 0) === seq && Atomics.compareExchange(parked, SLOT_PARKED, seq, 0) === seq) {
+      // Answered between our last poll and the store above: the pager saw us running.
+      return this.resume(s, true);
+    }
+    for (;;) {
+      const r = timedPark(this.stats, this.timing, this.trace, K_PARK, parked, SLOT_PARKED, seq, HOLD_LIMIT_MS);
+      if (Atomics.load(parked, SLOT_PARKED) !== seq) return this.resume(s, false); // granted
+      // Answered, but held past the limit: take a CPU anyway (the CAS decides against a grant).
+      if (r === 'timed-out' && Atomics.load(s.done, 0) === seq && Atomics.compareExchange(parked, SLOT_PARKED, seq, 0) === seq) {
+        this.counters[C.holdTimeouts]++;
+        this.overdue = true;
+        this.quantumLeft = this.quantum;
+        return this.resume(s, true);
+      }
+    }
+  }
+
+  private resume(s: SlotViews, countSelf: boolean): number {
+    if (countSelf) Atomics.add(this.run, RUN_ACTIVE, 1);
+    s.parked[SLOT_RUNNING] = 1;
+    Atomics.store(s.parked, SLOT_PARKED, 0);
+    if (!this.overdue) this.quantumLeft = this.quantum; // an overdue quantum runs to its end
     return s.res[RES_ERR];
+  }
+
+  /** Give our CPU back while blocked outside devpager's requests (wait32, exit). */
+  private releaseCpu(): void {
+    if (this.slot.parked[SLOT_RUNNING] === 0) return;
+    Atomics.sub(this.run, RUN_ACTIVE, 1);
+    this.slot.parked[SLOT_RUNNING] = 0;
+    if (Atomics.load(this.run, RUN_HELD) === 0) return;
+    // A pager holding a wake-up may be asleep: ring it so it hands the CPU on now.
+    for (const p of this.allPagers) {
+      if (Atomics.load(p.sleeping, P_SLEEPING) !== 0) {
+        Atomics.add(p.doorbell, P_DOORBELL, 1);
+        Atomics.notify(p.doorbell, P_DOORBELL, 1);
+      }
+    }
+  }
+
+  private takeCpu(): void {
+    if (this.slot.parked[SLOT_RUNNING] !== 0) return;
+    Atomics.add(this.run, RUN_ACTIVE, 1);
+    this.slot.parked[SLOT_RUNNING] = 1;
   }
 
   private syscall(name: string, op: number, a: number, b: number, c = 0, d = 0, e = 0, f = 0, g = 0): number {
@@ -633,6 +737,7 @@ export class Process {
     if (this.exited) return;
     this.slot.req[R_OP] = OP_EXIT;
     this.call();
+    this.releaseCpu();
     this.exited = true;
     this.tlbR.fill(0);
     this.tlbW.fill(0);

@@ -1,0 +1,154 @@
+/**
+ * Which parked process a pager wakes, and when: admission of processes to the CPUs.
+ *
+ * When processes outnumber the cores, waking every answered process at once makes each fault a
+ * futex wake, a context switch and a futex wait, and leaves the pager one runnable thread among
+ * seventeen (BENCHMARKS.md, "why 16 processes"). The reference's 8 spin-then-park pairs keep
+ * their speed for another reason: a parked thread is out of the scheduler's way. So, like a
+ * kernel's run queue, a pager lets only `spinBudget` processes (the cores the pagers leave) hold
+ * a CPU at once:
+ *
+ *   - a process counts itself in RUN_ACTIVE while it runs; it gives its CPU back when it parks;
+ *   - a pager that answers a parked process queues it here, then wakes queued processes, oldest
+ *     first, while RUN_ACTIVE < spinBudget, counting a CPU for each one it wakes (the grant CAS
+ *     below, so that a process which woke itself meanwhile is never counted twice);
+ *   - a running process that has made `quantum` requests since it woke, and sees held waiters,
+ *     parks before posting its next request: its CPU goes to the oldest waiter (process.ts);
+ *   - a held process wakes itself after HOLD_LIMIT_MS whatever happens, so a CPU holder that
+ *     never comes back to devpager (a long computation, an await) cannot starve the others; it
+ *     then runs a whole quantum without being held (PARK_OVERDUE), as if the operating system
+ *     had given it a time slice. The worst case is the operating system's scheduling, as
+ *     without the queue.
+ *
+ * The queue is the pager's own (plain arrays, no lock); only RUN_ACTIVE and RUN_HELD are shared.
+ * A stale entry — its process woke itself, or exited — fails the grant CAS and is dropped, and
+ * exits and reaps purge their slot's entries, so a later park on that slot never matches one.
+ */
+import {
+  C, PARK_GRANTED, PARK_OVERDUE, PARK_YIELD, RUN_ACTIVE, RUN_HELD, SLOT_PARK_KIND, SLOT_PARKED, SLOT_RUNNING,
+} from '../layout.js';
+import { clockMs } from '../clock.js';
+import { K_WAKE, type TraceRing } from '../trace.js';
+import type { SlotViews } from './protocol.js';
+
+/** How long a held process waits for its wake-up before it takes a CPU anyway. */
+export const HOLD_LIMIT_MS = 100;
+
+export class RunQueue {
+  private readonly slot: Int32Array;
+  private readonly seq: Int32Array;
+  private head = 0;
+  private n = 0;
+
+  constructor(
+    private readonly run: Int32Array,
+    private readonly slots: readonly SlotViews[],
+    private readonly budget: number,
+    private readonly counters: Float64Array,
+    private readonly trace: TraceRing | null,
+  ) {
+    // One entry per slot at most (answered() drops a slot's older, stale entry).
+    this.slot = new Int32Array(slots.length);
+    this.seq = new Int32Array(slots.length);
+  }
+
+  get length(): number {
+    return this.n;
+  }
+
+  /** A parked process was answered: queue it behind the others, then wake whom the CPUs allow. */
+  answered(slot: number, seq: number): void {
+    // An older entry of this slot is stale (its process woke itself since): drop it, so the
+    // queue holds one entry per slot at most and never overflows.
+    this.drop(slot);
+    const kind = this.slots[slot].parked[SLOT_PARK_KIND];
+    if (kind === PARK_OVERDUE) {
+      // It waited out the hold limit and is within the quantum that earned it: a CPU at once.
+      Atomics.add(this.run, RUN_ACTIVE, 1);
+      this.grant(slot, seq);
+      return;
+    }
+    const cap = this.slot.length;
+    let at: number;
+    if (kind === PARK_YIELD) {
+      at = (this.head + this.n) % cap; // gave its CPU away: the back of the queue
+    } else {
+      // PARK_LATE: parked only because its answer was late, so it still has the rest of its
+      // quantum and goes first. (Rotating on every late answer turned each one into a cold
+      // context switch: 13k faults/s instead of 400k, 16 processes on 2 cores.)
+      this.head = (this.head + cap - 1) % cap;
+      at = this.head;
+    }
+    this.slot[at] = slot;
+    this.seq[at] = seq;
+    this.n++;
+    Atomics.add(this.run, RUN_HELD, 1);
+    this.dispatch();
+    if (this.n > 0 && this.slot[(this.head + this.n - 1) % cap] === slot) this.counters[C.held]++;
+  }
+
+  /** Wake queued processes, oldest first, while a CPU is free. Returns how many were woken. */
+  dispatch(): number {
+    const run = this.run;
+    const cap = this.slot.length;
+    let woke = 0;
+    while (this.n > 0) {
+      // Look before claiming: the idle pager calls this on every poll, and an RMW on every poll
+      // would bounce the run line between the pager and every running process.
+      if (Atomics.load(run, RUN_ACTIVE) >= this.budget) break;
+      if (Atomics.add(run, RUN_ACTIVE, 1) >= this.budget) {
+        Atomics.sub(run, RUN_ACTIVE, 1);
+        break;
+      }
+      const slot = this.slot[this.head];
+      const seq = this.seq[this.head];
+      this.head = (this.head + 1) % cap;
+      this.n--;
+      Atomics.sub(run, RUN_HELD, 1);
+      if (this.grant(slot, seq)) woke++;
+    }
+    return woke;
+  }
+
+  /** Wake the process parked on `seq`, a CPU already counted for it. False if it woke itself. */
+  private grant(slot: number, seq: number): boolean {
+    const parked = this.slots[slot].parked;
+    if (Atomics.compareExchange(parked, SLOT_PARKED, seq, PARK_GRANTED) === seq) {
+      Atomics.notify(parked, SLOT_PARKED, 1);
+      this.counters[C.wakeups]++;
+      if (this.trace !== null) this.trace.emit(K_WAKE, clockMs(), 0, slot, 0);
+      return true;
+    }
+    Atomics.sub(this.run, RUN_ACTIVE, 1); // it woke itself (HOLD_LIMIT_MS): it counted itself
+    return false;
+  }
+
+  /**
+   * The slot's process exits or was reaped: drop its entries. For a reap (the thread is dead),
+   * also give back a CPU it was still counted on: running, or granted but not yet awake.
+   */
+  purge(slot: number, dead: boolean): void {
+    this.drop(slot);
+    if (!dead) return;
+    const parked = this.slots[slot].parked;
+    if (parked[SLOT_RUNNING] !== 0 || Atomics.load(parked, SLOT_PARKED) === PARK_GRANTED) Atomics.sub(this.run, RUN_ACTIVE, 1);
+    parked[SLOT_RUNNING] = 0;
+    Atomics.store(parked, SLOT_PARKED, 0);
+  }
+
+  /** Remove the slot's entry, if any, keeping the others in order. */
+  private drop(slot: number): void {
+    const cap = this.slot.length;
+    let kept = 0;
+    for (let i = 0; i < this.n; i++) {
+      const at = (this.head + i) % cap;
+      if (this.slot[at] === slot) continue;
+      const to = (this.head + kept) % cap;
+      this.slot[to] = this.slot[at];
+      this.seq[to] = this.seq[at];
+      kept++;
+    }
+    if (kept !== this.n) Atomics.sub(this.run, RUN_HELD, this.n - kept);
+    this.n = kept;
+  }
+}

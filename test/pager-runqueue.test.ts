@@ -1,0 +1,113 @@
+/**
+ * The run queue (src/pager/runqueue.ts): with more processes than CPUs, a pager wakes parked
+ * processes only as CPUs come free, and running ones yield after their quantum. These tests pin
+ * `cpus` so that they hold on any machine, and check what a wrong implementation would break:
+ * the CPU count returning to zero (no leak), turns actually being taken, the hold limit freeing
+ * processes from a CPU holder that never comes back, wait32 and SIGKILL giving a CPU back.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Runtime } from '../src/index.js';
+import { withTimeout } from './helpers.js';
+
+const PROG = new URL('./fixtures/runq-prog.js', import.meta.url);
+const FOO = new URL('../src/drivers/foo.js', import.meta.url);
+
+async function settle(rt: Runtime, ms = 2000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end && (rt.stats().run.running !== 0 || rt.stats().run.held !== 0)) await new Promise((r) => setTimeout(r, 5));
+}
+
+test('8 processes on 1 CPU take turns: wake-ups are held, quanta end in yields, and the CPU count comes back to 0', () =>
+  withTimeout(60_000, async () => {
+    const rt = await Runtime.create({ memory: 16 << 20, maxProcesses: 8, prestart: 8, cpus: 1, quantum: 64 });
+    try {
+      const runs = Array.from({ length: 8 }, () => rt.run(PROG, 'faults', 5000) as Promise<{ faults: number }>);
+      const out = await Promise.all(runs);
+      for (const o of out) assert.is(o.faults, 5000);
+      const st = rt.stats();
+      assert.ok(st.totals.held > 0, `wake-ups held: ${st.totals.held}`);
+      assert.ok(st.totals.yields > 0, `yields: ${st.totals.yields}`);
+      await settle(rt);
+      assert.equal({ running: rt.stats().run.running, held: rt.stats().run.held }, { running: 0, held: 0 }, 'every CPU given back');
+      assert.is(rt.stats().run.cpus, 1);
+    } finally {
+      await rt.close();
+    }
+  }, 'turns'));
+
+test('a CPU holder that never comes back to devpager cannot starve the others: they run after the hold limit', () =>
+  withTimeout(60_000, async () => {
+    const rt = await Runtime.create({ memory: 16 << 20, maxProcesses: 4, prestart: 4, cpus: 1 });
+    try {
+      const hog = rt.run(PROG, 'hog', 1500) as Promise<{ endAbs: number }>;
+      await new Promise((r) => setTimeout(r, 100)); // the hog holds the CPU by now
+      const others = await Promise.all(Array.from({ length: 3 }, () => rt.run(PROG, 'faults', 2000) as Promise<{ endAbs: number }>));
+      const h = await hog;
+      for (const o of others) assert.ok(o.endAbs < h.endAbs, `finished ${(h.endAbs - o.endAbs).toFixed(0)} ms before the hog`);
+      assert.ok(rt.stats().totals.holdTimeouts > 0, 'they woke themselves after the hold limit');
+      await settle(rt);
+      assert.equal([rt.stats().run.running, rt.stats().run.held], [0, 0]);
+    } finally {
+      await rt.close();
+    }
+  }, 'hog'));
+
+test('a process blocked in wait32 gives its CPU back: the others run without waiting for the hold limit', () =>
+  withTimeout(60_000, async () => {
+    const rt = await Runtime.create({ memory: 16 << 20, maxProcesses: 4, prestart: 4, cpus: 1, devices: [{ name: 'foo', unit: 0, driver: FOO }] });
+    try {
+      const { obj1 } = rt.device('/dev/foo0').state as { obj1: number };
+      const k = rt.kernel;
+      const waiter = rt.run(PROG, 'wait32', 20_000) as Promise<{ woke: boolean }>;
+      while (k.load32(obj1 + 4) !== 1) await new Promise((r) => setTimeout(r, 2));
+      rt.resetStats();
+      const others = await Promise.all(Array.from({ length: 3 }, () => rt.run(PROG, 'faults', 3000) as Promise<{ faults: number }>));
+      for (const o of others) assert.is(o.faults, 3000);
+      assert.is(rt.stats().totals.holdTimeouts, 0, 'nobody waited for the hold limit');
+      k.store32(obj1, 1);
+      k.notify32(obj1);
+      assert.is((await waiter).woke, true);
+      await settle(rt);
+      assert.equal([rt.stats().run.running, rt.stats().run.held], [0, 0]);
+    } finally {
+      await rt.close();
+    }
+  }, 'wait32'));
+
+test('a process killed while its wake-up is held leaves the queue, and no CPU stays counted for it', () =>
+  withTimeout(60_000, async () => {
+    const rt = await Runtime.create({ memory: 16 << 20, maxProcesses: 4, prestart: 4, cpus: 1 });
+    try {
+      const hog = rt.run(PROG, 'hog', 1500);
+      await new Promise((r) => setTimeout(r, 100));
+      const victim = rt.spawn(PROG, 'faults', 1_000_000);
+      const until = Date.now() + 2000;
+      while (rt.stats().run.held === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 2));
+      assert.is(rt.stats().run.held, 1, 'the victim waits in the run queue');
+      victim.kill();
+      const st = await victim.exited;
+      assert.is(st.signal, 'SIGKILL');
+      assert.is(rt.stats().run.held, 0, 'its entry is gone');
+      await hog;
+      await settle(rt);
+      assert.equal([rt.stats().run.running, rt.stats().run.held], [0, 0]);
+    } finally {
+      await rt.close();
+    }
+  }, 'kill held'));
+
+test('cpus and quantum are validated', () =>
+  withTimeout(10_000, async () => {
+    for (const [k, v] of [['cpus', 0], ['cpus', 1.5], ['quantum', 0], ['quantum', 'x']] as const) {
+      try {
+        await Runtime.create({ memory: 1 << 20, [k]: v } as never);
+        assert.unreachable(`${k}=${String(v)} must be refused`);
+      } catch (e) {
+        assert.ok(e instanceof TypeError || e instanceof RangeError, String(e));
+        assert.match((e as Error).message, `options.${k}`);
+      }
+    }
+  }, 'validation'));
+
+test.run();
