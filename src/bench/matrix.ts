@@ -3,8 +3,12 @@
  *
  * One Runtime per (pagers, wait), created with maxProcesses = prestart = the largest process
  * count, so worker threads are started before any timed cell (a worker start costs ~30 ms here).
- * Each runtime first runs one untimed warm-up cell with every process thread busy (all threads
- * started, the pager and program code compiled), then every (workload, procs) cell in it.
+ * Each runtime first runs one untimed warm-up cell per workload with every process thread busy,
+ * then every (workload, procs) cell in it. The warm-up is there for V8: each process thread is
+ * an isolate of its own that compiles the fault path and the program anew, on compiler threads
+ * that compete with the benchmark for the two CPUs. Without it, the first cell with 16 processes
+ * ran while ~0.3 CPU-seconds of compilation went on (measured: /proc/self/task/<tid>/schedstat
+ * of V8's platform threads), at a third of the rate the same cell reached once warm.
  * A cell that fails is recorded with its error and the run goes on.
  */
 import type { WaitStrategy } from '../wait.js';
@@ -12,6 +16,8 @@ import { WAIT_STRATEGIES } from '../wait.js';
 import { WORKLOADS, createBenchRuntime, runCell, type BenchRuntime, type CellResult, type Workload } from './cell.js';
 
 export { WORKLOADS, WAIT_STRATEGIES };
+
+export const DEFAULT_WARMUP_MS = 300;
 
 export interface MatrixOptions {
   workloads: Workload[];
@@ -33,10 +39,10 @@ export interface MatrixOptions {
   statsSample?: number;
   /** nice increment of process threads (Runtime processNice) */
   processNice?: number;
-  /** untimed warm-up cell per runtime, ms (default 50; 0 = none) */
+  /** untimed warm-up cell per workload and runtime, ms (default 300; 0 = none) */
   warmupMs?: number;
   /** called before each step: a runtime start (kind 'runtime') or a cell */
-  onStep?: (s: { kind: 'runtime' | 'cell'; label: string }) => void;
+  onStep?: (s: { kind: 'runtime' | 'warmup' | 'cell'; label: string }) => void;
 }
 
 export interface CellKey {
@@ -104,8 +110,12 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixResult> {
       }
       try {
         const checkEvery = checkEveryFor(wait);
-        if ((o.warmupMs ?? 50) > 0) {
-          await runCell(b, { workload: 'refault', procs: maxProcs, durationMs: o.warmupMs ?? 50, pages: o.pages, checkEvery }).catch(() => undefined);
+        const warmupMs = o.warmupMs ?? DEFAULT_WARMUP_MS;
+        if (warmupMs > 0) {
+          for (const workload of o.workloads) {
+            o.onStep?.({ kind: 'warmup', label: `warm up ${workload} (${maxProcs} processes, ${warmupMs} ms)` });
+            await runCell(b, { workload, procs: maxProcs, durationMs: warmupMs, pages: o.pages, seed: o.seed, checkEvery }).catch(() => undefined);
+          }
         }
         for (const c of group) {
           o.onStep?.({ kind: 'cell', label: cellLabel(c) });

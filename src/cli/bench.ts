@@ -11,7 +11,7 @@ import type { WaitStrategy } from '../wait.js';
 import { baselineSteps, runBaselines, type Baselines } from '../bench/baselines.js';
 import { createBenchRuntime, runCell, type CellResult, type Workload } from '../bench/cell.js';
 import { validateChromeTrace } from '../report/chrome-trace.js';
-import { WAIT_STRATEGIES, WORKLOADS, cellLabel, checkEveryFor, expandMatrix, runMatrix, type CellError } from '../bench/matrix.js';
+import { WAIT_STRATEGIES, WORKLOADS, DEFAULT_WARMUP_MS, cellLabel, checkEveryFor, expandMatrix, runMatrix, type CellError } from '../bench/matrix.js';
 import { runScalingProbe, type ProbeResult } from '../bench/probe.js';
 import {
   baselinesJson, baselinesTable, computeRatios, computeTargets, fmtRate, machineInfo, probeText, ratiosText,
@@ -59,6 +59,9 @@ options:
   --stats-sample N    time 1 fault in N (a power of two; default 64)
   --process-nice N    run process threads at nice N (0-19; default 0): pagers then win the CPU
                       when processes outnumber cores (see BENCHMARKS.md for the trade-off)
+  --warmup MS         untimed warm-up per workload and runtime, every process busy, so that V8
+                      has compiled each process thread's code before the timed cells (default
+                      300; --quick 50; 0 = none)
   --no-baselines      skip the baselines (ratios against them show n/a)
   --no-native         skip only the C baselines (Linux anon fault, userfaultfd)
   --no-probe          skip the scaling probe
@@ -92,6 +95,7 @@ export interface BenchOptions {
   stats: boolean;
   statsSample?: number;
   processNice: number;
+  warmupMs: number;
   baselines: boolean;
   native: boolean;
   probe: boolean;
@@ -122,6 +126,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
         'no-stats': { type: 'boolean', default: false },
         'stats-sample': { type: 'string' },
         'process-nice': { type: 'string' },
+        warmup: { type: 'string' },
         'no-baselines': { type: 'boolean', default: false },
         'no-native': { type: 'boolean', default: false },
         'no-probe': { type: 'boolean', default: false },
@@ -149,6 +154,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
     stats: !values['no-stats'],
     statsSample: values['stats-sample'] !== undefined ? posInt('stats-sample', values['stats-sample'], 1, 1 << 20) : undefined,
     processNice: values['process-nice'] !== undefined ? posInt('process-nice', values['process-nice'], 0, 19) : 0,
+    warmupMs: values.warmup !== undefined ? posInt('warmup', values.warmup, 0, 600_000) : quick ? 50 : DEFAULT_WARMUP_MS,
     baselines: !values['no-baselines'],
     native: !values['no-native'],
     probe: !values['no-probe'],
@@ -189,6 +195,7 @@ function costs(o: BenchOptions) {
   const bd = Math.max(o.durationMs, 200);
   return {
     cell: o.durationMs + 60,
+    warmup: o.warmupMs + 60,
     runtime: 400,
     baseline: bd + Math.min(300, Math.max(50, bd / 5)) + 200,
     native: 3 * (bd + Math.min(300, Math.max(50, bd / 5))) + 1500,
@@ -209,8 +216,9 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const baselineOpts = { durationMs: Math.max(o.durationMs, 200), native: o.native, procs: [1] };
   const nBaselines = o.baselines ? baselineSteps(baselineOpts) : 0;
   const c = costs(o);
-  const totalCost = cells.length * c.cell + runtimes * c.runtime + (o.baselines ? (nBaselines - (o.native ? 1 : 0)) * c.baseline + (o.native ? c.native : 0) : 0) + (o.probe ? 7 * c.probe : 0);
-  const progress = new Progress(cells.length + runtimes + nBaselines + (o.probe ? 7 : 0), totalCost);
+  const warmups = o.warmupMs > 0 ? runtimes * o.workloads.length : 0;
+  const totalCost = cells.length * c.cell + warmups * c.warmup + runtimes * c.runtime + (o.baselines ? (nBaselines - (o.native ? 1 : 0)) * c.baseline + (o.native ? c.native : 0) : 0) + (o.probe ? 7 * c.probe : 0);
+  const progress = new Progress(cells.length + warmups + runtimes + nBaselines + (o.probe ? 7 : 0), totalCost);
 
   let baselines: Baselines | null = null;
   let results: CellResult[] = [];
@@ -228,7 +236,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
     const m = await runMatrix({
       workloads: o.workloads, procs: o.procs, pagers: o.pagers, waits: o.waits, durationMs: o.durationMs, pages: o.pages,
       memory: o.memory, ring: o.ring, seed: o.seed, stats: o.stats, statsSample: o.statsSample, processNice: o.processNice,
-      onStep: (s) => progress.step(s.label, s.kind === 'cell' ? c.cell : c.runtime),
+      warmupMs: o.warmupMs,
+      onStep: (s) => progress.step(s.label, c[s.kind]),
     });
     results = m.results;
     errors = m.errors;
