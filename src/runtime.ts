@@ -45,7 +45,12 @@ export interface RuntimeOptions {
   prestart?: number;
   /** how requesters and pagers wait: 'adaptive' (spin then park, default), 'spin', 'park' */
   wait?: WaitStrategy;
-  /** a waiting process's polls before it parks, in 'adaptive' mode (default 1000, ~8 µs) */
+  /**
+   * a waiting process's polls before it parks, in 'adaptive' mode, while other processes wait
+   * for a CPU (default 1000, ~8 µs): a longer spin keeps the CPU from them. While none waits, a
+   * process spins as long as an idle pager (max(spin, pagerSpin)): parking then only lets its
+   * CPU idle, and the wake-up costs ~50 µs or more on a VM.
+   */
   spin?: number;
   /**
    * an idle pager's polls before it parks, in 'adaptive' mode (default 20000: ~170 µs at ~8 ns
