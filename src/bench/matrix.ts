@@ -39,6 +39,10 @@ export interface MatrixOptions {
   statsSample?: number;
   /** nice increment of process threads (Runtime processNice) */
   processNice?: number;
+  /** a waiting process's polls before it parks (Runtime spin; default the Runtime's) */
+  spin?: number;
+  /** requests before a process yields to a held one (Runtime quantum; default the Runtime's) */
+  quantum?: number;
   /** untimed warm-up cell per workload and runtime, ms (default 300; 0 = none) */
   warmupMs?: number;
   /** called before each step: a runtime start (kind 'runtime') or a cell */
@@ -100,7 +104,7 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixResult> {
       o.onStep?.({ kind: 'runtime', label: `start runtime pagers=${pagers} wait=${wait} (${maxProcs} process threads)` });
       let b: BenchRuntime;
       try {
-        b = await createBenchRuntime({ pagers, wait, maxProcs, memory: o.memory, ring: o.ring, runtime: { stats: o.stats ?? true, statsSample: o.statsSample, processNice: o.processNice ?? 0 } });
+        b = await createBenchRuntime({ pagers, wait, maxProcs, memory: o.memory, ring: o.ring, runtime: { stats: o.stats ?? true, statsSample: o.statsSample, processNice: o.processNice ?? 0, ...(o.spin !== undefined ? { spin: o.spin } : {}), ...(o.quantum !== undefined ? { quantum: o.quantum } : {}) } });
       } catch (e) {
         for (const c of group) {
           o.onStep?.({ kind: 'cell', label: cellLabel(c) });

@@ -59,6 +59,10 @@ options:
   --stats-sample N    time 1 fault in N (a power of two; default 64)
   --process-nice N    run process threads at nice N (0-19; default 0): pagers then win the CPU
                       when processes outnumber cores (see BENCHMARKS.md for the trade-off)
+  --spin N            a waiting process's polls before it parks while others wait for a CPU
+                      (Runtime spin; default 1000)
+  --quantum N         requests a process makes before it yields its CPU to a waiting one
+                      (Runtime quantum; default 1024)
   --warmup MS         untimed warm-up per workload and runtime, every process busy, so that V8
                       has compiled each process thread's code before the timed cells (default
                       300; --quick 50; 0 = none)
@@ -95,6 +99,8 @@ export interface BenchOptions {
   stats: boolean;
   statsSample?: number;
   processNice: number;
+  spin?: number;
+  quantum?: number;
   warmupMs: number;
   baselines: boolean;
   native: boolean;
@@ -127,6 +133,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
         'stats-sample': { type: 'string' },
         'process-nice': { type: 'string' },
         warmup: { type: 'string' },
+        spin: { type: 'string' },
+        quantum: { type: 'string' },
         'no-baselines': { type: 'boolean', default: false },
         'no-native': { type: 'boolean', default: false },
         'no-probe': { type: 'boolean', default: false },
@@ -154,6 +162,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
     stats: !values['no-stats'],
     statsSample: values['stats-sample'] !== undefined ? posInt('stats-sample', values['stats-sample'], 1, 1 << 20) : undefined,
     processNice: values['process-nice'] !== undefined ? posInt('process-nice', values['process-nice'], 0, 19) : 0,
+    spin: values.spin !== undefined ? posInt('spin', values.spin, 0, 1 << 30) : undefined,
+    quantum: values.quantum !== undefined ? posInt('quantum', values.quantum, 1, 1 << 30) : undefined,
     warmupMs: values.warmup !== undefined ? posInt('warmup', values.warmup, 0, 600_000) : quick ? 50 : DEFAULT_WARMUP_MS,
     baselines: !values['no-baselines'],
     native: !values['no-native'],
@@ -237,6 +247,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
       workloads: o.workloads, procs: o.procs, pagers: o.pagers, waits: o.waits, durationMs: o.durationMs, pages: o.pages,
       memory: o.memory, ring: o.ring, seed: o.seed, stats: o.stats, statsSample: o.statsSample, processNice: o.processNice,
       warmupMs: o.warmupMs,
+      spin: o.spin,
+      quantum: o.quantum,
       onStep: (s) => progress.step(s.label, c[s.kind]),
     });
     results = m.results;
