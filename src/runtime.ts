@@ -81,11 +81,11 @@ export interface RuntimeOptions {
    */
   countAccesses?: boolean;
   /**
-   * time 1 fault in this many (a power of two, default 64). Reading the clock costs ~90 ns in
-   * Node 20 (and allocates), a tenth of a fault, so timing every fault would slow and distort what
-   * it measures. Sampled faults alternate: one times the round trip in the faulting thread (the
-   * pager reads no clock for it), the next lets the pager time queue wait and service. Tracing
-   * times every request.
+   * time 1 fault in this many (a power of two, default 256). A timed fault costs several µs more
+   * than its two ~90 ns clock reads suggest (measured, cause not pinned down: BENCHMARKS.md), so
+   * 1 in 64 cost 7-8% of throughput in 'adaptive' mode and 1 in 256 costs 1-3%. Sampled faults
+   * alternate: one times the round trip in the faulting thread (the pager reads no clock for it),
+   * the next lets the pager time queue wait and service. Tracing times every request.
    */
   statsSample?: number;
   /** record trace events into per-thread rings (default false) */
@@ -243,7 +243,7 @@ export class Runtime {
     const pagerSpin = intOpt(o, 'pagerSpin', 20_000, 0, 1 << 30);
     const quantum = intOpt(o, 'quantum', 1024, 1, 1 << 30);
     const cpus = intOpt(o, 'cpus', Math.max(1, availableParallelism() - pagers), 1, 1024);
-    const statsSample = intOpt(o, 'statsSample', 64, 1, 1 << 20);
+    const statsSample = intOpt(o, 'statsSample', 256, 1, 1 << 20);
     if ((statsSample & (statsSample - 1)) !== 0) throw badRange('options.statsSample', 'a power of two', statsSample);
     const mapEntries = intOpt(o, 'mapEntries', 1024, 4, 1 << 20);
     const processNice = intOpt(o, 'processNice', 0, 0, 19);

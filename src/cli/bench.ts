@@ -56,7 +56,7 @@ options:
                       request, so the measured cells themselves run untraced
   --no-stats          run the runtimes with stats off (no latency, no busy time): with a run
                       that has stats on, this measures what stats cost
-  --stats-sample N    time 1 fault in N (a power of two; default 64)
+  --stats-sample N    time 1 fault in N (a power of two; default the Runtime's, 256)
   --process-nice N    run process threads at nice N (0-19; default 0): pagers then win the CPU
                       when processes outnumber cores (see BENCHMARKS.md for the trade-off)
   --spin N            a waiting process's polls before it parks while others wait for a CPU
