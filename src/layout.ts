@@ -187,6 +187,7 @@ export const COUNTER_NAMES = [
   'yields', // process: parked at the end of its quantum so that a held waiter could run
   'held', // pager: wake-ups held back because processes already held every CPU (spinBudget)
   'holdTimeouts', // process: woke itself after waiting HOLD_LIMIT_MS for a held wake-up
+  'heldNs', // pager: time answered processes waited in its run queue for a CPU (stats on; grants only)
 ] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 export const COUNTERS = 32; // slots reserved per thread (>= COUNTER_NAMES.length)

@@ -15,7 +15,7 @@ function stats(o: { faults: number; waitNs: number; queueWaitNs: number; busyNs:
     faults: 0, faultsServed: 0, dmmapCalls: 0, driverBugs: 0, syscalls: 0, queueFullRetries: 0, casRetriesPte: 0,
     casRetriesFrame: 0, casRetriesQueue: 0, spins: 0, parks: 0, wakeups: 0, accesses: 0, tlbMisses: 0, tlbShootdowns: 0,
     busyNs: 0, maxQueueDepth: 0, requests: 0, rounds: 0, restarts: 0, framesFreedWhileMapped: 0, dmmapNs: 0,
-    queueWaitNs: 0, parkNs: 0, ptFrames: 0, waitNs: 0, timed: 0, yields: 0, held: 0, holdTimeouts: 0, tlbHits: NaN,
+    queueWaitNs: 0, parkNs: 0, ptFrames: 0, waitNs: 0, timed: 0, yields: 0, held: 0, holdTimeouts: 0, heldNs: 0, tlbHits: NaN,
   });
   const pager: Record<string, number> = { ...zero(), requests: o.faults, faultsServed: o.faults, busyNs: o.busyNs, queueWaitNs: o.queueWaitNs, parks: o.pagerParks ?? 0, maxQueueDepth: 4, dmmapNs: o.dmmapNs ?? 0 };
   const proc: Record<string, number> = { ...zero(), faults: o.faults, waitNs: o.waitNs, parks: o.procParks ?? 0 };
@@ -51,6 +51,18 @@ test('verdict names the pager wake-up when queued time is the pager waking from 
 test('verdict names the handoff when the reply takes longest to arrive', () => {
   const v = verdict(stats({ faults: 1000, waitNs: 10e6, queueWaitNs: 1e6, busyNs: 1e6, procParks: 800 }));
   assert.match(v, /^park\/wake handoff: 80% of fault time/);
+});
+
+test('verdict names the run queue when answered processes mostly wait there for a CPU', () => {
+  const st = stats({ faults: 1000, waitNs: 10e6, queueWaitNs: 1e6, busyNs: 1e6 });
+  st.totals.heldNs = 6e6;
+  st.pagers[0].counters.heldNs = 6e6;
+  st.totals.held = 40;
+  const v = verdict(st);
+  assert.match(v, /^pager 0's run queue: answered processes waited 60% of fault time for one of the 1 CPU/);
+  // without held time the same round trip is a handoff
+  st.totals.heldNs = 0;
+  assert.match(verdict(st), /^park\/wake handoff/);
 });
 
 test('verdict names d_mmap when the driver dominates service', () => {

@@ -75,7 +75,7 @@ export class Pager {
     this.wait = waitModeOf(layout.flags);
     this.spin = layout.pagerSpin;
     this.userSlots = layout.maxProcs - layout.pagers;
-    this.runq = new RunQueue(new Int32Array(sab, layout.runOff, 2), this.slots, layout.spinBudget, this.stats.counters, this.trace);
+    this.runq = new RunQueue(new Int32Array(sab, layout.runOff, 2), this.slots, layout.spinBudget, this.stats.counters, this.trace, this.timing);
   }
 
   /** uvm_device reference counting: udv_attach/udv_reference (+1), udv_detach (-1). */

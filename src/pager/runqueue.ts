@@ -37,6 +37,8 @@ export const HOLD_LIMIT_MS = 100;
 export class RunQueue {
   private readonly slot: Int32Array;
   private readonly seq: Int32Array;
+  /** clockMs() when each entry was queued (stats on): the run-queue wait, counted at its grant */
+  private readonly since: Float64Array;
   private head = 0;
   private n = 0;
 
@@ -46,10 +48,12 @@ export class RunQueue {
     private readonly budget: number,
     private readonly counters: Float64Array,
     private readonly trace: TraceRing | null,
+    private readonly timing: boolean,
   ) {
     // One entry per slot at most (answered() drops a slot's older, stale entry).
     this.slot = new Int32Array(slots.length);
     this.seq = new Int32Array(slots.length);
+    this.since = new Float64Array(slots.length);
   }
 
   get length(): number {
@@ -81,6 +85,7 @@ export class RunQueue {
     }
     this.slot[at] = slot;
     this.seq[at] = seq;
+    this.since[at] = this.timing ? clockMs() : 0;
     this.n++;
     Atomics.add(this.run, RUN_HELD, 1);
     this.dispatch();
@@ -102,10 +107,14 @@ export class RunQueue {
       }
       const slot = this.slot[this.head];
       const seq = this.seq[this.head];
+      const since = this.since[this.head];
       this.head = (this.head + 1) % cap;
       this.n--;
       Atomics.sub(run, RUN_HELD, 1);
-      if (this.grant(slot, seq)) woke++;
+      if (this.grant(slot, seq)) {
+        woke++;
+        if (this.timing) this.counters[C.heldNs] += (clockMs() - since) * 1e6;
+      }
     }
     return woke;
   }
@@ -146,6 +155,7 @@ export class RunQueue {
       const to = (this.head + kept) % cap;
       this.slot[to] = this.slot[at];
       this.seq[to] = this.seq[at];
+      this.since[to] = this.since[at];
       kept++;
     }
     if (kept !== this.n) Atomics.sub(this.run, RUN_HELD, this.n - kept);

@@ -5,7 +5,9 @@
  * A process's fault round trip splits into three parts that the runtime measures separately:
  *   queued    post -> the pager starts serving it         (pager queueWait, measured on one clock)
  *   service   the fault routine itself, d_mmap included   (pager service)
- *   handoff   the rest: the reply reaching the process     (round trip - queued - service), which is
+ *   run queue an answered, parked process waiting in its pager's run queue for a CPU (pager
+ *             heldNs: every held wake-up is timed, from queueing to grant)
+ *   handoff   the rest: the reply reaching the process     (round trip - the others), which is
  *             where parking and waking show up
  * The largest share is the verdict. The queue part also contains the pager's own wake-up when it
  * had parked; when the pager parked for most requests, that is reported as a wake-up cost instead.
@@ -33,6 +35,7 @@ export interface Breakdown {
   roundTripNs: number;
   queuedNs: number;
   serviceNs: number;
+  runQueueNs: number;
   handoffNs: number;
   pagerParksPerRequest: number;
   processParksPerFault: number;
@@ -46,6 +49,7 @@ export function breakdown(st: RuntimeStats): Breakdown {
   const roundTripNs = t.waitNs / faults;
   const queuedNs = t.queueWaitNs / requests;
   const serviceNs = t.busyNs / requests;
+  const runQueueNs = t.heldNs / faults;
   let pagerParks = 0;
   for (const p of st.pagers) pagerParks += p.counters.parks;
   let procParks = 0;
@@ -55,7 +59,8 @@ export function breakdown(st: RuntimeStats): Breakdown {
     roundTripNs,
     queuedNs,
     serviceNs,
-    handoffNs: Math.max(0, roundTripNs - queuedNs - serviceNs),
+    runQueueNs,
+    handoffNs: Math.max(0, roundTripNs - queuedNs - serviceNs - runQueueNs),
     pagerParksPerRequest: pagerParks / requests,
     processParksPerFault: procParks / faults,
   };
@@ -74,6 +79,7 @@ export function verdict(st: RuntimeStats): string {
   const parts: [string, number][] = [
     ['queue', b.queuedNs],
     ['service', b.serviceNs],
+    ['runqueue', b.runQueueNs],
     ['handoff', b.handoffNs],
   ];
   parts.sort((x, y) => y[1] - x[1]);
@@ -83,6 +89,11 @@ export function verdict(st: RuntimeStats): string {
       return `pager wake-up: requests found pager ${worst.index} parked ${pct(Math.min(1, b.pagerParksPerRequest))} of the time; waking it made up ${pct(share(b.queuedNs))} of fault time (${us(b.queuedNs)} of ${us(b.roundTripNs)})`;
     }
     return `pager ${worst.index}'s request queue: requests waited ${pct(share(b.queuedNs))} of fault time queued (${us(b.queuedNs)} of ${us(b.roundTripNs)} per fault; up to ${worst.counters.maxQueueDepth} requests queued at once)`;
+  }
+  if (top === 'runqueue') {
+    let held = st.pagers[0];
+    for (const p of st.pagers) if (p.counters.heldNs > held.counters.heldNs) held = p;
+    return `pager ${held.index}'s run queue: answered processes waited ${pct(share(b.runQueueNs))} of fault time for one of the ${st.run.cpus} CPU(s) they may hold (${us(b.runQueueNs)} of ${us(b.roundTripNs)} per fault; ${st.totals.held.toLocaleString('en')} wake-ups held, ${st.totals.yields.toLocaleString('en')} quanta yielded): more processes than CPUs`;
   }
   if (top === 'service') {
     const dmmap = st.totals.dmmapNs;
@@ -122,6 +133,7 @@ export function parkWakeSummary(st: RuntimeStats): string[] {
     `  processes parked ${procParks.toLocaleString('en')} times (${b.processParksPerFault.toFixed(2)} per fault), ${mean(procParkNs, procParks)} per park, ${(procParkNs / 1e6).toFixed(1)} ms in all`,
     `  pagers parked ${pagerParks.toLocaleString('en')} times, ${mean(pagerParkNs, pagerParks)} per park; requests that found a pager parked rang its doorbell`,
     `  wake-ups sent by pagers (futex notify to a parked process): ${wakeups.toLocaleString('en')}`,
+    `  run queue (${st.run.cpus} CPU(s) for processes): ${st.totals.held.toLocaleString('en')} wake-ups held until a CPU came free, ${us(b.runQueueNs)} per fault waiting there; ${st.totals.yields.toLocaleString('en')} quanta yielded, ${st.totals.holdTimeouts.toLocaleString('en')} held past the 100 ms limit`,
     `  park duration p50 ${us(park.p50Ns)}, p99 ${us(park.p99Ns)} (all threads)`,
     `  handoff (reply reaching the process, where wake-ups cost): ${us(b.handoffNs)} of a ${us(b.roundTripNs)} fault round trip (${b.roundTripNs > 0 ? Math.round((100 * b.handoffNs) / b.roundTripNs) : 0}%)`,
   ];
@@ -202,6 +214,7 @@ export function buildProfileReport(inp: ProfileInput): ProfileReport {
   counters.meanQueuedNs = Math.round(b.queuedNs);
   counters.meanServiceNs = Math.round(b.serviceNs);
   counters.meanHandoffNs = Math.round(b.handoffNs);
+  counters.meanRunQueueNs = Math.round(b.runQueueNs);
   return {
     title: inp.title,
     generatedAt: new Date().toISOString(),
