@@ -287,14 +287,18 @@ export class Pager {
       c[C.busyNs] += ns * req[R_WEIGHT];
       if (this.trace !== null) this.trace.emit(K_SERVE, t0, t1 - t0, op, req[R_FLOW]);
     }
-    const parked = reply(s, val, err, pte);
+    // The sequence number is read before the reply is published: once `done` holds it, the
+    // process may post its next request and park on that one, and waking it for this reply
+    // would hand it an answer it does not have (the stress test caught exactly that).
+    const seq = req[R_SEQ];
+    const parked = reply(s, seq, val, err, pte);
     if (parked === 0) return;
     if (slot >= this.userSlots) {
       Atomics.notify(s.done, 0, 1); // the host waits on `done` (Atomics.waitAsync)
       c[C.wakeups]++;
       if (this.trace !== null) this.trace.emit(K_WAKE, t1 === 0 ? clockMs() : t1, 0, slot, 0);
-    } else if (parked === req[R_SEQ]) {
-      this.runq.answered(slot, parked);
+    } else if (parked === seq) {
+      this.runq.answered(slot, seq);
     }
   }
 }

@@ -121,16 +121,18 @@ export function post(s: SlotViews, p: PagerViews): void {
 }
 
 /**
- * Pager side: publish the reply. Returns the slot's park state as it was just after: 0 if the
- * requester is still spinning (nothing to do), else it parked and the caller wakes it, or holds
- * its wake-up (runqueue.ts).
+ * Pager side: publish the reply to request `seq` (read from the request before this call: once
+ * `done` holds it, the requester may already be writing its next request). Returns the slot's
+ * park state just after: 0 if the requester is still spinning (nothing to do), `seq` if it
+ * parked on this request and the caller must wake it or hold its wake-up (runqueue.ts); any
+ * other value belongs to a later request, not to this reply.
  */
-export function reply(s: SlotViews, val: number, err: number, pte: number): number {
+export function reply(s: SlotViews, seq: number, val: number, err: number, pte: number): number {
   const res = s.res;
   res[RES_VAL] = val;
   res[RES_ERR] = err;
   res[RES_PTE] = pte;
-  Atomics.store(s.done, 0, s.req[R_SEQ]);
+  Atomics.store(s.done, 0, seq);
   return Atomics.load(s.parked, 0);
 }
 
