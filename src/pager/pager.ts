@@ -49,6 +49,8 @@ export class Pager {
   readonly trace: TraceRing | null;
   readonly wait: WaitMode;
   readonly spin: number;
+  /** adaptive: polls before parking now, in [min(spin, layout.spin), spin] (see idle) */
+  private idleSpin: number;
   private readonly runq: RunQueue;
   /** slots below this are processes'; the rest are the host's (one per pager) */
   private readonly userSlots: number;
@@ -74,6 +76,7 @@ export class Pager {
     this.timing = (layout.flags & FLAG_STATS) !== 0 || this.trace !== null;
     this.wait = waitModeOf(layout.flags);
     this.spin = layout.pagerSpin;
+    this.idleSpin = this.spin;
     this.userSlots = layout.maxProcs - layout.pagers;
     this.runq = new RunQueue(new Int32Array(sab, layout.runOff, 2), this.slots, layout.spinBudget, this.stats.counters, this.trace, this.timing);
   }
@@ -154,14 +157,19 @@ export class Pager {
     const runq = this.runq;
     // A pager nobody is assigned to parks whatever the strategy: spinning would only take a core.
     const mode = Atomics.load(control, P_ASSIGNED) === 0 ? WAIT_PARK : this.wait;
-    const limit = mode === WAIT_PARK ? 0 : this.spin;
+    // Adaptive: the spin halves each time no request came in time and doubles back each time
+    // one did, between the processes' `spin` and `pagerSpin`. A pager sharing one CPU with the
+    // process it just answered only delays that process by spinning (see Process.postAndWait).
+    const limit = mode === WAIT_PARK ? 0 : mode === WAIT_SPIN ? this.spin : this.idleSpin;
     const spun = this.spinIdle(mode, limit);
     if (spun >= 0) {
       c[C.spins] += spun;
+      if (mode !== WAIT_SPIN && this.idleSpin < this.spin) this.idleSpin = Math.min(this.spin, this.idleSpin * 2);
       return;
     }
     if (mode === WAIT_SPIN) return; // shutting down, or no process left: run() decides
     c[C.spins] += limit;
+    if (mode !== WAIT_PARK) this.idleSpin = Math.max(Math.min(this.spin, this.layout.spin), this.idleSpin >> 1);
     // Dekker with the requesters (protocol.ts): announce, re-check, then sleep. With wake-ups
     // held, sleep briefly: those processes may otherwise wait HOLD_LIMIT_MS for a freed CPU.
     const { sleeping, doorbell } = this.pv;
