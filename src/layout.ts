@@ -130,9 +130,11 @@ export const SLOT_PARK_KIND = 3; // plain store before SLOT_PARKED: PARK_* below
 export const PARK_LATE = 0;
 /** parked at the end of its quantum: the back of the line */
 export const PARK_YIELD = 1;
-/** parked within a quantum it took after the hold limit: wake at once, like a time slice */
+/** parked within a quantum it got beyond `cpus` (PARK_GRANTED_OVERDUE): wake at once, like a time slice */
 export const PARK_OVERDUE = 2;
 export const PARK_GRANTED = -1;
+/** granted beyond `cpus` because its pager saw no request for OVERDUE_AFTER_MS (runqueue.ts) */
+export const PARK_GRANTED_OVERDUE = -2;
 export const S_STATUS = 0; // Int32 index within line 4
 export const S_PID = 1;
 export const S_PAGER = 2;
@@ -186,7 +188,7 @@ export const COUNTER_NAMES = [
   'timed', // requests whose latency was timed (1 in `sample`)
   'yields', // process: parked at the end of its quantum so that a held waiter could run
   'held', // pager: wake-ups held back because processes already held every CPU (spinBudget)
-  'holdTimeouts', // process: woke itself after waiting HOLD_LIMIT_MS for a held wake-up
+  'holdTimeouts', // process: got a CPU beyond `cpus` because the running ones went quiet (runqueue.ts)
   'heldNs', // pager: time answered processes waited in its run queue for a CPU (stats on; grants only)
 ] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];

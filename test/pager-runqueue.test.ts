@@ -2,7 +2,7 @@
  * The run queue (src/pager/runqueue.ts): with more processes than CPUs, a pager wakes parked
  * processes only as CPUs come free, and running ones yield after their quantum. These tests pin
  * `cpus` so that they hold on any machine, and check what a wrong implementation would break:
- * the CPU count returning to zero (no leak), turns actually being taken, the hold limit freeing
+ * the CPU count returning to zero (no leak), turns actually being taken, a quiet pager freeing
  * processes from a CPU holder that never comes back, wait32 and SIGKILL giving a CPU back.
  */
 import { test } from 'uvu';
@@ -36,7 +36,7 @@ test('8 processes on 1 CPU take turns: wake-ups are held, quanta end in yields, 
     }
   }, 'turns'));
 
-test('a CPU holder that never comes back to devpager cannot starve the others: they run after the hold limit', () =>
+test('a CPU holder that never comes back to devpager cannot starve the others: a quiet pager lets them run', () =>
   withTimeout(60_000, async () => {
     const rt = await Runtime.create({ memory: 16 << 20, maxProcesses: 4, prestart: 4, cpus: 1 });
     try {
@@ -45,7 +45,7 @@ test('a CPU holder that never comes back to devpager cannot starve the others: t
       const others = await Promise.all(Array.from({ length: 3 }, () => rt.run(PROG, 'faults', 2000) as Promise<{ endAbs: number }>));
       const h = await hog;
       for (const o of others) assert.ok(o.endAbs < h.endAbs, `finished ${(h.endAbs - o.endAbs).toFixed(0)} ms before the hog`);
-      assert.ok(rt.stats().totals.holdTimeouts > 0, 'they woke themselves after the hold limit');
+      assert.ok(rt.stats().totals.holdTimeouts > 0, 'woken beyond the one CPU because the hog went quiet');
       await settle(rt);
       assert.equal([rt.stats().run.running, rt.stats().run.held], [0, 0]);
     } finally {
@@ -53,7 +53,7 @@ test('a CPU holder that never comes back to devpager cannot starve the others: t
     }
   }, 'hog'));
 
-test('a process blocked in wait32 gives its CPU back: the others run without waiting for the hold limit', () =>
+test('a process blocked in wait32 gives its CPU back: the others run without an overdue wake-up', () =>
   withTimeout(60_000, async () => {
     const rt = await Runtime.create({ memory: 16 << 20, maxProcesses: 4, prestart: 4, cpus: 1, devices: [{ name: 'foo', unit: 0, driver: FOO }] });
     try {
@@ -64,7 +64,7 @@ test('a process blocked in wait32 gives its CPU back: the others run without wai
       rt.resetStats();
       const others = await Promise.all(Array.from({ length: 3 }, () => rt.run(PROG, 'faults', 3000) as Promise<{ faults: number }>));
       for (const o of others) assert.is(o.faults, 3000);
-      assert.is(rt.stats().totals.holdTimeouts, 0, 'nobody waited for the hold limit');
+      assert.is(rt.stats().totals.holdTimeouts, 0, 'nobody needed a wake-up beyond the CPUs');
       k.store32(obj1, 1);
       k.notify32(obj1);
       assert.is((await waiter).woke, true);

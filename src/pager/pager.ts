@@ -24,7 +24,7 @@ import {
 import { vmExit, vmMadvise, vmMmap, vmMprotect, vmMsync, vmMunmap, vmPmapRemove } from './vmops.js';
 import { VmMap } from './vmmap.js';
 import { waitModeOf, type WaitMode, WAIT_PARK, WAIT_SPIN } from '../wait.js';
-import { RunQueue } from './runqueue.js';
+import { OVERDUE_AFTER_MS, RunQueue } from './runqueue.js';
 import { K_DEPTH, K_PARK, K_SERVE, K_WAKE, TraceRing } from '../trace.js';
 
 export interface PagerDevice {
@@ -51,6 +51,8 @@ export class Pager {
   readonly spin: number;
   /** adaptive: polls before parking now, in [min(spin, layout.spin), spin] (see idle) */
   private idleSpin: number;
+  /** ms of 1 ms parks in a row with wake-ups queued and no request (runqueue.ts) */
+  private quietMs = 0;
   private readonly runq: RunQueue;
   /** slots below this are processes'; the rest are the host's (one per pager) */
   private readonly userSlots: number;
@@ -134,6 +136,7 @@ export class Pager {
         }
       }
       if (depth > 0) {
+        this.quietMs = 0;
         if (this.runq.length > 0) this.runq.dispatch();
         c[C.rounds]++;
         if (depth > c[C.maxQueueDepth]) c[C.maxQueueDepth] = depth;
@@ -171,12 +174,16 @@ export class Pager {
     c[C.spins] += limit;
     if (mode !== WAIT_PARK) this.idleSpin = Math.max(Math.min(this.spin, this.layout.spin), this.idleSpin >> 1);
     // Dekker with the requesters (protocol.ts): announce, re-check, then sleep. With wake-ups
-    // held, sleep briefly: those processes may otherwise wait HOLD_LIMIT_MS for a freed CPU.
+    // held, sleep 1 ms at a time, counting how long no request came (OVERDUE_AFTER_MS).
     const { sleeping, doorbell } = this.pv;
     Atomics.store(sleeping, P_SLEEPING, 1);
     const d = Atomics.load(doorbell, 0);
     if (!this.anyPending() && Atomics.load(control, P_SHUTDOWN) === 0) {
-      timedPark(this.stats, this.timing, this.trace, K_PARK, doorbell, 0, d, runq.length > 0 ? 1 : Infinity);
+      const r = timedPark(this.stats, this.timing, this.trace, K_PARK, doorbell, 0, d, runq.length > 0 ? 1 : Infinity);
+      if (r === 'timed-out' && runq.length > 0 && ++this.quietMs >= OVERDUE_AFTER_MS) {
+        this.quietMs = 0;
+        runq.grantOverdue();
+      }
     }
     Atomics.store(sleeping, P_SLEEPING, 0);
     if (runq.length > 0) runq.dispatch();

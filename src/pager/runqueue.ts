@@ -14,25 +14,30 @@
  *     below, so that a process which woke itself meanwhile is never counted twice);
  *   - a running process that has made `quantum` requests since it woke, and sees held waiters,
  *     parks before posting its next request: its CPU goes to the oldest waiter (process.ts);
- *   - a held process wakes itself after HOLD_LIMIT_MS whatever happens, so a CPU holder that
- *     never comes back to devpager (a long computation, an await) cannot starve the others; it
- *     then runs a whole quantum without being held (PARK_OVERDUE), as if the operating system
- *     had given it a time slice. The worst case is the operating system's scheduling, as
- *     without the queue.
- *
+ *   - a pager that holds wake-ups but has served no request for OVERDUE_AFTER_MS knows that the
+ *     processes holding the CPUs are not coming back to devpager (a long computation, an
+ *     await): it wakes the oldest queued process anyway, beyond `cpus`, and that process then
+ *     runs a whole quantum without being held (PARK_OVERDUE), as if the operating system had
+ *     given it a time slice. The worst case is the operating system's scheduling, as without
+ *     the queue. (This used to be a per-process timeout; while the holders were merely slow,
+ *     it let timed-out processes crowd the CPU and starve the rest: fairness 0.01.)
+ *   - as a last resort, against a pager that cannot run, a held process wakes itself after
+ *     SELF_WAKE_MS.
  * The queue is the pager's own (plain arrays, no lock); only RUN_ACTIVE and RUN_HELD are shared.
  * A stale entry — its process woke itself, or exited — fails the grant CAS and is dropped, and
  * exits and reaps purge their slot's entries, so a later park on that slot never matches one.
  */
 import {
-  C, PARK_GRANTED, PARK_OVERDUE, PARK_YIELD, RUN_ACTIVE, RUN_HELD, SLOT_PARK_KIND, SLOT_PARKED, SLOT_RUNNING,
+  C, PARK_GRANTED, PARK_GRANTED_OVERDUE, PARK_LATE, PARK_OVERDUE, RUN_ACTIVE, RUN_HELD, SLOT_PARK_KIND, SLOT_PARKED, SLOT_RUNNING,
 } from '../layout.js';
 import { clockMs } from '../clock.js';
 import { K_WAKE, type TraceRing } from '../trace.js';
 import type { SlotViews } from './protocol.js';
 
-/** How long a held process waits for its wake-up before it takes a CPU anyway. */
-export const HOLD_LIMIT_MS = 100;
+/** Idle time of a pager with queued wake-ups after which it wakes one beyond `cpus`. */
+export const OVERDUE_AFTER_MS = 20;
+/** How long a held process waits for its wake-up before it takes a CPU on its own. */
+export const SELF_WAKE_MS = 1000;
 
 export class RunQueue {
   private readonly slot: Int32Array;
@@ -67,21 +72,23 @@ export class RunQueue {
     this.drop(slot);
     const kind = this.slots[slot].parked[SLOT_PARK_KIND];
     if (kind === PARK_OVERDUE) {
-      // It waited out the hold limit and is within the quantum that earned it: a CPU at once.
+      // Within the quantum it was given beyond `cpus` (the CPU holders went quiet): a CPU at once.
       Atomics.add(this.run, RUN_ACTIVE, 1);
       this.grant(slot, seq);
       return;
     }
     const cap = this.slot.length;
     let at: number;
-    if (kind === PARK_YIELD) {
-      at = (this.head + this.n) % cap; // gave its CPU away: the back of the queue
-    } else {
-      // PARK_LATE: parked only because its answer was late, so it still has the rest of its
-      // quantum and goes first. (Rotating on every late answer turned each one into a cold
-      // context switch: 13k faults/s instead of 400k, 16 processes on 2 cores.)
+    if (kind === PARK_LATE && Atomics.load(this.run, RUN_ACTIVE) < this.budget) {
+      // Parked only because its answer was late, and it held one of the `cpus` (not one of the
+      // extra runners of an overcommitted moment, such as all processes starting at once): it
+      // still has the rest of its quantum and goes first. (Rotating on every late answer made
+      // each one a cold context switch: 13k faults/s instead of 400k, 16 processes on 2 cores.
+      // Putting every late parker first starved the oldest ones: fairness 0.01-0.2.)
       this.head = (this.head + cap - 1) % cap;
       at = this.head;
+    } else {
+      at = (this.head + this.n) % cap; // the back of the queue
     }
     this.slot[at] = slot;
     this.seq[at] = seq;
@@ -119,16 +126,34 @@ export class RunQueue {
     return woke;
   }
 
+  /**
+   * The pager saw no request for OVERDUE_AFTER_MS while wake-ups were queued: whoever holds the
+   * CPUs is busy outside devpager. Wake the oldest queued process beyond `cpus`.
+   */
+  grantOverdue(): boolean {
+    const cap = this.slot.length;
+    while (this.n > 0) {
+      const slot = this.slot[this.head];
+      const seq = this.seq[this.head];
+      this.head = (this.head + 1) % cap;
+      this.n--;
+      Atomics.sub(this.run, RUN_HELD, 1);
+      Atomics.add(this.run, RUN_ACTIVE, 1);
+      if (this.grant(slot, seq, PARK_GRANTED_OVERDUE)) return true;
+    }
+    return false;
+  }
+
   /** Wake the process parked on `seq`, a CPU already counted for it. False if it woke itself. */
-  private grant(slot: number, seq: number): boolean {
+  private grant(slot: number, seq: number, how = PARK_GRANTED): boolean {
     const parked = this.slots[slot].parked;
-    if (Atomics.compareExchange(parked, SLOT_PARKED, seq, PARK_GRANTED) === seq) {
+    if (Atomics.compareExchange(parked, SLOT_PARKED, seq, how) === seq) {
       Atomics.notify(parked, SLOT_PARKED, 1);
       this.counters[C.wakeups]++;
       if (this.trace !== null) this.trace.emit(K_WAKE, clockMs(), 0, slot, 0);
       return true;
     }
-    Atomics.sub(this.run, RUN_ACTIVE, 1); // it woke itself (HOLD_LIMIT_MS): it counted itself
+    Atomics.sub(this.run, RUN_ACTIVE, 1); // it woke itself (SELF_WAKE_MS): it counted itself
     return false;
   }
 
@@ -140,7 +165,8 @@ export class RunQueue {
     this.drop(slot);
     if (!dead) return;
     const parked = this.slots[slot].parked;
-    if (parked[SLOT_RUNNING] !== 0 || Atomics.load(parked, SLOT_PARKED) === PARK_GRANTED) Atomics.sub(this.run, RUN_ACTIVE, 1);
+    const state = Atomics.load(parked, SLOT_PARKED);
+    if (parked[SLOT_RUNNING] !== 0 || state === PARK_GRANTED || state === PARK_GRANTED_OVERDUE) Atomics.sub(this.run, RUN_ACTIVE, 1);
     parked[SLOT_RUNNING] = 0;
     Atomics.store(parked, SLOT_PARKED, 0);
   }

@@ -133,7 +133,7 @@ export function parkWakeSummary(st: RuntimeStats): string[] {
     `  processes parked ${procParks.toLocaleString('en')} times (${b.processParksPerFault.toFixed(2)} per fault), ${mean(procParkNs, procParks)} per park, ${(procParkNs / 1e6).toFixed(1)} ms in all`,
     `  pagers parked ${pagerParks.toLocaleString('en')} times, ${mean(pagerParkNs, pagerParks)} per park; requests that found a pager parked rang its doorbell`,
     `  wake-ups sent by pagers (futex notify to a parked process): ${wakeups.toLocaleString('en')}`,
-    `  run queue (${st.run.cpus} CPU(s) for processes): ${st.totals.held.toLocaleString('en')} wake-ups held until a CPU came free, ${us(b.runQueueNs)} per fault waiting there; ${st.totals.yields.toLocaleString('en')} quanta yielded, ${st.totals.holdTimeouts.toLocaleString('en')} held past the 100 ms limit`,
+    `  run queue (${st.run.cpus} CPU(s) for processes): ${st.totals.held.toLocaleString('en')} wake-ups held until a CPU came free, ${us(b.runQueueNs)} per fault waiting there; ${st.totals.yields.toLocaleString('en')} quanta yielded, ${st.totals.holdTimeouts.toLocaleString('en')} woken beyond the CPUs because their holders went quiet`,
     `  park duration p50 ${us(park.p50Ns)}, p99 ${us(park.p99Ns)} (all threads)`,
     `  handoff (reply reaching the process, where wake-ups cost): ${us(b.handoffNs)} of a ${us(b.roundTripNs)} fault round trip (${b.roundTripNs > 0 ? Math.round((100 * b.handoffNs) / b.roundTripNs) : 0}%)`,
   ];
