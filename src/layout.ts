@@ -138,6 +138,7 @@ export const PARK_GRANTED_OVERDUE = -2;
 export const S_STATUS = 0; // Int32 index within line 4
 export const S_PID = 1;
 export const S_PAGER = 2;
+export const S_THREAD = 3; // written by the process thread at start: its worker threadId
 export const S_NENTRIES = 0; // Int32 index within line 5
 
 export const STATUS_FREE = 0;

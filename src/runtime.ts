@@ -12,7 +12,7 @@ import { ProcessSignalError, badRange, badType, describe, fromWire, type SigInfo
 import { KernelApi } from './kernel.js';
 import {
   D_ATTACHES, D_FREES, D_REFS, FLAG_COUNT_ACCESSES, FLAG_STATS, P_ASSIGNED, FLAG_TRACE, HOST_THREAD, LINE, STATUS_FREE, STATUS_LIVE, S_PAGER, S_PID, S_STATUS,
-  SLOT_SPINNING, pagerThread, slotThread, type Layout,
+  SLOT_SPINNING, S_THREAD, pagerThread, slotThread, type Layout,
 } from './layout.js';
 import { OP_REAP, PagerViews, R_ARG, R_OP, R_POST_TS, R_SEQ, RES_ERR, SlotViews, post, ringShutdown } from './pager/protocol.js';
 import { MAX_MEMORY, createArena, type PhysMem } from './physmem.js';
@@ -61,7 +61,7 @@ export interface RuntimeOptions {
   pagerSpin?: number;
   /**
    * requests a process makes before it yields its CPU to a process whose wake-up is held
-   * (default 256; 'adaptive' and 'park'). When processes outnumber the cores the pagers leave,
+   * (default 1024; 'adaptive' and 'park'). When processes outnumber the cores the pagers leave,
    * a pager wakes parked processes only as CPUs come free, oldest first, so that the running
    * ones keep their speed instead of every fault paying a futex wake and a context switch; the
    * quantum bounds how long one process keeps a CPU from the others (~0.3 ms at 1 µs a fault).
@@ -401,6 +401,10 @@ export class Runtime {
       } catch (e) {
         // The thread died (killed, or crashed): its address space was not torn down by OP_EXIT.
         Atomics.store(s.status, S_STATUS, STATUS_FREE);
+        // Piscina rejects a killed task before the thread has stopped: wait until it has, so
+        // that the cleanup below cannot race its last stores (the spinner and CPU counts, the
+        // frames the reap frees).
+        await this.threadGone(Atomics.load(s.status, S_THREAD));
         if (s.parked[SLOT_SPINNING] !== 0) {
           // killed while spinning: give back its place among the spinners (the reap below gives
           // back its CPU, runqueue.ts)
@@ -469,6 +473,19 @@ export class Runtime {
         resolve(-1);
       });
       this.slotWaiters.push(wake);
+    });
+  }
+
+  /** Resolve once the pool thread `tid` has exited (at most 2 s: a thread that lives on was not killed). */
+  private threadGone(tid: number): Promise<void> {
+    const w = this.pool?.threads.find((t) => t.threadId === tid);
+    if (!w) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, 2000);
+      w.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
     });
   }
 

@@ -51,6 +51,9 @@ export class Pager {
   readonly spin: number;
   /** adaptive: polls before parking now, in [min(spin, layout.spin), spin] (see idle) */
   private idleSpin: number;
+  /** floor of idleSpin: min(pagerSpin, max(processes' spin, 64)) */
+  private readonly idleSpinMin: number;
+  private idleFails = 0;
   /** ms of 1 ms parks in a row with wake-ups queued and no request (runqueue.ts) */
   private quietMs = 0;
   private readonly runq: RunQueue;
@@ -79,6 +82,7 @@ export class Pager {
     this.wait = waitModeOf(layout.flags);
     this.spin = layout.pagerSpin;
     this.idleSpin = this.spin;
+    this.idleSpinMin = Math.min(this.spin, Math.max(layout.spin, 64));
     this.userSlots = layout.maxProcs - layout.pagers;
     this.runq = new RunQueue(new Int32Array(sab, layout.runOff, 2), this.slots, layout.spinBudget, this.stats.counters, this.trace, this.timing);
   }
@@ -167,12 +171,16 @@ export class Pager {
     const spun = this.spinIdle(mode, limit);
     if (spun >= 0) {
       c[C.spins] += spun;
-      if (mode !== WAIT_SPIN && this.idleSpin < this.spin) this.idleSpin = Math.min(this.spin, this.idleSpin * 2);
+      if (mode !== WAIT_SPIN) {
+        this.idleFails = 0;
+        if (this.idleSpin < this.spin) this.idleSpin = Math.min(this.spin, this.idleSpin * 2);
+      }
       return;
     }
     if (mode === WAIT_SPIN) return; // shutting down, or no process left: run() decides
     c[C.spins] += limit;
-    if (mode !== WAIT_PARK) this.idleSpin = Math.max(Math.min(this.spin, this.layout.spin), this.idleSpin >> 1);
+    // Every 32nd unanswered spin in a row tries the full length again (see Process.postAndWait).
+    if (mode !== WAIT_PARK) this.idleSpin = ++this.idleFails % 32 === 0 ? this.spin : Math.max(this.idleSpinMin, this.idleSpin >> 1);
     // Dekker with the requesters (protocol.ts): announce, re-check, then sleep. With wake-ups
     // held, sleep 1 ms at a time, counting how long no request came (OVERDUE_AFTER_MS).
     const { sleeping, doorbell } = this.pv;

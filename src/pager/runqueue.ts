@@ -96,7 +96,7 @@ export class RunQueue {
     this.n++;
     Atomics.add(this.run, RUN_HELD, 1);
     this.dispatch();
-    if (this.n > 0 && this.slot[(this.head + this.n - 1) % cap] === slot) this.counters[C.held]++;
+    if (this.queued(slot)) this.counters[C.held]++;
   }
 
   /** Wake queued processes, oldest first, while a CPU is free. Returns how many were woken. */
@@ -169,6 +169,12 @@ export class RunQueue {
     if (parked[SLOT_RUNNING] !== 0 || state === PARK_GRANTED || state === PARK_GRANTED_OVERDUE) Atomics.sub(this.run, RUN_ACTIVE, 1);
     parked[SLOT_RUNNING] = 0;
     Atomics.store(parked, SLOT_PARKED, 0);
+  }
+
+  private queued(slot: number): boolean {
+    const cap = this.slot.length;
+    for (let i = 0; i < this.n; i++) if (this.slot[(this.head + i) % cap] === slot) return true;
+    return false;
   }
 
   /** Remove the slot's entry, if any, keeping the others in order. */

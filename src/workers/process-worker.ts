@@ -2,10 +2,10 @@
  * Process worker entry, run by the piscina pool: each task is one process, start to end.
  * Views and the TLB are built once per worker thread and reused by every process it runs.
  */
-import { workerData } from 'node:worker_threads';
+import { threadId, workerData } from 'node:worker_threads';
 import { initClock } from '../clock.js';
 import { SignalError, toWire, type SigInfo, type WireError } from '../errors.js';
-import { FLAG_COUNT_ACCESSES, FLAG_STATS, FLAG_TRACE, readLayout, slotThread } from '../layout.js';
+import { FLAG_COUNT_ACCESSES, FLAG_STATS, FLAG_TRACE, S_THREAD, readLayout, slotThread } from '../layout.js';
 import { TraceRing } from '../trace.js';
 import { PagerViews, SlotViews } from '../pager/protocol.js';
 import { ThreadStats } from '../stats.js';
@@ -39,6 +39,8 @@ const counting = (layout.flags & FLAG_COUNT_ACCESSES) !== 0;
 
 export default async function runProcess(task: ProcessTask): Promise<ProcessOutcome> {
   const slot = new SlotViews(data.sab, layout, task.slot);
+  // The host waits for this thread to be gone before it tears a killed process down.
+  Atomics.store(slot.status, S_THREAD, threadId);
   const pager = new PagerViews(data.sab, layout, task.pager);
   const stats = new ThreadStats(data.sab, layout, slotThread(layout, task.slot));
   const Ctor = counting ? CountingProcess : Process;

@@ -109,6 +109,8 @@ export class Process {
   /** polls before parking while no process waits for a CPU: adapts in [spin, loneSpinMax] */
   private loneSpin: number;
   private readonly loneSpinMax: number;
+  /** floor of loneSpin: max(spin, 64), so that doubling can climb back from it */
+  private readonly loneSpinMin: number;
   /** unanswered long spins in a row */
   private spinFails = 0;
   private readonly devices: readonly DeviceEntry[];
@@ -152,6 +154,7 @@ export class Process {
     this.spin = spin;
     this.loneSpinMax = Math.max(spin, mv.layout.pagerSpin);
     this.loneSpin = this.loneSpinMax;
+    this.loneSpinMin = Math.min(this.loneSpinMax, Math.max(spin, 64));
     this.devices = devices;
     this.spinners = new Int32Array(mv.sab, mv.layout.spinnersOff, 1);
     // A slot outlives its processes: numbering continues from the last request the pager served.
@@ -472,7 +475,8 @@ export class Process {
       const lone = Atomics.load(this.run, RUN_ACTIVE) <= this.spinBudget;
       const limit = lone ? this.loneSpin : this.spin;
       s.parked[SLOT_SPINNING] = 1;
-      const i = Atomics.add(spinners, 0, 1) < this.spinBudget ? spinFor(done, seq, limit) : -1;
+      const spun = Atomics.add(spinners, 0, 1) < this.spinBudget;
+      const i = spun ? spinFor(done, seq, limit) : -1;
       Atomics.sub(spinners, 0, 1);
       s.parked[SLOT_SPINNING] = 0;
       if (i >= 0) {
@@ -483,11 +487,14 @@ export class Process {
         }
         return s.res[RES_ERR];
       }
-      c[C.spins] += limit;
       // Every 32nd unanswered spin in a row tries the full length again: once both sides spin
       // short, each parks before the other answers and neither spin ever succeeds, even after
-      // the two threads no longer share a CPU (a whole runtime stayed at ~20k faults/s).
-      if (lone) this.loneSpin = ++this.spinFails % 32 === 0 ? this.loneSpinMax : Math.max(this.spin, this.loneSpin >> 1);
+      // the two threads no longer share a CPU (a whole runtime stayed at ~20k faults/s). A
+      // spin that did not happen (the spinners were all busy) teaches nothing.
+      if (spun) {
+        c[C.spins] += limit;
+        if (lone) this.loneSpin = ++this.spinFails % 32 === 0 ? this.loneSpinMax : Math.max(this.loneSpinMin, this.loneSpin >> 1);
+      }
     }
     return this.park(s, seq, true);
   }
