@@ -60,6 +60,10 @@ test('verdict names the run queue when answered processes mostly wait there for 
   st.totals.held = 40;
   const v = verdict(st);
   assert.match(v, /^pager 0's run queue: answered processes waited 60% of fault time for one of the 1 CPU/);
+  // the exact run-queue wait can exceed the sampled round trip: the parts never exceed the whole
+  st.totals.heldNs = 20e6;
+  assert.match(verdict(st), /waited 91% of fault time/);
+  assert.is(breakdown(st).handoffNs, 0);
   // without held time the same round trip is a handoff
   st.totals.heldNs = 0;
   assert.match(verdict(st), /^park\/wake handoff/);
