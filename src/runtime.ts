@@ -83,7 +83,8 @@ export interface RuntimeOptions {
   /**
    * time 1 fault in this many (a power of two, default 256). A timed fault costs several µs more
    * than its two ~90 ns clock reads suggest (measured, cause not pinned down: BENCHMARKS.md), so
-   * 1 in 64 cost 7-8% of throughput in 'adaptive' mode and 1 in 256 costs 1-3%. Sampled faults
+   * 1 in 64 cost 7-8% of throughput in 'adaptive' mode and 1 in 256 costs 0.6% (adaptive)
+   * and 3.3% (spin), 30 alternated runs each. Sampled faults
    * alternate: one times the round trip in the faulting thread (the pager reads no clock for it),
    * the next lets the pager time queue wait and service. Tracing times every request.
    */
