@@ -3,7 +3,7 @@
  *
  * When processes outnumber the cores, waking every answered process at once makes each fault a
  * futex wake, a context switch and a futex wait, and leaves the pager one runnable thread among
- * seventeen (BENCHMARKS.md, "why 16 processes"). The reference's 8 spin-then-park pairs keep
+ * seventeen (BENCHMARKS.md, "Processes beyond the CPUs"). The reference's 8 spin-then-park pairs keep
  * their speed for another reason: a parked thread is out of the scheduler's way. So, like a
  * kernel's run queue, a pager lets only `spinBudget` processes (the cores the pagers leave) hold
  * a CPU at once:
@@ -11,9 +11,10 @@
  *   - a process counts itself in RUN_ACTIVE while it runs; it gives its CPU back when it parks;
  *   - a pager that answers a parked process queues it here, then wakes queued processes, oldest
  *     first, while RUN_ACTIVE < spinBudget, counting a CPU for each one it wakes (the grant CAS
- *     below, so that a process which woke itself meanwhile is never counted twice);
- *   - a running process that has made `quantum` requests since it woke, and sees held waiters,
- *     parks before posting its next request: its CPU goes to the oldest waiter (process.ts);
+ *     below, so that a process which woke itself meanwhile is never counted twice); a process
+ *     that parked only because its answer was late, while it held one of the CPUs, goes first;
+ *   - a running process whose quantum (`quantum` requests) is used up, and that sees held
+ *     waiters, parks before posting its next request: its CPU goes to the oldest (process.ts);
  *   - a pager that holds wake-ups but has served no request for OVERDUE_AFTER_MS knows that the
  *     processes holding the CPUs are not coming back to devpager (a long computation, an
  *     await): it wakes the oldest queued process anyway, beyond `cpus`, and that process then
