@@ -66,8 +66,8 @@ export const FLAG_COUNT_ACCESSES = 16; // (bits 2-3 are the wait strategy, wait.
 // ---- run line: processes holding a CPU, and the wake-ups pagers hold back (pager/runqueue.ts) ----
 // RUN_ACTIVE: processes running or spinning (a process gives its CPU back while parked); a pager
 //   wakes a parked process only while fewer than spinBudget hold one, and holds the wake-up
-//   otherwise. RUN_HELD: answered processes whose wake-up a pager holds; a process that has made
-//   `quantum` requests since it last woke yields its CPU when this is not 0.
+//   otherwise. RUN_HELD: answered processes whose wake-up a pager holds; a process whose quantum
+//   is used up yields its CPU when this is not 0.
 export const RUN_ACTIVE = 0;
 export const RUN_HELD = 1;
 
