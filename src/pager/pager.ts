@@ -49,7 +49,7 @@ export class Pager {
   readonly trace: TraceRing | null;
   readonly wait: WaitMode;
   readonly spin: number;
-  /** adaptive: polls before parking now, in [min(spin, layout.spin), spin] (see idle) */
+  /** adaptive: polls before parking now, in [idleSpinMin, spin] (see idle) */
   private idleSpin: number;
   /** floor of idleSpin: min(pagerSpin, max(processes' spin, 64)) */
   private readonly idleSpinMin: number;

@@ -114,6 +114,11 @@ export class PagerViews {
 export function post(s: SlotViews, p: PagerViews): void {
   const slot = s.index;
   Atomics.or(p.pending, slot >>> 5, 1 << (slot & 31));
+  ringIfSleeping(p);
+}
+
+/** Wake the pager if it announced it sleeps (the requester half of the Dekker pattern above). */
+export function ringIfSleeping(p: PagerViews): void {
   if (Atomics.load(p.sleeping, P_SLEEPING) !== 0) {
     Atomics.add(p.doorbell, P_DOORBELL, 1);
     Atomics.notify(p.doorbell, P_DOORBELL, 1);

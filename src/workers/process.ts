@@ -20,7 +20,7 @@ import {
 } from '../constants.js';
 import { ERRNO, SignalError, SyscallError, badType, errnoName, type ErrnoName, type SigInfo } from '../errors.js';
 import {
-  C, E_END, E_OBJ, E_START, ENTRY_F64, OBJ_ANON, P_DOORBELL, P_SLEEPING, RUN_ACTIVE, RUN_HELD, SLOT_PARKED,
+  C, E_END, E_OBJ, E_START, ENTRY_F64, OBJ_ANON, RUN_ACTIVE, RUN_HELD, SLOT_PARKED,
   SLOT_PARK_KIND, SLOT_RUNNING, SLOT_SPINNING, PARK_GRANTED_OVERDUE, PARK_LATE, PARK_OVERDUE, PARK_YIELD, type Layout,
 } from '../layout.js';
 import { PTE_PROT, PTE_VALID, pteLoad } from '../pager/pmap.js';
@@ -28,7 +28,7 @@ import { SELF_WAKE_MS } from '../pager/runqueue.js';
 import { entryIndex } from '../pager/vmmap.js';
 import {
   OP_EXIT, OP_FAULT, OP_MADVISE, OP_MMAP, OP_MPROTECT, OP_MSYNC, OP_MUNMAP, OP_PMAP_REMOVE, PagerViews, R_ARG, R_FLOW, R_OP,
-  R_POST_TS, R_SEQ, R_WEIGHT, RES_ERR, RES_PTE, RES_VAL, SlotViews, post,
+  R_POST_TS, R_SEQ, R_WEIGHT, RES_ERR, RES_PTE, RES_VAL, SlotViews, post, ringIfSleeping,
 } from '../pager/protocol.js';
 import { H, timedPark, type ThreadStats } from '../stats.js';
 import { K_FAULT, K_PARK, K_POST, K_SYSCALL, type TraceRing } from '../trace.js';
@@ -463,12 +463,11 @@ export class Process {
       // free); beyond that a spinner only delays the pager it is waiting for, so park at once.
       // The slot's spinning flag (a plain store: only the host reads it, after this thread died)
       // lets a reap give back the place a killed spinner still held.
-      // How long: `spin` polls (a few µs) while other processes wait for a CPU, which our spin
-      // would keep from them; as long as an idle pager spins (`pagerSpin`) when none does, since
-      // a park then only lets this CPU idle and costs a wake-up (16 processes: short spins kept
-      // 45-96% of the best rate, long ones 29-76%; 1 process: long spins park ~never).
-      // The long spin adapts: it halves each time it ends without the answer and doubles back
-      // each time the answer comes, between `spin` and max(spin, pagerSpin). When this thread and
+      // How long: `spin` polls (a few µs) when processes outnumber the `cpus`, since a longer
+      // spin keeps the CPU from the others; otherwise the long spin, since a park then only lets
+      // this CPU idle and costs a wake-up. The long spin adapts: it halves each time it ends
+      // without the answer and doubles back each time the answer comes, between max(spin, 64)
+      // and max(spin, pagerSpin). When this thread and
       // its pager share one CPU (the other busy elsewhere), the pager cannot answer while we
       // spin, and fixed 170 µs spins made each fault cost ~0.5 ms (taskset -c 0: 2k faults/s).
       const spinners = this.spinners;
@@ -544,9 +543,9 @@ export class Process {
     if (countSelf) Atomics.add(this.run, RUN_ACTIVE, 1);
     s.parked[SLOT_RUNNING] = 1;
     Atomics.store(s.parked, SLOT_PARKED, 0);
-    // The quantum goes on: it restarts only when it ran out (postAndWait) or after the hold
-    // limit. (Restarting it at every late answer let a process that often parked keep its CPU
-    // for ever: fairness 0.00 at 16 processes.)
+    // The quantum goes on: it restarts only when it ran out (postAndWait) or with an overdue
+    // grant (beOverdue). (Restarting it at every late answer let a process that often parked
+    // keep its CPU for ever: fairness 0.00 at 16 processes.)
     return s.res[RES_ERR];
   }
 
@@ -557,12 +556,7 @@ export class Process {
     this.slot.parked[SLOT_RUNNING] = 0;
     if (Atomics.load(this.run, RUN_HELD) === 0) return;
     // A pager holding a wake-up may be asleep: ring it so it hands the CPU on now.
-    for (const p of this.allPagers) {
-      if (Atomics.load(p.sleeping, P_SLEEPING) !== 0) {
-        Atomics.add(p.doorbell, P_DOORBELL, 1);
-        Atomics.notify(p.doorbell, P_DOORBELL, 1);
-      }
-    }
+    for (const p of this.allPagers) ringIfSleeping(p);
   }
 
   private takeCpu(): void {
