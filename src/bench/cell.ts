@@ -12,12 +12,18 @@
  *   2. each process sets up its mappings and says READY; the host polls READY == procs;
  *   3. everyone is parked on PHASE, so nothing runs: rt.resetStats(), snapshot cpuUsage, t0,
  *      PHASE = RUN + notify;
- *   4. sleep durationMs; PHASE = STOP + notify (t1); poll until STOPPED == procs (t2): a fault in
- *      flight at t1 still counts, so the figures cover [t0, t2]; snapshot cpuUsage, rt.stats();
+ *   4. sleep durationMs; read every process's COUNTS word (t1), then PHASE = STOP + notify; poll
+ *      until STOPPED == procs (t2); snapshot cpuUsage, rt.stats();
  *   5. wait for every process's result { faults, elapsedMs, ... }.
  *
- * Figures: faults/s = sum of the faults the programs counted / (latest "stop seen" instant - t0),
- * both on the wall clock, so every counted fault lies inside the window. Latency percentiles are
+ * Figures: faults/s = the faults the programs had published in COUNTS at t1 / (t1 - t0). That is
+ * will-it-scale's method: the counters are sampled while every task still runs, so the figure is
+ * the rate of the running workload, not of its start-up or its wind-down. The wind-down matters
+ * beyond the CPUs: with 16 processes on 1 CPU, most of them are parked in the run queue at t1,
+ * and each must get a CPU once more just to see STOP (30-75 ms of a 150 ms cell, measured).
+ * A process publishes every checkEvery faults, so the sum is low by less than checkEvery per
+ * process. `drainFaultsPerSec` keeps the figure with the wind-down: every fault the programs
+ * counted / (latest "stop seen" - t0). Latency percentiles are
  * rt.stats().latency.fault (recorded inside the faulting threads, reset at step 3). Pager busy
  * fractions are counters.busyNs / (t2 - t0) — not stats().pagers[].busyFraction, which divides
  * by the runtime's uptime. CPU is process.cpuUsage() over [t0, t2] (all threads of this Node
@@ -29,7 +35,7 @@ import { Runtime, type RuntimeOptions } from '../runtime.js';
 import type { RuntimeStats } from '../runtime-stats.js';
 import type { WaitStrategy } from '../wait.js';
 import {
-  CTL_PHASE, CTL_READY, CTL_STOPPED, DEFAULT_PAGES, DEFAULT_RING, PHASE_RUN, PHASE_SETUP, PHASE_STOP,
+  CTL_COUNTS, CTL_MAX_PROCS, CTL_PHASE, CTL_READY, CTL_STOPPED, DEFAULT_PAGES, DEFAULT_RING, PHASE_RUN, PHASE_SETUP, PHASE_STOP,
   type BenchState,
 } from '../drivers/bench.js';
 import type { ProgramOptions, ProgramResult } from './programs/common.js';
@@ -126,10 +132,15 @@ export interface CellResult {
   stopMs: number;
   /** t0 to the last process's "stop seen", ms: the window the counted faults lie in */
   countWindowMs: number;
-  /** faults counted by the programs */
+  /** faults the programs had published at t1, the end of the timed window */
+  windowFaults: number;
+  /** windowFaults / windowMs: the cell's figure */
+  faultsPerSec: number;
+  /** faults counted by the programs until each saw STOP */
   faults: number;
   touches: number;
-  faultsPerSec: number;
+  /** faults / countWindowMs: the rate with the wind-down after STOP (see the header) */
+  drainFaultsPerSec: number;
   /** faults the runtime counted (process threads) over [t0, t2], per second: a cross-check */
   runtimeFaultsPerSec: number;
   p50Ns: number;
@@ -153,8 +164,8 @@ export interface CellResult {
    * minus ours, 10 ms resolution; NaN off Linux). Above ~0.2 on 2 cores the cell was disturbed.
    */
   otherCores: number;
-  perProcess: { faults: number; elapsedMs: number; setupMs: number }[];
-  /** min / max faults over processes (1 = perfectly fair) */
+  perProcess: { windowFaults: number; faults: number; elapsedMs: number; setupMs: number }[];
+  /** min / max windowFaults over processes (1 = perfectly fair) */
   fairness: number;
   /** program-specific extras (sparse: mmapMs) */
   extra: Record<string, number>;
@@ -213,8 +224,8 @@ function programOptions(b: BenchRuntime, spec: CellSpec, index: number): Program
 export async function runCell(b: BenchRuntime, spec: CellSpec, opts: CellOptions = {}): Promise<CellResult> {
   const { rt } = b;
   const k = rt.kernel;
-  if (!Number.isInteger(spec.procs) || spec.procs < 1 || spec.procs > b.maxProcs) {
-    throw new RangeError(`cell procs must be an integer in [1, ${b.maxProcs}] (the runtime's maxProcs), got ${spec.procs}`);
+  if (!Number.isInteger(spec.procs) || spec.procs < 1 || spec.procs > Math.min(b.maxProcs, CTL_MAX_PROCS)) {
+    throw new RangeError(`cell procs must be an integer in [1, ${Math.min(b.maxProcs, CTL_MAX_PROCS)}] (the runtime's maxProcs, and the control page's count words), got ${spec.procs}`);
   }
   const url = PROGRAMS[spec.workload];
   if (!url) throw new RangeError(`unknown workload ${String(spec.workload)} (have: ${Object.keys(PROGRAMS).join(', ')})`);
@@ -222,6 +233,7 @@ export async function runCell(b: BenchRuntime, spec: CellSpec, opts: CellOptions
   k.store32(phase, PHASE_SETUP);
   k.store32(b.ctlKva + CTL_READY, 0);
   k.store32(b.ctlKva + CTL_STOPPED, 0);
+  for (let i = 0; i < spec.procs; i++) k.store32(b.ctlKva + CTL_COUNTS + 4 * i, 0);
 
   opts.onPhase?.('spawn');
   const handles = Array.from({ length: spec.procs }, (_, i) => rt.spawn(url, programOptions(b, spec, i)));
@@ -259,12 +271,12 @@ export async function runCell(b: BenchRuntime, spec: CellSpec, opts: CellOptions
     k.store32(phase, PHASE_RUN);
     k.notify32(phase);
     await sleep(spec.durationMs);
+    // Sample the counters while everything still runs, then stop.
+    const windowCounts = Array.from({ length: spec.procs }, (_, i) => k.load32(b.ctlKva + CTL_COUNTS + 4 * i));
+    const t1 = performance.now();
     k.store32(phase, PHASE_STOP);
     k.notify32(phase);
-    const t1 = performance.now();
     opts.onPhase?.('stop');
-    // Faults in flight at the stop word still count (the programs count them): the figures cover
-    // t0 until the last process has seen STOP.
     const stopDeadline = t1 + (spec.stopTimeoutMs ?? 30_000);
     while (k.load32(b.ctlKva + CTL_STOPPED) < spec.procs) {
       if (failure) throw failure;
@@ -278,7 +290,7 @@ export async function runCell(b: BenchRuntime, spec: CellSpec, opts: CellOptions
     const statuses = await Promise.all(exited);
     if (failure) throw failure;
     opts.onPhase?.('done');
-    return summarise(b, spec, statuses.map((s) => s.result as ProgramResult & Record<string, number>), stats, t0, t1, t2, cpu, busy, opts);
+    return summarise(b, spec, statuses.map((s) => s.result as ProgramResult & Record<string, number>), windowCounts, stats, t0, t1, t2, cpu, busy, opts);
   } catch (e) {
     await killAll();
     throw e;
@@ -286,7 +298,7 @@ export async function runCell(b: BenchRuntime, spec: CellSpec, opts: CellOptions
 }
 
 function summarise(
-  b: BenchRuntime, spec: CellSpec, results: (ProgramResult & Record<string, number>)[], stats: RuntimeStats,
+  b: BenchRuntime, spec: CellSpec, results: (ProgramResult & Record<string, number>)[], windowCounts: number[], stats: RuntimeStats,
   t0: number, t1: number, t2: number, cpu: NodeJS.CpuUsage, busyMs: number, opts: CellOptions,
 ): CellResult {
   const windowMs = t1 - t0;
@@ -295,15 +307,14 @@ function summarise(
   let faults = 0;
   let touches = 0;
   let lastEnd = t0Abs;
-  let minF = Infinity;
-  let maxF = 0;
+  const windowFaults = windowCounts.reduce((a, b) => a + b, 0);
+  const minF = Math.min(...windowCounts);
+  const maxF = Math.max(...windowCounts);
   const extra: Record<string, number> = {};
   for (const r of results) {
     faults += r.faults;
     touches += r.touches;
     lastEnd = Math.max(lastEnd, r.endAbsMs);
-    minF = Math.min(minF, r.faults);
-    maxF = Math.max(maxF, r.faults);
     for (const [key, v] of Object.entries(r)) {
       if (!['faults', 'touches', 'elapsedMs', 'startAbsMs', 'endAbsMs', 'setupMs'].includes(key) && typeof v === 'number') extra[key] = Math.max(extra[key] ?? 0, v);
     }
@@ -314,8 +325,9 @@ function summarise(
   const t = stats.totals;
   const result: CellResult = {
     workload: spec.workload, procs: spec.procs, pagers: b.pagers, wait: b.wait, durationMs: spec.durationMs,
-    windowMs, countWindowMs, faults, touches,
-    faultsPerSec: countWindowMs > 0 ? (faults * 1000) / countWindowMs : 0,
+    windowMs, countWindowMs, windowFaults, faults, touches,
+    faultsPerSec: (windowFaults * 1000) / windowMs,
+    drainFaultsPerSec: (faults * 1000) / countWindowMs,
     runtimeFaultsPerSec: (t.faults * 1000) / totalMs,
     p50Ns: lat.p50Ns, p90Ns: lat.p90Ns, p99Ns: lat.p99Ns, p999Ns: lat.p999Ns, meanNs: lat.meanNs, maxNs: lat.maxNs,
     latencyCount: lat.count,
@@ -325,7 +337,7 @@ function summarise(
     cores: cpuMs / totalMs,
     otherCores: Number.isFinite(busyMs) ? Math.max(0, (busyMs - cpuMs) / totalMs) : NaN,
     stopMs: t2 - t1,
-    perProcess: results.map((r) => ({ faults: r.faults, elapsedMs: r.elapsedMs, setupMs: r.setupMs })),
+    perProcess: results.map((r, i) => ({ windowFaults: windowCounts[i], faults: r.faults, elapsedMs: r.elapsedMs, setupMs: r.setupMs })),
     fairness: maxF > 0 ? minF / maxF : 0,
     extra,
     queueWaitP50Ns: stats.latency.queueWait.p50Ns,

@@ -78,11 +78,13 @@ workloads:
   random      map 64 x N pages; touch pages in a seeded random order, pmapRemove random
               64-page chunks every 64 touches
 
-figures: faults/s = faults counted by the programs / wall time; latency percentiles are measured
-inside the faulting threads (rt.stats().latency.fault); pager busy = busyNs / cell wall time;
-cpu = process.cpuUsage() (all threads) over the cell; cores = that cpu / wall time; other = CPUs
-other processes kept busy meanwhile (/proc/stat; > 0.2 means the cell was disturbed);
-fair = min/max faults over processes.`;
+figures: faults/s = faults the programs had counted when the timed window ended (read while they
+all still run, as will-it-scale samples its counters) / the window; the JSON also has
+drainFaultsPerSec, which adds the wind-down until every process has seen the stop word; latency
+percentiles are measured inside the faulting threads (rt.stats().latency.fault); pager busy =
+busyNs / cell wall time; cpu = process.cpuUsage() (all threads) over the cell; cores = that cpu /
+wall time; other = CPUs other processes kept busy meanwhile (/proc/stat; > 0.2 means the cell was
+disturbed); fair = min/max faults over processes in the window.`;
 
 export interface BenchOptions {
   durationMs: number;

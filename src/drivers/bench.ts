@@ -23,6 +23,16 @@ export const CTL_OFFSET = 2 ** 40;
 export const CTL_PHASE = 0; // host writes: PHASE_*; processes read / wait on it
 export const CTL_READY = 64; // processes atomicAdd 1 once set up and waiting for the start
 export const CTL_STOPPED = 128; // processes atomicAdd 1 when they have seen PHASE_STOP
+/**
+ * From here, one Int32 word per process (by its index in the cell): the faults it has counted so
+ * far, stored at every stop check. The host reads them all at the end of the timed window, the
+ * way will-it-scale samples its per-task counters while the tasks keep running. Several words
+ * share a line, but each is written once every `checkEvery` faults, so the sharing costs nothing
+ * measurable.
+ */
+export const CTL_COUNTS = 256;
+/** processes a cell can count: the words between CTL_COUNTS and the end of the page */
+export const CTL_MAX_PROCS = (PAGE_SIZE - CTL_COUNTS) / 4;
 
 export const PHASE_SETUP = 0;
 export const PHASE_RUN = 1;

@@ -7,14 +7,17 @@
  *   program: open /dev/bench0, map the control page, set up its own mappings, then
  *            atomicAdd(READY, 1) and wait32 on PHASE while it is SETUP;
  *   host:    when READY == procs, resets the stats and stores PHASE = RUN (+ notify);
- *   program: runs, and every CHECK_EVERY faults (or touches) reads PHASE with a plain load32 —
- *            a TLB hit, no syscall — until it reads STOP; then atomicAdd(STOPPED, 1) and returns.
+ *   program: runs, and every CHECK_EVERY faults (or touches) stores its fault count in its word of
+ *            COUNTS and reads PHASE (stopped()), a TLB hit each, no syscall, until it reads
+ *            STOP; then atomicAdd(STOPPED, 1) and returns;
+ *   host:    reads every COUNTS word, then stores PHASE = STOP: faults/s is their sum over the
+ *            window (see cell.ts).
  */
 import { MAP_SHARED, O_RDWR, PAGE_SIZE, PROT_READ, PROT_WRITE } from '../../constants.js';
-import { CTL_OFFSET, CTL_PHASE, CTL_READY, CTL_STOPPED, PHASE_SETUP, PHASE_STOP } from '../../drivers/bench.js';
+import { CTL_COUNTS, CTL_OFFSET, CTL_PHASE, CTL_READY, CTL_STOPPED, PHASE_SETUP, PHASE_STOP } from '../../drivers/bench.js';
 import type { Process } from '../../workers/process.js';
 
-export { PAGE_SIZE, PROT_READ, MAP_SHARED, PHASE_STOP };
+export { PAGE_SIZE, PROT_READ, MAP_SHARED };
 
 /** Default for ProgramOptions.checkEvery. */
 export const CHECK_EVERY = 64;
@@ -70,6 +73,8 @@ export interface Control {
   va: number;
   /** virtual address of the PHASE word (read every CHECK_EVERY faults) */
   phase: number;
+  /** virtual address of this process's word in COUNTS */
+  count: number;
   t0: number;
 }
 
@@ -79,7 +84,16 @@ export function openControl(p: Process, o: ProgramOptions): Control {
   const fd = p.open(o.dev, O_RDWR);
   const va = p.mmap(null, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, CTL_OFFSET);
   p.load32(va + CTL_PHASE); // fault the control page in now: the stop check is then a TLB hit
-  return { fd, va, phase: va + CTL_PHASE, t0 };
+  return { fd, va, phase: va + CTL_PHASE, count: va + CTL_COUNTS + 4 * o.index, t0 };
+}
+
+/**
+ * The stop check, made every checkEvery faults (touches): publish the fault count for the host's
+ * window count, then read the stop word. Both are TLB hits on the control page.
+ */
+export function stopped(p: Process, c: Control, faults: number): boolean {
+  p.store32(c.count, faults);
+  return p.load32(c.phase) === PHASE_STOP;
 }
 
 /** Say "ready", wait for the start word. Returns the start time (this thread's performance.now()). */

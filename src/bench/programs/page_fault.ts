@@ -5,7 +5,7 @@
  */
 import type { Process } from '../../workers/process.js';
 import {
-  checkMask, MAP_SHARED, PAGE_SIZE, PHASE_STOP, PROT_READ, finish, openControl, readyAndWait,
+  checkMask, MAP_SHARED, PAGE_SIZE, PROT_READ, finish, openControl, readyAndWait, stopped,
   type ProgramOptions, type ProgramResult,
 } from './common.js';
 
@@ -23,7 +23,7 @@ export default function main(p: Process, o: ProgramOptions): ProgramResult {
     for (let i = 0; i < o.pages; i++) {
       p.load32(va + i * PAGE_SIZE);
       faults++;
-      if ((faults & mask) === 0 && p.load32(c.phase) === PHASE_STOP) {
+      if ((faults & mask) === 0 && stopped(p, c, faults)) {
         stop = true;
         break;
       }

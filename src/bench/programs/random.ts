@@ -6,7 +6,7 @@
  */
 import type { Process } from '../../workers/process.js';
 import {
-  checkMask, MAP_SHARED, PAGE_SIZE, PHASE_STOP, PROT_READ, finish, mulberry32, openControl, readyAndWait,
+  checkMask, MAP_SHARED, PAGE_SIZE, PROT_READ, finish, mulberry32, openControl, readyAndWait, stopped,
   type ProgramOptions, type ProgramResult,
 } from './common.js';
 
@@ -31,7 +31,7 @@ export default function main(p: Process, o: ProgramOptions): ProgramResult {
     }
     p.load32(va + page * PAGE_SIZE);
     touches++;
-    if ((touches & mask) === 0 && p.load32(c.phase) === PHASE_STOP) break;
+    if ((touches & mask) === 0 && stopped(p, c, faults)) break;
     if (touches % o.removeEvery === 0) {
       const first = (rnd() % chunks) * chunk;
       p.pmapRemove(va + first * PAGE_SIZE, chunk * PAGE_SIZE);

@@ -6,7 +6,7 @@
  */
 import type { Process } from '../../workers/process.js';
 import {
-  checkMask, MAP_SHARED, PAGE_SIZE, PHASE_STOP, PROT_READ, finish, mulberry32, openControl, readyAndWait,
+  checkMask, MAP_SHARED, PAGE_SIZE, PROT_READ, finish, mulberry32, openControl, readyAndWait, stopped,
   type ProgramOptions, type ProgramResult,
 } from './common.js';
 
@@ -34,7 +34,7 @@ export default function main(p: Process, o: ProgramOptions): ProgramResult & { m
     for (let k = 0; k < s; k++) {
       p.load32(sample[k]);
       faults++;
-      if ((faults & mask) === 0 && p.load32(c.phase) === PHASE_STOP) {
+      if ((faults & mask) === 0 && stopped(p, c, faults)) {
         stop = true;
         break;
       }

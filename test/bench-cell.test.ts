@@ -1,0 +1,60 @@
+/**
+ * One `devpager bench` cell, run for real: the figure is the faults the programs had published
+ * when the timed window ended (will-it-scale's sampling), the wind-down after STOP is kept apart,
+ * and the published counts agree with what the programs and the runtime counted in the end.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createBenchRuntime, runCell } from '../src/bench/cell.js';
+import { CTL_MAX_PROCS } from '../src/drivers/bench.js';
+import { withTimeout } from './helpers.js';
+
+test('a cell counts the faults of its timed window, published while every process runs', () =>
+  withTimeout(60_000, async () => {
+    const b = await createBenchRuntime({ pagers: 1, wait: 'adaptive', maxProcs: 3, devicePages: 4096 });
+    try {
+      const r = await runCell(b, { workload: 'refault', procs: 3, durationMs: 150, pages: 64 });
+      assert.ok(r.windowFaults > 0, 'faults were published during the window');
+      assert.is(r.perProcess.length, 3);
+      let sum = 0;
+      for (const p of r.perProcess) {
+        // Each count is a multiple of checkEvery (64) taken before the process saw STOP, so never
+        // above what it counted in the end, and at most one check short of where it was at t1.
+        assert.is(p.windowFaults % 64, 0, `published at stop checks: ${p.windowFaults}`);
+        assert.ok(p.windowFaults <= p.faults, `window ${p.windowFaults} <= final ${p.faults}`);
+        sum += p.windowFaults;
+      }
+      assert.is(r.windowFaults, sum);
+      assert.ok(Math.abs(r.faultsPerSec - (r.windowFaults * 1000) / r.windowMs) < 1e-6, 'faults/s = window faults / window');
+      assert.ok(Math.abs(r.drainFaultsPerSec - (r.faults * 1000) / r.countWindowMs) < 1e-6, 'drain figure kept apart');
+      assert.ok(r.countWindowMs >= r.windowMs, 'the drain window ends after STOP');
+      // The runtime's own fault counter (process threads, until t2) saw at least the window's.
+      assert.ok(r.counters.faults >= r.windowFaults, `runtime ${r.counters.faults} >= window ${r.windowFaults}`);
+      assert.ok(r.fairness > 0 && r.fairness <= 1, `fairness over window counts: ${r.fairness}`);
+
+      // A second cell in the same runtime starts its counts from zero.
+      const r2 = await runCell(b, { workload: 'refault', procs: 1, durationMs: 50, pages: 64 });
+      assert.ok(r2.windowFaults <= r2.faults, 'counts were reset between cells');
+    } finally {
+      await b.close();
+    }
+  }, 'bench cell'));
+
+test('a cell refuses more processes than the control page can count', () =>
+  withTimeout(30_000, async () => {
+    const b = await createBenchRuntime({ pagers: 1, wait: 'adaptive', maxProcs: 1, devicePages: 4096 });
+    try {
+      await runCell(b, { workload: 'refault', procs: 2, durationMs: 10 }).then(
+        () => assert.unreachable('procs above maxProcs must be refused'),
+        (e: Error) => {
+          assert.instance(e, RangeError);
+          assert.match(e.message, /cell procs/);
+        },
+      );
+      assert.ok(CTL_MAX_PROCS >= 512, `the control page counts ${CTL_MAX_PROCS} processes`);
+    } finally {
+      await b.close();
+    }
+  }, 'bench cell limits'));
+
+test.run();
