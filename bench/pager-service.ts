@@ -1,0 +1,101 @@
+/**
+ * What the pager spends on one fault, with no thread on the other side: the real Pager class over
+ * a real arena, on this thread, serving OP_FAULT requests written straight into a slot whose map
+ * holds one device entry (the bench driver, as `devpager bench` uses it, or the mail's foo
+ * driver). A fault's round trip is this plus the cross-thread handoff (bench/fault-loop.ts
+ * --floor), so this is the part the pager's own code decides.
+ *
+ *   node dist/bench/pager-service.js [--runs 15] [--pages 4096] [--driver bench|foo]
+ *
+ * Each run serves `pages` faults (one per page, in order), then removes the PTEs as a refault
+ * round does (pmapRemove), and reports ns per fault and per removed page; the table gives the
+ * median and the spread over runs, after a warm-up that lets V8 optimise the path.
+ */
+import { parseArgs } from 'node:util';
+import { MAP_SHARED, PAGE_SIZE, PROT_READ, PROT_WRITE } from '../src/constants.js';
+import type { Driver } from '../src/driver.js';
+import bench from '../src/drivers/bench.js';
+import foo from '../src/drivers/foo.js';
+import { KernelApi } from '../src/kernel.js';
+import { STATUS_LIVE, S_STATUS } from '../src/layout.js';
+import { Pager } from '../src/pager/pager.js';
+import { OP_FAULT, OP_MMAP, OP_PMAP_REMOVE, R_ARG, R_OP, R_POST_TS, R_SEQ, RES_ERR, RES_VAL } from '../src/pager/protocol.js';
+import { createArena } from '../src/physmem.js';
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '15' },
+    pages: { type: 'string', default: '4096' },
+    driver: { type: 'string', default: 'bench' },
+    help: { type: 'boolean' },
+  },
+});
+if (values.help) {
+  console.log('usage: node dist/bench/pager-service.js [--runs N] [--pages N] [--driver bench|foo]');
+  process.exit(0);
+}
+const runs = Number(values.runs);
+const pages = Number(values.pages);
+const drivers: Record<string, { driver: Driver; config: unknown }> = {
+  bench: { driver: bench, config: { pages, ring: Math.min(pages, 4096) } },
+  foo: { driver: foo, config: { size1: pages * PAGE_SIZE } },
+};
+const d = drivers[values.driver!];
+if (!d) throw new TypeError(`--driver must be bench or foo, got ${values.driver}`);
+
+const { sab, layout, phys } = createArena({ memory: 128 << 20, maxProcs: 2 });
+const kernel = new KernelApi(phys);
+const state = await d.driver.attach!(kernel, 0, d.config);
+const pager = new Pager(sab, layout, 0, [{ driver: d.driver, handle: Object.freeze({ name: d.driver.name, unit: 0, state }), path: `/dev/${d.driver.name}0` }]);
+const s = pager.slots[0];
+Atomics.store(s.status, S_STATUS, STATUS_LIVE);
+// serve() is the pager's own request entry point; it is private to keep callers on the protocol.
+const serve = (pager as unknown as { serve(slot: number): void }).serve.bind(pager);
+let seq = 0;
+function request(op: number, ...args: number[]): number {
+  const req = s.req;
+  req[R_OP] = op;
+  req[R_SEQ] = ++seq;
+  req[R_POST_TS] = 0;
+  for (let i = 0; i < args.length; i++) req[R_ARG + i] = args[i];
+  serve(0);
+  if (s.res[RES_ERR] !== 0) throw new Error(`request ${op} failed: errno ${s.res[RES_ERR]}`);
+  return s.res[RES_VAL];
+}
+const len = pages * PAGE_SIZE;
+const va = request(OP_MMAP, 0, len, PROT_READ | PROT_WRITE, MAP_SHARED, 0, 0, PROT_READ | PROT_WRITE);
+
+function round(): [number, number] {
+  const req = s.req;
+  let errs = 0;
+  const t0 = performance.now();
+  for (let i = 0; i < pages; i++) {
+    req[R_OP] = OP_FAULT;
+    req[R_SEQ] = ++seq;
+    req[R_POST_TS] = 0;
+    req[R_ARG] = va + i * PAGE_SIZE;
+    req[R_ARG + 1] = PROT_READ;
+    serve(0);
+    errs += s.res[RES_ERR];
+  }
+  const t1 = performance.now();
+  if (errs !== 0) throw new Error(`faults failed (errno sum ${errs}) at va 0x${va.toString(16)}`);
+  request(OP_PMAP_REMOVE, va, va + len); // the pager gets [start, end)
+  const t2 = performance.now();
+  if (s.res[RES_VAL] !== pages) throw new Error(`pmapRemove removed ${s.res[RES_VAL]} PTEs, expected ${pages}`);
+  return [((t1 - t0) * 1e6) / pages, ((t2 - t1) * 1e6) / pages];
+}
+
+for (let i = 0; i < 20; i++) round(); // warm-up: let V8 optimise serve and the fault path
+const fault: number[] = [];
+const remove: number[] = [];
+for (let r = 0; r < runs; r++) {
+  const [f, rm] = round();
+  fault.push(f);
+  remove.push(rm);
+}
+const med = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
+const spread = (a: number[]) => `${Math.min(...a).toFixed(0)}..${Math.max(...a).toFixed(0)}`;
+console.log(`pager service, ${values.driver} driver, ${pages} pages, ${runs} runs: ns, median (min..max)`);
+console.log(`fault (OP_FAULT served, reply written)  ${med(fault).toFixed(0).padStart(5)} (${spread(fault)})`);
+console.log(`pmapRemove, per page                    ${med(remove).toFixed(0).padStart(5)} (${spread(remove)})`);
