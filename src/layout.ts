@@ -13,7 +13,7 @@
  * |---------------|----------------------------------------|-----------------------------------|--------------------------------------------------------|
  * | header        | 4 lines                                | host at create                    | H_* words: geometry and flags (read-only afterwards)   |
  * | freeCount     | 1 line                                 | any allocator (Atomics RMW)       | frames not handed out; reservations make ENOMEM exact  |
- * | spinners      | 1 line                                 | waiting processes (Atomics RMW)   | adaptive waiters spinning right now (capped)           |
+ * | spinners      | 1 line                                 | waiting processes (Atomics RMW)   | adaptive waiters beyond the cpus spinning now (capped) |
  * | run           | 1 line                                 | processes, pagers (Atomics RMW)   | RUN_* words: CPUs processes hold, wake-ups held back   |
  * | bitmap        | ceil(nframes/32) Int32                 | any allocator (CAS per word)      | 1 bit per frame, 1 = in use                            |
  * | frameInfo     | nframes Int32                          | allocators, pagers (CAS)          | FI_* type bits + zombie bit + map count                |
@@ -116,14 +116,17 @@ export const P_ASSIGNED = 1; // control line, host writes: live processes assign
 // Lines 0-1 (requester writes): the request, Float64 R_* fields.
 // Line 2 (pager writes): the `done` sequence word (Int32) and the reply, Float64 RES_* fields.
 // Line 3 (requester writes, except the pager's grant CAS): the park state (SLOT_PARKED),
-//   the spinning flag (SLOT_SPINNING), the holds-a-CPU flag (SLOT_RUNNING) and SLOT_PARK_KIND.
+//   the holds-a-CPU flag (SLOT_RUNNING) and SLOT_PARK_KIND. The pager reads SLOT_PARKED after
+//   every reply, so nothing the requester writes per request may live on this line.
 // Line 4 (host writes): S_STATUS, S_PID, S_PAGER.
 // Line 5 (pager writes): S_NENTRIES.
+// Line 6 (requester writes, nobody else reads while it lives): SLOT_SPINNING. It used to sit on
+//   line 3, and its two stores per counted spin pulled that line away from the pager after every
+//   reply.
 // Then the L1 page directory (1024 Int32, pager writes) and the map entries (pager writes).
 // SLOT_PARKED: 0 running; the request's sequence number while parked on it (its CPU given back);
 //   PARK_GRANTED once a pager woke it and counted a CPU for it. The host's own slots store 1.
 export const SLOT_PARKED = 0;
-export const SLOT_SPINNING = 1; // plain store: read by the host only after the thread died
 export const SLOT_RUNNING = 2; // plain store, same: the process counts itself in RUN_ACTIVE
 export const SLOT_PARK_KIND = 3; // plain store before SLOT_PARKED: PARK_* below
 /** parked because the answer was late: first in line for a CPU again */
@@ -140,6 +143,11 @@ export const S_PID = 1;
 export const S_PAGER = 2;
 export const S_THREAD = 3; // written by the process thread at start: its worker threadId
 export const S_NENTRIES = 0; // Int32 index within line 5
+/**
+ * Int32 index within line 6: 1 while the process counts itself among the spinners (plain
+ * stores; the host reads it only after the thread died, to give its place back).
+ */
+export const SLOT_SPINNING = 0;
 
 export const STATUS_FREE = 0;
 export const STATUS_LIVE = 1;
@@ -276,7 +284,7 @@ export function computeLayout(inp: LayoutInput): Layout {
   const devicesOff = take(maxDevices * LINE);
   const pagerBytes = (PAGER_LINES + Math.ceil((pendingWords * 4) / LINE)) * LINE;
   const pagersOff = take(pagers * pagerBytes);
-  const slotL1Off = 6 * LINE;
+  const slotL1Off = 7 * LINE;
   const slotEntriesOff = slotL1Off + L1_ENTRIES * 4;
   const slotBytes = alignUp(slotEntriesOff + mapEntries * ENTRY_F64 * 8, LINE);
   const slotsOff = take(maxProcs * slotBytes);

@@ -406,11 +406,11 @@ export class Runtime {
         // that the cleanup below cannot race its last stores (the spinner and CPU counts, the
         // frames the reap frees).
         await this.threadGone(Atomics.load(s.status, S_THREAD));
-        if (s.parked[SLOT_SPINNING] !== 0) {
+        if (s.spinning[SLOT_SPINNING] !== 0) {
           // killed while spinning: give back its place among the spinners (the reap below gives
           // back its CPU, runqueue.ts)
           Atomics.sub(this.spinners, 0, 1);
-          s.parked[SLOT_SPINNING] = 0;
+          s.spinning[SLOT_SPINNING] = 0;
         }
         try {
           await this.reap(pager, slotNo);

@@ -63,9 +63,10 @@ export class SlotViews {
   readonly req: Float64Array; // lines 0-1, requester
   readonly done: Int32Array; // line 2, word 0: sequence number of the last request served (pager)
   readonly res: Float64Array; // line 2 after the done word (pager)
-  readonly parked: Int32Array; // line 3 (requester): SLOT_PARKED, SLOT_SPINNING, SLOT_RUNNING
+  readonly parked: Int32Array; // line 3 (requester): SLOT_PARKED, SLOT_RUNNING, SLOT_PARK_KIND
   readonly status: Int32Array; // line 4 (host)
   readonly meta: Int32Array; // line 5 (pager)
+  readonly spinning: Int32Array; // line 6 (requester): SLOT_SPINNING
   readonly l1: Int32Array;
   readonly entries: Float64Array;
   constructor(sab: SharedArrayBuffer, l: Layout, slot: number) {
@@ -77,6 +78,7 @@ export class SlotViews {
     this.parked = new Int32Array(sab, base + 3 * LINE, 4);
     this.status = new Int32Array(sab, base + 4 * LINE, 16);
     this.meta = new Int32Array(sab, base + 5 * LINE, 16);
+    this.spinning = new Int32Array(sab, base + 6 * LINE, 1);
     this.l1 = new Int32Array(sab, base + l.slotL1Off, L1_ENTRIES);
     this.entries = new Float64Array(sab, base + l.slotEntriesOff, l.mapEntries * ENTRY_F64);
   }

@@ -4,14 +4,21 @@
  *
  * The TLB (v86's software MMU, DESIGN.md 3) is two flat Int32Arrays private to the worker thread,
  * indexed by virtual page number over the 32-bit user address space: tlbR for reads, tlbW for
- * writes, each holding pfn+1 (0 = miss). A hit is one load, one test and one shift/or into the
+ * writes, each holding pfn+1 for a hit. A hit is one load, one test and one shift/or into the
  * arena view: no object, no Map, no allocation, no Atomics call. Everything else — a miss, a
  * misaligned or out-of-range address, a page without the right permission — falls into one slow
- * path, `translate`.
+ * path, `translate`. A miss is one of two values: TLB_UNKNOWN (0), where the page table may hold
+ * a PTE the TLB lacks, so `translate` reads it first; or TLB_ABSENT (-1), where this process
+ * knows there is none, so `translate` faults at once.
  *
  * Invalidation: only this process's own munmap/mprotect/madvise/pmapRemove remove its PTEs (each
  * address space belongs to one process; see pager/fault.ts), so the process drops the affected TLB
- * range itself, in one batch, when the call returns. Nothing else can hold those entries.
+ * range itself, in one batch, when the call returns. Nothing else can hold those entries. And only
+ * its own faults enter PTEs (no fault-around), each filling the TLB from the reply, so a range
+ * whose PTEs this process removed stays TLB_ABSENT until it faults there. That matters for speed:
+ * the PTE it would read on a miss shares a cache line with the 15 PTEs around it, which the pager
+ * writes on the next faults, so each such read pulled the line from the pager's core and the
+ * pager's next PTE store pulled it back (measured in BENCHMARKS.md, "TLB_ABSENT").
  */
 import { clockMs } from '../clock.js';
 import {
@@ -58,6 +65,11 @@ function spinFor(done: Int32Array, seq: number, limit: number): number {
   for (let i = 0; i < limit; i++) if (Atomics.load(done, 0) === seq) return i;
   return -1;
 }
+
+/** TLB miss: the page table may hold a PTE (read it before faulting). */
+const TLB_UNKNOWN = 0;
+/** TLB miss: this process removed every PTE here since (or never faulted here): fault at once. */
+const TLB_ABSENT = -1;
 
 /** What an exited Process translates through: always a miss, so every access reaches the exit check. */
 let DEAD_TLB: Int32Array | null = null;
@@ -165,8 +177,9 @@ export class Process {
     this.allPagers = mv.pagers;
     this.quantum = mv.layout.quantum;
     this.quantumLeft = this.quantum;
-    this.tlbR.fill(0);
-    this.tlbW.fill(0);
+    // A new address space has no PTE anywhere.
+    this.tlbR.fill(TLB_ABSENT);
+    this.tlbW.fill(TLB_ABSENT);
     // A new process runs: it holds a CPU until it parks (runqueue.ts).
     Atomics.store(slot.parked, SLOT_PARKED, 0);
     this.takeCpu();
@@ -176,50 +189,50 @@ export class Process {
 
   load8(va: number): number {
     const f = this.tlbR[va >>> 12];
-    if (f !== 0 && va === va >>> 0) return this.m8[(f - 1) * 4096 + (va & 4095)];
+    if (f > 0 && va === va >>> 0) return this.m8[(f - 1) * 4096 + (va & 4095)];
     return this.m8[this.translate(va, PROT_READ, 1)];
   }
 
   load16(va: number): number {
     const f = this.tlbR[va >>> 12];
-    if (f !== 0 && (va & 1) === 0 && va === va >>> 0) return this.m16[((f - 1) << 11) | ((va & 4095) >>> 1)];
+    if (f > 0 && (va & 1) === 0 && va === va >>> 0) return this.m16[((f - 1) << 11) | ((va & 4095) >>> 1)];
     return this.m16[this.translate(va, PROT_READ, 2) >>> 1];
   }
 
   load32(va: number): number {
     const f = this.tlbR[va >>> 12];
-    if (f !== 0 && (va & 3) === 0 && va === va >>> 0) return this.m32[((f - 1) << 10) | ((va & 4095) >>> 2)];
+    if (f > 0 && (va & 3) === 0 && va === va >>> 0) return this.m32[((f - 1) << 10) | ((va & 4095) >>> 2)];
     return this.m32[this.translate(va, PROT_READ, 4) / 4];
   }
 
   load64(va: number): bigint {
     const f = this.tlbR[va >>> 12];
-    if (f !== 0 && (va & 7) === 0 && va === va >>> 0) return this.m64[((f - 1) << 9) | ((va & 4095) >>> 3)];
+    if (f > 0 && (va & 7) === 0 && va === va >>> 0) return this.m64[((f - 1) << 9) | ((va & 4095) >>> 3)];
     return this.m64[this.translate(va, PROT_READ, 8) / 8];
   }
 
   store8(va: number, v: number): void {
     const f = this.tlbW[va >>> 12];
-    if (f !== 0 && va === va >>> 0) this.m8[(f - 1) * 4096 + (va & 4095)] = v;
+    if (f > 0 && va === va >>> 0) this.m8[(f - 1) * 4096 + (va & 4095)] = v;
     else this.m8[this.translate(va, PROT_WRITE, 1)] = v;
   }
 
   store16(va: number, v: number): void {
     const f = this.tlbW[va >>> 12];
-    if (f !== 0 && (va & 1) === 0 && va === va >>> 0) this.m16[((f - 1) << 11) | ((va & 4095) >>> 1)] = v;
+    if (f > 0 && (va & 1) === 0 && va === va >>> 0) this.m16[((f - 1) << 11) | ((va & 4095) >>> 1)] = v;
     else this.m16[this.translate(va, PROT_WRITE, 2) >>> 1] = v;
   }
 
   store32(va: number, v: number): void {
     const f = this.tlbW[va >>> 12];
-    if (f !== 0 && (va & 3) === 0 && va === va >>> 0) this.m32[((f - 1) << 10) | ((va & 4095) >>> 2)] = v;
+    if (f > 0 && (va & 3) === 0 && va === va >>> 0) this.m32[((f - 1) << 10) | ((va & 4095) >>> 2)] = v;
     else this.m32[this.translate(va, PROT_WRITE, 4) / 4] = v;
   }
 
   store64(va: number, v: bigint): void {
     if (typeof v !== 'bigint') throw badType('store64 value', 'a bigint', v);
     const f = this.tlbW[va >>> 12];
-    if (f !== 0 && (va & 7) === 0 && va === va >>> 0) this.m64[((f - 1) << 9) | ((va & 4095) >>> 3)] = v;
+    if (f > 0 && (va & 7) === 0 && va === va >>> 0) this.m64[((f - 1) << 9) | ((va & 4095) >>> 3)] = v;
     else this.m64[this.translate(va, PROT_WRITE, 8) / 8] = v;
   }
 
@@ -294,9 +307,10 @@ export class Process {
     if (this.killed !== null) throw this.stillKilled();
     const c = this.counters;
     c[C.tlbMisses]++;
-    // The PTE as this process last saw it: from the table on a plain miss, from the fault's reply
-    // after a fault (the pager sends the PTE it entered, saving a read of a line it just wrote).
-    let pte = pteLoad(this.ptes, this.slot.l1, va);
+    // The PTE as this process last saw it: from the table on a plain miss, none where the TLB
+    // knows there is none, and from the fault's reply after a fault (the pager sends the PTE it
+    // entered, saving a read of a line it just wrote).
+    let pte = (access === PROT_READ ? this.tlbR : this.tlbW)[va >>> 12] === TLB_ABSENT ? 0 : pteLoad(this.ptes, this.slot.l1, va);
     for (let tries = 0; ; tries++) {
       // x86: a page entered writable is also readable (reference (e), hardware note).
       const rights = pte & PTE_PROT;
@@ -459,40 +473,43 @@ export class Process {
     }
     post(s, this.pager);
     if (mode !== WAIT_PARK) {
-      // Adaptive: spin only while fewer than spinBudget waiters do (the cores the pagers leave
-      // free); beyond that a spinner only delays the pager it is waiting for, so park at once.
-      // The slot's spinning flag (a plain store: only the host reads it, after this thread died)
-      // lets a reap give back the place a killed spinner still held.
-      // How long: `spin` polls (a few µs) when processes outnumber the `cpus`, since a longer
-      // spin keeps the CPU from the others; otherwise the long spin, since a park then only lets
-      // this CPU idle and costs a wake-up. The long spin adapts: it halves each time it ends
-      // without the answer and doubles back each time the answer comes, between max(spin, 64)
-      // and max(spin, pagerSpin). When this thread and
-      // its pager share one CPU (the other busy elsewhere), the pager cannot answer while we
-      // spin, and fixed 170 µs spins made each fault cost ~0.5 ms (taskset -c 0: 2k faults/s).
-      const spinners = this.spinners;
-      const lone = Atomics.load(this.run, RUN_ACTIVE) <= this.spinBudget;
-      const limit = lone ? this.loneSpin : this.spin;
-      s.parked[SLOT_SPINNING] = 1;
-      const spun = Atomics.add(spinners, 0, 1) < this.spinBudget;
-      const i = spun ? spinFor(done, seq, limit) : -1;
-      Atomics.sub(spinners, 0, 1);
-      s.parked[SLOT_SPINNING] = 0;
-      if (i >= 0) {
-        c[C.spins] += i;
-        if (lone) {
+      // Adaptive. Within the `cpus` (RUN_ACTIVE <= spinBudget) this process holds one of the
+      // CPUs the pagers leave, so it spins the long spin: a park would only let that CPU idle
+      // and cost a wake-up. The long spin adapts: it halves each time it ends without the answer
+      // and doubles back each time the answer comes, between max(spin, 64) and
+      // max(spin, pagerSpin). (When this thread and its pager share one CPU, the pager cannot
+      // answer while we spin; fixed 170 µs spins made each fault cost ~0.5 ms, taskset -c 0.)
+      // Such spinners number at most the `cpus`, so they are not counted: the fast path writes
+      // no shared word. Beyond the `cpus` (all processes starting at once, an overdue grant) a
+      // spin keeps the CPU from the others: spin `spin` polls (a few µs), and only while fewer
+      // than spinBudget such waiters do. The slot's spinning flag (line 6, plain stores, read by
+      // the host only after this thread died) lets a reap give back a killed spinner's place.
+      if (Atomics.load(this.run, RUN_ACTIVE) <= this.spinBudget) {
+        const i = spinFor(done, seq, this.loneSpin);
+        if (i >= 0) {
+          c[C.spins] += i;
           this.spinFails = 0;
           if (this.loneSpin < this.loneSpinMax) this.loneSpin = Math.min(this.loneSpinMax, this.loneSpin * 2);
+          return s.res[RES_ERR];
         }
-        return s.res[RES_ERR];
-      }
-      // Every 32nd unanswered spin in a row tries the full length again: once both sides spin
-      // short, each parks before the other answers and neither spin ever succeeds, even after
-      // the two threads no longer share a CPU (a whole runtime stayed at ~20k faults/s). A
-      // spin that did not happen (the spinners were all busy) teaches nothing.
-      if (spun) {
-        c[C.spins] += limit;
-        if (lone) this.loneSpin = ++this.spinFails % 32 === 0 ? this.loneSpinMax : Math.max(this.loneSpinMin, this.loneSpin >> 1);
+        // Every 32nd unanswered spin in a row tries the full length again: once both sides spin
+        // short, each parks before the other answers and neither spin ever succeeds, even after
+        // the two threads no longer share a CPU (a whole runtime stayed at ~20k faults/s).
+        c[C.spins] += this.loneSpin;
+        this.loneSpin = ++this.spinFails % 32 === 0 ? this.loneSpinMax : Math.max(this.loneSpinMin, this.loneSpin >> 1);
+      } else {
+        const spinners = this.spinners;
+        const flag = s.spinning;
+        flag[SLOT_SPINNING] = 1;
+        const spun = Atomics.add(spinners, 0, 1) < this.spinBudget;
+        const i = spun ? spinFor(done, seq, this.spin) : -1;
+        Atomics.sub(spinners, 0, 1);
+        flag[SLOT_SPINNING] = 0;
+        if (i >= 0) {
+          c[C.spins] += i;
+          return s.res[RES_ERR];
+        }
+        if (spun) c[C.spins] += this.spin;
       }
     }
     return this.park(s, seq, true);
@@ -582,18 +599,20 @@ export class Process {
     return this.slot.res[RES_VAL];
   }
 
-  /** Drop TLB entries for [sva, eva) in one batch: after our own unmap/protect returns. */
-  private invalidate(sva: number, eva: number): void {
+  /**
+   * Drop TLB entries for [sva, eva) in one batch: after our own unmap/protect returns. `to` is
+   * TLB_ABSENT where the call removed every PTE of the range, TLB_UNKNOWN where some may remain.
+   * Counts the entries that held a translation.
+   */
+  private invalidate(sva: number, eva: number, to: number): void {
     const tr = this.tlbR;
     const tw = this.tlbW;
     let n = 0;
     const last = Math.min(eva, VM_MAXUSER_ADDRESS) / PAGE_SIZE;
     for (let vpn = sva / PAGE_SIZE; vpn < last; vpn++) {
-      if (tr[vpn] !== 0 || tw[vpn] !== 0) {
-        tr[vpn] = 0;
-        tw[vpn] = 0;
-        n++;
-      }
+      if (tr[vpn] > 0 || tw[vpn] > 0) n++;
+      tr[vpn] = to;
+      tw[vpn] = to;
     }
     this.counters[C.tlbShootdowns] += n;
   }
@@ -669,7 +688,8 @@ export class Process {
       obj = file.dev;
     }
     const start = this.syscall('mmap', OP_MMAP, where, size, prot, mflags, obj, pos, maxprot);
-    this.invalidate(start, start + size);
+    // A new mapping has no PTE yet (MAP_FIXED removed those of what it replaced).
+    this.invalidate(start, start + size, TLB_ABSENT);
     return start + pageoff;
   }
 
@@ -689,7 +709,7 @@ export class Process {
     const r = this.range('munmap', addr, len, 'EINVAL');
     if (!r) return; // len 0 is a no-op, not EINVAL
     this.syscall('munmap', OP_MUNMAP, r[0], r[1]);
-    this.invalidate(r[0], r[1]);
+    this.invalidate(r[0], r[1], TLB_ABSENT);
   }
 
   mprotect(addr: number, len: number, prot: number): void {
@@ -699,7 +719,7 @@ export class Process {
     try {
       this.syscall('mprotect', OP_MPROTECT, r[0], r[1], prot & PROT_ALL);
     } finally {
-      this.invalidate(r[0], r[1]);
+      this.invalidate(r[0], r[1], TLB_UNKNOWN); // lowered PTEs stay
     }
   }
 
@@ -709,7 +729,7 @@ export class Process {
     const r = this.range('madvise', addr, len, 'EINVAL');
     if (!r) return;
     this.syscall('madvise', OP_MADVISE, r[0], r[1], advice);
-    if (advice === MADV_FREE) this.invalidate(r[0], r[1]);
+    if (advice === MADV_FREE) this.invalidate(r[0], r[1], TLB_UNKNOWN); // device PTEs stay
   }
 
   msync(addr: number, len: number, flags: number = MS_SYNC): void {
@@ -767,7 +787,15 @@ export class Process {
     const r = this.range('pmapRemove', addr, len, 'EINVAL');
     if (!r) return 0;
     const n = this.syscall('pmapRemove', OP_PMAP_REMOVE, r[0], r[1]);
-    this.invalidate(r[0], r[1]);
+    // Device PTEs are gone; anonymous ones stay (vmPmapRemove). Our map is ours to read between
+    // our own requests; gaps hold no PTE and no TLB entry already.
+    const e = this.slot.entries;
+    for (let i = 0, ne = this.slot.nentries; i < ne; i++) {
+      const b = i * ENTRY_F64;
+      const sva = Math.max(r[0], e[b + E_START]);
+      const eva = Math.min(r[1], e[b + E_END]);
+      if (sva < eva) this.invalidate(sva, eva, e[b + E_OBJ] === OBJ_ANON ? TLB_UNKNOWN : TLB_ABSENT);
+    }
     return n;
   }
 
