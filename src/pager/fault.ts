@@ -36,7 +36,7 @@ import type { SlotViews } from './protocol.js';
 const MAX_RESTARTS = 4;
 
 export function uvmFault(k: Pager, s: SlotViews, va: number, access: number): number {
-  const pageVa = va - (va % 4096);
+  const pageVa = va - (va & 4095);
   for (let restarts = 0; ; restarts++) {
     const i = k.vmmap.lookup(s, pageVa);
     if (i < 0) return ERRNO.EFAULT;
