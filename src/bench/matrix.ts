@@ -3,21 +3,46 @@
  *
  * One Runtime per (pagers, wait), created with maxProcesses = prestart = the largest process
  * count, so worker threads are started before any timed cell (a worker start costs ~30 ms here).
- * Each runtime first runs one untimed warm-up cell per workload with every process thread busy,
- * then every (workload, procs) cell in it. The warm-up is there for V8: each process thread is
- * an isolate of its own that compiles the fault path and the program anew, on compiler threads
- * that compete with the benchmark for the two CPUs. Without it, the first cell with 16 processes
- * ran while ~0.3 CPU-seconds of compilation went on (measured: /proc/self/task/<tid>/schedstat
- * of V8's platform threads), at a third of the rate the same cell reached once warm.
+ * Each runtime first warms every workload up with every process thread busy (warmUp), then runs
+ * every (workload, procs) cell in it. The warm-up is there for V8: each process thread is an
+ * isolate of its own that compiles the fault path and the program anew, on compiler threads
+ * that compete with the benchmark for the two CPUs.
  * A cell that fails is recorded with its error and the run goes on.
  */
 import type { WaitStrategy } from '../wait.js';
 import { WAIT_STRATEGIES } from '../wait.js';
-import { WORKLOADS, createBenchRuntime, runCell, type BenchRuntime, type CellResult, type Workload } from './cell.js';
+import { WORKLOADS, createBenchRuntime, runCell, type BenchRuntime, type CellResult, type CellSpec, type Workload } from './cell.js';
 
 export { WORKLOADS, WAIT_STRATEGIES };
 
-export const DEFAULT_WARMUP_MS = 300;
+/** Longest warm-up per workload and runtime, ms (see warmUp). */
+export const DEFAULT_WARMUP_MS = 900;
+/** One warm-up cell, ms. */
+export const WARMUP_CELL_MS = 150;
+
+/**
+ * Warm `workload` up in `b` with every process thread busy, in WARMUP_CELL_MS cells, until the
+ * rate stops rising (a cell no more than 10 % above every cell before it, three cells at least)
+ * or `maxMs` has gone. Each process thread is an isolate of its own that compiles the fault path and the
+ * program anew, and with 16 processes taking turns on 1 CPU each gets a 16th of the running
+ * time, so V8 tiers its code up slowly and deoptimises it as it first meets the park and yield
+ * paths. Measured on this VM (refault and page_fault, 16 processes, back-to-back 150 ms cells
+ * after a 20,000-faults-each warm-up): 75-120k, 123-133k, 177-249k, 292-333k, 298-534k,
+ * 450-825k faults/s, with 42, 40, 28, 23, 14 and 15 TurboFan compiles in those cells
+ * (--trace-opt); an idle second in between changed nothing. A 300 ms warm-up thus left the
+ * 16-process cells measuring V8, not devpager. Returns the warm-up cells' rates.
+ */
+export async function warmUp(b: BenchRuntime, workload: Workload, procs: number, maxMs: number, cell: Omit<CellSpec, 'workload' | 'procs' | 'durationMs'>): Promise<number[]> {
+  const rates: number[] = [];
+  const t0 = performance.now();
+  while (performance.now() - t0 < maxMs) {
+    const r = await runCell(b, { ...cell, workload, procs, durationMs: Math.min(WARMUP_CELL_MS, maxMs) });
+    rates.push(r.faultsPerSec);
+    const n = rates.length;
+    if (n >= 3 && rates[n - 1] <= 1.1 * Math.max(...rates.slice(0, n - 1))) break;
+  }
+  return rates;
+}
 
 export interface MatrixOptions {
   workloads: Workload[];
@@ -117,8 +142,8 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixResult> {
         const warmupMs = o.warmupMs ?? DEFAULT_WARMUP_MS;
         if (warmupMs > 0) {
           for (const workload of o.workloads) {
-            o.onStep?.({ kind: 'warmup', label: `warm up ${workload} (${maxProcs} processes, ${warmupMs} ms)` });
-            await runCell(b, { workload, procs: maxProcs, durationMs: warmupMs, pages: o.pages, seed: o.seed, checkEvery }).catch(() => undefined);
+            o.onStep?.({ kind: 'warmup', label: `warm up ${workload} (${maxProcs} processes, until the rate stops rising, at most ${warmupMs} ms)` });
+            await warmUp(b, workload, maxProcs, warmupMs, { pages: o.pages, seed: o.seed, checkEvery }).catch(() => undefined);
           }
         }
         for (const c of group) {

@@ -63,9 +63,10 @@ options:
                       (Runtime spin; default 1000)
   --quantum N         requests a process makes before it yields its CPU to a waiting one
                       (Runtime quantum; default 1024)
-  --warmup MS         untimed warm-up per workload and runtime, every process busy, so that V8
-                      has compiled each process thread's code before the timed cells (default
-                      300; --quick 50; 0 = none)
+  --warmup MS         longest untimed warm-up per workload and runtime: 150 ms cells with every
+                      process busy until the rate stops rising, so that V8 has compiled each
+                      process thread's code before the timed cells (default 900; --quick 50;
+                      0 = none)
   --no-baselines      skip the baselines (ratios against them show n/a)
   --no-native         skip only the C baselines (Linux anon fault, userfaultfd)
   --no-probe          skip the scaling probe
@@ -207,7 +208,7 @@ function costs(o: BenchOptions) {
   const bd = Math.max(o.durationMs, 200);
   return {
     cell: o.durationMs + 60,
-    warmup: o.warmupMs + 60,
+    warmup: Math.min(o.warmupMs, 450) + 120, // usually 2-3 warm-up cells (matrix.ts warmUp)
     runtime: 400,
     baseline: bd + Math.min(300, Math.max(50, bd / 5)) + 200,
     native: 3 * (bd + Math.min(300, Math.max(50, bd / 5))) + 1500,
