@@ -29,4 +29,15 @@ test('misses after mprotect read the page table; after pmapRemove and munmap the
     assert.is(rt.stats().totals.faults, 7, 'faults in all');
   }));
 
+test("a new process on the same worker thread starts with an empty TLB: it cannot reach its predecessor's pages", () =>
+  withRuntime({ memory: 1 << 20, maxProcesses: 1, prestart: 1 }, 60_000, 'tlb reset', async (rt) => {
+    for (let round = 0; round < 3; round++) {
+      const va = (await rt.run(fixture('tlb-prog'), 'map-and-touch')) as number;
+      const st = await rt.spawn(fixture('tlb-prog'), 'touch', va).exited;
+      assert.is(st.signal, 'SIGSEGV', `round ${round}: ${JSON.stringify(st)}`);
+      assert.is(st.siginfo?.code, 'SEGV_MAPERR');
+      assert.is(st.siginfo?.addr, va);
+    }
+  }));
+
 test.run();
