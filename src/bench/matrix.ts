@@ -3,8 +3,8 @@
  *
  * One Runtime per (pagers, wait), created with maxProcesses = prestart = the largest process
  * count, so worker threads are started before any timed cell (a worker start costs ~30 ms here).
- * In each runtime, every workload is warmed up with every process thread busy (warmUp) right
- * before its (workload, procs) cells. The warm-up is there for V8: each process thread is an
+ * Each runtime is first warmed up with every process thread busy (warmUp), then runs every
+ * (workload, procs) cell. The warm-up is there for V8: each process thread is an
  * isolate of its own that compiles the fault path and the program anew, on compiler threads
  * that compete with the benchmark for the two CPUs.
  * A cell that fails is recorded with its error and the run goes on.
@@ -15,31 +15,39 @@ import { WORKLOADS, createBenchRuntime, runCell, type BenchRuntime, type CellRes
 
 export { WORKLOADS, WAIT_STRATEGIES };
 
-/** Longest warm-up per workload and runtime, ms (see warmUp). */
-export const DEFAULT_WARMUP_MS = 900;
-/** One warm-up cell, ms. */
-export const WARMUP_CELL_MS = 150;
+/** Longest warm-up per runtime, ms of wall time (see warmUp). */
+export const DEFAULT_WARMUP_MS = 4000;
+/** One warm-up cell's window, ms (a cell also takes ~50 ms to start and stop 16 processes). */
+export const WARMUP_CELL_MS = 100;
 
 /**
- * Warm `workload` up in `b` with every process thread busy, in WARMUP_CELL_MS cells, until the
- * rate stops rising (a cell no more than 10 % above every cell before it, three cells at least)
- * or `maxMs` has gone. Each process thread is an isolate of its own that compiles the fault path and the
- * program anew, and with 16 processes taking turns on 1 CPU each gets a 16th of the running
- * time, so V8 tiers its code up slowly and deoptimises it as it first meets the park and yield
- * paths. Measured on this VM (refault and page_fault, 16 processes, back-to-back 150 ms cells
- * after a 20,000-faults-each warm-up): 75-120k, 123-133k, 177-249k, 292-333k, 298-534k,
- * 450-825k faults/s, with 42, 40, 28, 23, 14 and 15 TurboFan compiles in those cells
- * (--trace-opt); an idle second in between changed nothing. A 300 ms warm-up thus left the
- * 16-process cells measuring V8, not devpager. Returns the warm-up cells' rates.
+ * Warm a runtime up: cells of every workload in turn, with every process thread busy, until each
+ * workload's rate stops rising (its third or later cell no more than 10 % above every earlier one) or
+ * `maxMs` has gone. Returns each workload's warm-up rates.
+ *
+ * Each process thread is an isolate of its own that compiles the fault path and the program anew,
+ * and with 16 processes taking turns on 1 CPU each gets a 16th of the running time, so V8 tiers
+ * its code up slowly and deoptimises it as it first meets the rarer paths (parking, yielding, the
+ * start and stop of a cell). Measured on this VM, 16 processes, back-to-back 150 ms cells in a
+ * new runtime: page_fault 102k, 119k, 124k, 209k, 304k, 506k, 540k, 539k faults/s, with 65, 34,
+ * 39, 32, 22, 8, 8, 6 TurboFan compiles in those cells (--trace-opt); warm, the same cells run
+ * at 0.8-1.2M, as fast as one process. Neither one long cell (after 1.5 s of it the next cells
+ * began at 102k again), nor an idle second, nor V8 flags (--interrupt-budget,
+ * --no-concurrent-recompilation) shortened that. Spin and park cells with 16 processes are bound
+ * by the scheduler or by futex wake-ups instead: flat from the start, done after three cells.
  */
-export async function warmUp(b: BenchRuntime, workload: Workload, procs: number, maxMs: number, cell: Omit<CellSpec, 'workload' | 'procs' | 'durationMs'>): Promise<number[]> {
-  const rates: number[] = [];
+export async function warmUp(b: BenchRuntime, workloads: Workload[], procs: number, maxMs: number, cell: Omit<CellSpec, 'workload' | 'procs' | 'durationMs'>): Promise<Map<Workload, number[]>> {
+  const rates = new Map<Workload, number[]>(workloads.map((w) => [w, []]));
+  const rising = new Set(workloads);
   const t0 = performance.now();
-  while (performance.now() - t0 < maxMs) {
-    const r = await runCell(b, { ...cell, workload, procs, durationMs: Math.min(WARMUP_CELL_MS, maxMs) });
-    rates.push(r.faultsPerSec);
-    const n = rates.length;
-    if (n >= 3 && rates[n - 1] <= 1.1 * Math.max(...rates.slice(0, n - 1))) break;
+  while (rising.size > 0 && performance.now() - t0 < maxMs) {
+    for (const w of [...rising]) {
+      const r = await runCell(b, { ...cell, workload: w, procs, durationMs: WARMUP_CELL_MS });
+      const a = rates.get(w)!;
+      a.push(r.faultsPerSec);
+      if (a.length >= 3 && a[a.length - 1] <= 1.1 * Math.max(...a.slice(0, -1))) rising.delete(w);
+      if (performance.now() - t0 >= maxMs) break;
+    }
   }
   return rates;
 }
@@ -140,17 +148,11 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixResult> {
       try {
         const checkEvery = checkEveryFor(wait);
         const warmupMs = o.warmupMs ?? DEFAULT_WARMUP_MS;
-        let warmed: Workload | null = null;
+        if (warmupMs > 0) {
+          o.onStep?.({ kind: 'warmup', label: `warm up (${maxProcs} processes, until every workload's rate stops rising, at most ${warmupMs} ms)` });
+          await warmUp(b, o.workloads, maxProcs, warmupMs, { pages: o.pages, seed: o.seed, checkEvery }).catch(() => undefined);
+        }
         for (const c of group) {
-          // Each workload right before its own cells: the path code the workloads share (the
-          // fault path, invalidation, the syscalls) takes on each one's type feedback, and V8
-          // may deoptimise it for the next (page_fault's 16-process cell, warmed before the
-          // other three workloads' warm-ups: 39 % and 46 % of its best in two full runs).
-          if (warmupMs > 0 && c.workload !== warmed) {
-            warmed = c.workload;
-            o.onStep?.({ kind: 'warmup', label: `warm up ${c.workload} (${maxProcs} processes, until the rate stops rising, at most ${warmupMs} ms)` });
-            await warmUp(b, c.workload, maxProcs, warmupMs, { pages: o.pages, seed: o.seed, checkEvery }).catch(() => undefined);
-          }
           o.onStep?.({ kind: 'cell', label: cellLabel(c) });
           try {
             results.push(await runCell(b, { workload: c.workload, procs: c.procs, durationMs: o.durationMs, pages: o.pages, seed: o.seed, checkEvery }));

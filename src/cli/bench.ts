@@ -63,10 +63,10 @@ options:
                       (Runtime spin; default 1000)
   --quantum N         requests a process makes before it yields its CPU to a waiting one
                       (Runtime quantum; default 1024)
-  --warmup MS         longest untimed warm-up per workload and runtime: 150 ms cells with every
-                      process busy until the rate stops rising, so that V8 has compiled each
-                      process thread's code before the timed cells (default 900; --quick 50;
-                      0 = none)
+  --warmup MS         longest untimed warm-up per runtime: 100 ms cells of every workload in
+                      turn, every process busy, until each workload's rate stops rising, so that
+                      V8 has compiled every process thread's code before the timed cells
+                      (default 4000; --quick 50; 0 = none)
   --no-baselines      skip the baselines (ratios against them show n/a)
   --no-native         skip only the C baselines (Linux anon fault, userfaultfd)
   --no-probe          skip the scaling probe
@@ -208,7 +208,7 @@ function costs(o: BenchOptions) {
   const bd = Math.max(o.durationMs, 200);
   return {
     cell: o.durationMs + 60,
-    warmup: Math.min(o.warmupMs, 450) + 120, // usually 2-3 warm-up cells (matrix.ts warmUp)
+    warmup: Math.min(o.warmupMs, 2500), // per runtime; usually 2-6 cells per workload (matrix.ts warmUp)
     runtime: 400,
     baseline: bd + Math.min(300, Math.max(50, bd / 5)) + 200,
     native: 3 * (bd + Math.min(300, Math.max(50, bd / 5))) + 1500,
@@ -229,7 +229,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const baselineOpts = { durationMs: Math.max(o.durationMs, 200), native: o.native, procs: [1] };
   const nBaselines = o.baselines ? baselineSteps(baselineOpts) : 0;
   const c = costs(o);
-  const warmups = o.warmupMs > 0 ? runtimes * o.workloads.length : 0;
+  const warmups = o.warmupMs > 0 ? runtimes : 0;
   const totalCost = cells.length * c.cell + warmups * c.warmup + runtimes * c.runtime + (o.baselines ? (nBaselines - (o.native ? 1 : 0)) * c.baseline + (o.native ? c.native : 0) : 0) + (o.probe ? 7 * c.probe : 0);
   const progress = new Progress(cells.length + warmups + runtimes + nBaselines + (o.probe ? 7 : 0), totalCost);
 
