@@ -79,7 +79,9 @@ export default defineDriver<BenchState, BenchConfig | undefined>({
   mmap(dev, off, _prot, kernel) {
     const s = dev.state;
     if (off >= 0 && off < s.bytes) {
-      const pa = kernel.pmapExtract(s.ringKva + (atop(off) % s.ring) * PAGE_SIZE);
+      // pages < 2^28, so the page number is an int32 and this is an integer modulo (a float one
+      // is a call into C on every fault)
+      const pa = kernel.pmapExtract(s.ringKva + (((off / PAGE_SIZE) | 0) % s.ring) * PAGE_SIZE);
       return pa < 0 ? -1 : atop(pa);
     }
     if (off === CTL_OFFSET) {

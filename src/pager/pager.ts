@@ -247,9 +247,10 @@ export class Pager {
       switch (op) {
         case OP_FAULT:
           c[C.faultsServed]++;
+          this.pmap.entered = 0;
           err = uvmFault(this, s, req[a], req[a + 1]);
           // The reply carries the PTE, so the process need not read the table we just wrote.
-          if (err === 0) pte = this.pmap.lookup(s, req[a]);
+          if (err === 0) pte = this.pmap.entered !== 0 ? this.pmap.entered : this.pmap.lookup(s, req[a]);
           break;
         case OP_MMAP: {
           c[C.syscalls]++;

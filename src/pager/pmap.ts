@@ -40,6 +40,9 @@ export function pteLoad(m32: Int32Array, l1: Int32Array, va: number): number {
 }
 
 export class Pmap {
+  /** The PTE the last enter() stored (0 before one): a fault's reply carries it. */
+  entered = 0;
+
   constructor(private readonly phys: PhysMem) {}
 
   /** Index of the PTE word for va in phys.m32, allocating the L2 table if `create`. -1 if none. */
@@ -58,9 +61,10 @@ export class Pmap {
     return (t - 1) * L2_ENTRIES + ((va >>> 12) & 1023);
   }
 
+  /** The PTE for va (owning pager only: it wrote it, so a plain read sees it). */
   lookup(s: SlotViews, va: number): number {
     const i = this.pteIndex(s, va, false);
-    return i < 0 ? 0 : Atomics.load(this.phys.m32, i);
+    return i < 0 ? 0 : this.phys.m32[i];
   }
 
   /**
@@ -73,7 +77,7 @@ export class Pmap {
     const i = this.pteIndex(s, va, true);
     if (i < 0) return ENTER_NOMEM;
     const m32 = this.phys.m32;
-    const old = Atomics.load(m32, i);
+    const old = m32[i]; // only this pager writes the slot's PTEs
     if (!anon) {
       const same = (old & PTE_VALID) !== 0 && (old & PTE_ANON) === 0 && ptePfn(old) === pfn;
       if (!same) {
@@ -81,7 +85,9 @@ export class Pmap {
         if ((old & PTE_VALID) !== 0 && (old & PTE_ANON) === 0) this.phys.mapUnref(ptePfn(old));
       }
     }
-    Atomics.store(m32, i, (pfn << PTE_PFN_SHIFT) | PTE_VALID | (anon ? PTE_ANON : 0) | (prot & PTE_PROT));
+    const pte = (pfn << PTE_PFN_SHIFT) | PTE_VALID | (anon ? PTE_ANON : 0) | (prot & PTE_PROT);
+    Atomics.store(m32, i, pte);
+    this.entered = pte;
     return ENTER_OK;
   }
 
