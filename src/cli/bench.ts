@@ -66,7 +66,7 @@ options:
   --warmup MS         longest untimed warm-up per runtime: 100 ms cells of every workload in
                       turn, every process busy, until each workload's rate stops rising, so that
                       V8 has compiled every process thread's code before the timed cells
-                      (default 4000; --quick 50; 0 = none)
+                      (default 4000, a quarter of it for spin and park; --quick 50; 0 = none)
   --no-baselines      skip the baselines (ratios against them show n/a)
   --no-native         skip only the C baselines (Linux anon fault, userfaultfd)
   --no-probe          skip the scaling probe
@@ -208,7 +208,7 @@ function costs(o: BenchOptions) {
   const bd = Math.max(o.durationMs, 200);
   return {
     cell: o.durationMs + 60,
-    warmup: Math.min(o.warmupMs, 2500), // per runtime; usually 2-6 cells per workload (matrix.ts warmUp)
+    warmup: o.warmupMs * 0.5, // per runtime, averaged over the adaptive (all of it) and spin and park ones (a quarter)
     runtime: 400,
     baseline: bd + Math.min(300, Math.max(50, bd / 5)) + 200,
     native: 3 * (bd + Math.min(300, Math.max(50, bd / 5))) + 1500,
