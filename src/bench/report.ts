@@ -195,11 +195,18 @@ export function computeTargets(r: Ratios, baselines: Baselines | null, probe: Pr
     value: r.faultsPerSecVsPostMessage, goal: '>= 10x', pass: judge(r.faultsPerSecVsPostMessage, (v) => v >= 10),
   });
   const over = r.oversubscribed;
-  const worst = over.length ? over.reduce((a, b) => (b.ratio < a.ratio ? b : a)) : undefined;
+  const lowest = (xs: typeof over) => (xs.length ? xs.reduce((a, b) => (b.ratio < a.ratio ? b : a)) : undefined);
+  const worst = lowest(over);
+  const pagerCounts = [...new Set(over.map((x) => x.pagers))].sort((a, b) => a - b);
+  // The worst cell of each pager count too, and the median cell: one cell of the eight decides
+  // the verdict, and a cell's rate moves by a third between runs here (BENCHMARKS.md).
+  const perPagers = pagerCounts.length > 1 ? pagerCounts.map((g) => `${g} pager${g > 1 ? 's' : ''} worst ${Math.round(lowest(over.filter((x) => x.pagers === g))!.ratio * 100)}%`) : [];
+  const sorted = over.map((x) => x.ratio).sort((a, b) => a - b);
+  const median = sorted.length ? sorted[(sorted.length - 1) >> 1] : NaN;
   t.push({
     name: `${worst?.procs ?? 16} procs on ${cores} cores, default strategy vs its best`,
     detail: worst
-      ? `worst of ${over.length} (workload, pagers): ${worst.workload} pagers=${worst.pagers}: ${DEFAULT_WAIT} x${worst.procs} ${fmtRate(worst.faultsPerSec)}/s vs its best x${worst.bestProcs} ${fmtRate(worst.bestFaultsPerSec)}/s`
+      ? `worst of ${over.length} (workload, pagers): ${worst.workload} pagers=${worst.pagers}: ${DEFAULT_WAIT} x${worst.procs} ${fmtRate(worst.faultsPerSec)}/s vs its best x${worst.bestProcs} ${fmtRate(worst.bestFaultsPerSec)}/s${[...perPagers, `median cell ${Math.round(median * 100)}%`].map((x) => `; ${x}`).join('')}`
       : `needs ${DEFAULT_WAIT} cells at more than one process count`,
     value: worst ? worst.ratio : NaN, goal: '>= 50%', pass: worst ? worst.ratio >= 0.5 : null,
   });
