@@ -20,7 +20,7 @@
  * will-it-scale's method: the counters are sampled while every task still runs, so the figure is
  * the rate of the running workload, not of its start-up or its wind-down. The wind-down matters
  * beyond the CPUs: with 16 processes on 1 CPU, most of them are parked in the run queue at t1,
- * and each must get a CPU once more just to see STOP (30-75 ms of a 150 ms cell, measured).
+ * and each must get a CPU once more just to see STOP (21-75 ms of a 150 ms cell, measured).
  * A process publishes every checkEvery faults, so the sum is low by less than checkEvery per
  * process. `drainFaultsPerSec` keeps the figure with the wind-down: every fault the programs
  * counted / (latest "stop seen" - t0). Latency percentiles are

@@ -4,9 +4,9 @@
  * One Runtime per (pagers, wait), created with maxProcesses = prestart = the largest process
  * count, so worker threads are started before any timed cell (a worker start costs ~30 ms here).
  * Each runtime is first warmed up with every process thread busy (warmUp), then runs every
- * (workload, procs) cell. The warm-up is there for V8: each process thread is an
- * isolate of its own that compiles the fault path and the program anew, on compiler threads
- * that compete with the benchmark for the two CPUs.
+ * (workload, procs) cell. The warm-up is there for V8: each process thread is an isolate of its
+ * own that compiles the fault path and the program anew, on compiler threads that compete with
+ * the benchmark for the two CPUs.
  * A cell that fails is recorded with its error and the run goes on.
  */
 import type { WaitStrategy } from '../wait.js';
@@ -154,7 +154,7 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixResult> {
         // Spin and park get a quarter of the warm-up: with 16 processes they run at the speed of
         // the scheduler (spinners preempting each other) or of futex wake-ups, not of V8's code,
         // and their rate is too noisy for the stop rule, so they always ran to the limit (4.0-4.1
-        // s each, measured), a quarter of the whole bench.
+        // s each, measured: with the adaptive ones, 23.5 s of a 52 s bench).
         const limit = wait === 'adaptive' ? warmupMs : Math.round(warmupMs / 4);
         if (limit > 0) {
           o.onStep?.({ kind: 'warmup', label: `warm up (${maxProcs} processes, until every workload's rate stops rising, at most ${limit} ms)` });

@@ -18,7 +18,7 @@
  * whose PTEs this process removed stays TLB_ABSENT until it faults there. That matters for speed:
  * the PTE it would read on a miss shares a cache line with the 15 PTEs around it, which the pager
  * writes on the next faults, so each such read pulled the line from the pager's core and the
- * pager's next PTE store pulled it back (measured in BENCHMARKS.md, "TLB_ABSENT").
+ * pager's next PTE store pulled it back (BENCHMARKS.md, "What made the fault faster").
  */
 import { clockMs } from '../clock.js';
 import {
