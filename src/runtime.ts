@@ -140,7 +140,8 @@ interface AttachedDevice {
 }
 
 const PAGER_URL = new URL('./workers/pager-worker.js', import.meta.url);
-const PROCESS_URL = new URL('./workers/process-worker.js', import.meta.url);
+/** process threads' entry: CommonJS, so piscina's require() never loads an ES module (process-entry.cts) */
+const PROCESS_URL = new URL('./workers/process-entry.cjs', import.meta.url);
 
 function toUrl(u: URL | string, what: string): string {
   if (u instanceof URL) return u.href;
