@@ -62,7 +62,7 @@ export class KernelApi {
   }
   private word(kva: number, what: string): number {
     const pa = this.phys.pmapExtract(kva);
-    if (pa < 0 || pa % 4 !== 0) throw new RangeError(`${what} kva must be a mapped, 4-byte aligned kernel address, got ${kva}`);
-    return pa / 4;
+    if (pa < 0 || (pa & 3) !== 0) throw new RangeError(`${what} kva must be a mapped, 4-byte aligned kernel address, got ${kva}`);
+    return pa >>> 2; // pa < 2^32: see PhysMem.load32
   }
 }

@@ -336,16 +336,19 @@ export class PhysMem {
     }
   }
 
+  // pa is a non-negative integer below 2^32 (the arena's size limit), so its low bits and its
+  // word index come from integer operations; a % or / on it compiles to float arithmetic, the %
+  // to a call into C, on every d_mmap that reads a kernel word (foo reads two per fault).
   load32(kva: number): number {
     const pa = this.pa(kva, 'load32 kva');
-    if (pa % 4 !== 0) throw badRange('load32 kva', 'a 4-byte aligned address', kva);
-    return Atomics.load(this.m32, pa / 4) >>> 0;
+    if ((pa & 3) !== 0) throw badRange('load32 kva', 'a 4-byte aligned address', kva);
+    return Atomics.load(this.m32, pa >>> 2) >>> 0;
   }
 
   store32(kva: number, v: number): void {
     const pa = this.pa(kva, 'store32 kva');
-    if (pa % 4 !== 0) throw badRange('store32 kva', 'a 4-byte aligned address', kva);
-    Atomics.store(this.m32, pa / 4, v);
+    if ((pa & 3) !== 0) throw badRange('store32 kva', 'a 4-byte aligned address', kva);
+    Atomics.store(this.m32, pa >>> 2, v);
   }
 }
 
