@@ -3,7 +3,8 @@
  * processes only as CPUs come free, and running ones yield after their quantum. These tests pin
  * `cpus` so that they hold on any machine, and check what a wrong implementation would break:
  * the CPU count returning to zero (no leak), turns actually being taken, a quiet pager freeing
- * processes from a CPU holder that never comes back, wait32 and SIGKILL giving a CPU back.
+ * processes from a CPU holder that never comes back, wait32 giving a CPU back, and a SIGKILL in
+ * the middle of turn-taking leaving nothing behind.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -41,6 +42,7 @@ test('a CPU holder that never comes back to devpager cannot starve the others: a
     const rt = await Runtime.create({ memory: 16 << 20, maxProcesses: 4, prestart: 4, cpus: 1 });
     try {
       const hog = rt.run(PROG, 'hog', 1500) as Promise<{ endAbs: number }>;
+      hog.catch(() => undefined); // reported below, not as an unhandled rejection at rt.close()
       await new Promise((r) => setTimeout(r, 100)); // the hog holds the CPU by now
       const others = await Promise.all(Array.from({ length: 3 }, () => rt.run(PROG, 'faults', 2000) as Promise<{ endAbs: number }>));
       const h = await hog;
@@ -60,11 +62,19 @@ test('a process blocked in wait32 gives its CPU back: the others run without an 
       const { obj1 } = rt.device('/dev/foo0').state as { obj1: number };
       const k = rt.kernel;
       const waiter = rt.run(PROG, 'wait32', 20_000) as Promise<{ woke: boolean }>;
+      // Handled here too, so that a failed assertion below is reported rather than hidden by the
+      // rejection rt.close() gives the waiter (uvu stops at an unhandled rejection).
+      waiter.catch(() => undefined);
       while (k.load32(obj1 + 4) !== 1) await new Promise((r) => setTimeout(r, 2));
       rt.resetStats();
       const others = await Promise.all(Array.from({ length: 3 }, () => rt.run(PROG, 'faults', 3000) as Promise<{ faults: number }>));
       for (const o of others) assert.is(o.faults, 3000);
-      assert.is(rt.stats().totals.holdTimeouts, 0, 'nobody needed a wake-up beyond the CPUs');
+      // A waiter that kept its CPU would leave the others only overdue wake-ups (a pager quiet
+      // for OVERDUE_AFTER_MS wakes one), one for every quantum they run: ~9 here. With the CPU
+      // given back there are none, unless the operating system itself stalls a hand-off past
+      // 20 ms, which this VM does now and then (5 of 30 runs saw exactly one, before this bound).
+      const overdue = rt.stats().totals.holdTimeouts;
+      assert.ok(overdue <= 2, `${overdue} wake-ups beyond the CPUs: the blocked waiter still held its CPU?`);
       k.store32(obj1, 1);
       k.notify32(obj1);
       assert.is((await waiter).woke, true);
@@ -75,27 +85,36 @@ test('a process blocked in wait32 gives its CPU back: the others run without an 
     }
   }, 'wait32'));
 
-test('a process killed while its wake-up is held leaves the queue, and no CPU stays counted for it', () =>
+test('a process killed while processes take turns on the CPU leaves no queue entry and no CPU counted behind', () =>
   withTimeout(60_000, async () => {
-    const rt = await Runtime.create({ memory: 16 << 20, maxProcesses: 4, prestart: 4, cpus: 1 });
+    // Two faulting processes on 1 CPU with a short quantum take turns: at any moment one runs
+    // and the other waits in the run queue, its wake-up held. Kill one of them mid-run: the
+    // queue and the CPU count must come back to zero once the other is gone too. (The earlier
+    // form of this test waited for a victim to be held behind a quietly computing hog; a process
+    // beyond the CPUs parks only when an answer comes late, so on some runs it never did.)
+    const rt = await Runtime.create({ memory: 16 << 20, maxProcesses: 4, prestart: 4, cpus: 1, quantum: 64 });
     try {
-      const hog = rt.run(PROG, 'hog', 1500);
-      await new Promise((r) => setTimeout(r, 100));
-      const victim = rt.spawn(PROG, 'faults', 1_000_000);
-      const until = Date.now() + 2000;
-      while (rt.stats().run.held === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 2));
-      assert.is(rt.stats().run.held, 1, 'the victim waits in the run queue');
+      const holder = rt.spawn(PROG, 'faults', 1e9);
+      const victim = rt.spawn(PROG, 'faults', 1e9);
+      const until = Date.now() + 5000;
+      let sawHeld = false;
+      while (!sawHeld && Date.now() < until) {
+        sawHeld = rt.stats().run.held > 0;
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      assert.ok(sawHeld, 'wake-ups were held while the two took turns');
       victim.kill();
-      const st = await victim.exited;
-      assert.is(st.signal, 'SIGKILL');
-      assert.is(rt.stats().run.held, 0, 'its entry is gone');
-      await hog;
+      assert.is((await victim.exited).signal, 'SIGKILL');
+      holder.kill();
+      assert.is((await holder.exited).signal, 'SIGKILL');
       await settle(rt);
-      assert.equal([rt.stats().run.running, rt.stats().run.held], [0, 0]);
+      assert.equal([rt.stats().run.running, rt.stats().run.held], [0, 0], 'no CPU and no queue entry left behind');
+      // The runtime still schedules: a new process runs to its end.
+      assert.is(((await rt.run(PROG, 'faults', 200)) as { faults: number }).faults, 200);
     } finally {
       await rt.close();
     }
-  }, 'kill held'));
+  }, 'kill while taking turns'));
 
 test('cpus and quantum are validated', () =>
   withTimeout(10_000, async () => {
