@@ -48,7 +48,8 @@ export async function warmUp(b: BenchRuntime, workloads: Workload[], procs: numb
       // one such cell is often a pause before the next rise (random, 2 pagers: 175k, 225k,
       // 227k, then 343k).
       const n = a.length;
-      if (n >= 3 && a[n - 1] <= 1.1 * Math.max(...a.slice(0, n - 2)) && a[n - 2] <= 1.1 * Math.max(...a.slice(0, n - 2))) rising.delete(w);
+      const bar = n >= 3 ? 1.1 * Math.max(...a.slice(0, n - 2)) : Infinity;
+      if (a[n - 1] <= bar && a[n - 2] <= bar) rising.delete(w);
       if (performance.now() - t0 >= maxMs) break;
     }
   }
