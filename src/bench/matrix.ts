@@ -48,8 +48,10 @@ export async function warmUp(b: BenchRuntime, workloads: Workload[], procs: numb
       // one such cell is often a pause before the next rise (random, 2 pagers: 175k, 225k,
       // 227k, then 343k).
       const n = a.length;
-      const bar = n >= 3 ? 1.1 * Math.max(...a.slice(0, n - 2)) : Infinity;
-      if (a[n - 1] <= bar && a[n - 2] <= bar) rising.delete(w);
+      if (n >= 3) {
+        const bar = 1.1 * Math.max(...a.slice(0, n - 2));
+        if (a[n - 1] <= bar && a[n - 2] <= bar) rising.delete(w);
+      }
       if (performance.now() - t0 >= maxMs) break;
     }
   }
