@@ -84,6 +84,8 @@ export interface MatrixOptions {
   quantum?: number;
   /** untimed warm-up cell per workload and runtime, ms (default 300; 0 = none) */
   warmupMs?: number;
+  /** called for each runtime after its warm-up, right before its timed cells */
+  beforeCells?: (pagers: number, wait: WaitStrategy) => Promise<void>;
   /** called before each step: a runtime start (kind 'runtime') or a cell */
   onStep?: (s: { kind: 'runtime' | 'warmup' | 'cell'; label: string }) => void;
 }
@@ -167,6 +169,7 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixResult> {
         // cells in between (fewer processes, other workloads) leave the last workload's 16-process
         // cell as weak as a cold one. Measured with the order reversed: page_fault kept 87-93 %
         // when first and 74 % and 18 % when last, random 64-96 % first and 43-48 % last (1 pager).
+        await o.beforeCells?.(pagers, wait);
         let current: Workload | null = null;
         for (const c of group) {
           if (limit > 0 && c.workload !== current) {

@@ -248,6 +248,8 @@ export function baselinesTable(b: Baselines): string {
   const rows = [['baseline', 'threads', 'ops/s', 'p50 µs', 'p99 µs', 'p99.9 µs', 'mean µs'], ...all.map(baselineRow)];
   const notes = all.filter(isSkipped).map((r) => `  ${r.name}: skipped: ${r.skipped}`);
   const details = all.filter((r): r is BaselineResult => !isSkipped(r) && !!r.detail).map((r) => `  ${r.name} x${r.procs}: ${r.detail}`);
+  const readings = b.spinFloorReadings.map((r) => (isSkipped(r) ? 'skipped' : `${Math.round(r.p50Ns)}`));
+  if (readings.length > 1) details.push(`  spin-floor: the median of ${readings.length} readings (p50 ns, in run order: at the start, next to the reference cell, at the end): ${readings.join(', ')}`);
   return [table(rows), ...notes, ...details].join('\n');
 }
 
@@ -323,6 +325,7 @@ export function baselinesJson(b: Baselines): Record<string, unknown> {
   const nan = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? null : v);
   return {
     spinFloorNs: nan(floor?.p50Ns),
+    spinFloorReadingsNs: b.spinFloorReadings.map((r) => (isSkipped(r) ? null : nan(r.p50Ns))),
     parkPagerFaultsPerSec: nan(park?.opsPerSec),
     parkPagerP50Ns: nan(park?.p50Ns),
     postMessagePagerFaultsPerSec: nan(pm?.opsPerSec),

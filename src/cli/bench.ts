@@ -8,13 +8,13 @@ import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { MAX_MEMORY } from '../physmem.js';
 import type { WaitStrategy } from '../wait.js';
-import { baselineSteps, runBaselines, type Baselines } from '../bench/baselines.js';
+import { addSpinFloorReading, baselineSteps, measureSpinFloor, runBaselines, type Baselines } from '../bench/baselines.js';
 import { createBenchRuntime, runCell, type CellResult, type Workload } from '../bench/cell.js';
 import { validateChromeTrace } from '../report/chrome-trace.js';
 import { WAIT_STRATEGIES, WORKLOADS, DEFAULT_WARMUP_MS, cellLabel, checkEveryFor, expandMatrix, runMatrix, type CellError } from '../bench/matrix.js';
 import { runScalingProbe, type ProbeResult } from '../bench/probe.js';
 import {
-  baselinesJson, baselinesTable, computeRatios, computeTargets, fmtRate, machineInfo, probeText, ratiosText,
+  DEFAULT_WAIT, baselinesJson, baselinesTable, computeRatios, computeTargets, fmtRate, machineInfo, probeText, ratiosText,
   resultsTable, targetsText, type BenchJson,
 } from '../bench/report.js';
 import { UsageError, bytes, choiceList, intList, posInt } from './args.js';
@@ -227,7 +227,11 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const cells = expandMatrix(o);
   const runtimes = o.pagers.length * o.waits.length;
   const baselineOpts = { durationMs: Math.max(o.durationMs, 200), native: o.native, procs: [1] };
-  const nBaselines = o.baselines ? baselineSteps(baselineOpts) : 0;
+  // The spin floor is read again right before the reference cell's runtime starts its cells
+  // (1 pager, the first of adaptive/park/spin that runs) and after the matrix (Baselines.spinFloorReadings).
+  const refWait = ([DEFAULT_WAIT, 'park', 'spin'] as const).find((w) => o.waits.includes(w));
+  const refRuntime = o.pagers.includes(1) && o.procs.includes(1) && refWait !== undefined;
+  const nBaselines = o.baselines ? baselineSteps(baselineOpts) + 1 + (refRuntime ? 1 : 0) : 0;
   const c = costs(o);
   const warmups = o.warmupMs > 0 ? runtimes : 0;
   const totalCost = cells.length * c.cell + warmups * c.warmup + runtimes * c.runtime + (o.baselines ? (nBaselines - (o.native ? 1 : 0)) * c.baseline + (o.native ? c.native : 0) : 0) + (o.probe ? 7 * c.probe : 0);
@@ -250,12 +254,21 @@ export async function benchCommand(argv: string[]): Promise<number> {
       workloads: o.workloads, procs: o.procs, pagers: o.pagers, waits: o.waits, durationMs: o.durationMs, pages: o.pages,
       memory: o.memory, ring: o.ring, seed: o.seed, stats: o.stats, statsSample: o.statsSample, processNice: o.processNice,
       warmupMs: o.warmupMs,
+      beforeCells: async (pagers, wait) => {
+        if (!baselines || !refRuntime || pagers !== 1 || wait !== refWait) return;
+        progress.step('baseline spin-floor (again, next to the reference cell)', c.baseline);
+        addSpinFloorReading(baselines, await measureSpinFloor(baselineOpts.durationMs));
+      },
       spin: o.spin,
       quantum: o.quantum,
       onStep: (s) => progress.step(s.label, c[s.kind]),
     });
     results = m.results;
     errors = m.errors;
+    if (baselines) {
+      progress.step('baseline spin-floor (again, at the end)', c.baseline);
+      addSpinFloorReading(baselines, await measureSpinFloor(baselineOpts.durationMs));
+    }
     if (o.trace) traced = await traceFirstCell(o, o.trace);
     if (o.probe) {
       try {
