@@ -25,6 +25,7 @@ import type { ThreadInfo, TraceEvent } from './report/types.js';
 import type { PagerWorkerData } from './workers/pager-worker.js';
 import type { ProcessOutcome, ProcessTask, ProcessWorkerData } from './workers/process-worker.js';
 import { PAGE_SIZE } from './constants.js';
+import { allowedCpus, pinPlan, pinUnavailable, type PinPlan } from './affinity.js';
 
 export interface DeviceConfig {
   name: string;
@@ -101,6 +102,13 @@ export interface RuntimeOptions {
    * pagers on a core. Linux only (piscina's niceIncrement, through its optional @napi-rs/nice).
    */
   processNice?: number;
+  /**
+   * pin each pager to a core of its own and the process threads to the cores left (default
+   * false; Linux, needs taskset from util-linux). It keeps the scheduler from putting a process
+   * on its pager's CPU, where both wait for each other (src/affinity.ts). Rejected when the
+   * allowed CPUs leave none for processes beside the pagers.
+   */
+  pin?: boolean;
 }
 
 export interface ProcessStatus {
@@ -208,7 +216,7 @@ export class Runtime {
   private readonly started = performance.now();
   /** @internal */ readonly options: Readonly<Required<Omit<RuntimeOptions, 'devices'>>>;
 
-  private constructor(opts: Required<Omit<RuntimeOptions, 'devices'>>, arena: ReturnType<typeof createArena>, devices: AttachedDevice[]) {
+  private constructor(opts: Required<Omit<RuntimeOptions, 'devices'>>, arena: ReturnType<typeof createArena>, devices: AttachedDevice[], private readonly pinned: PinPlan | null) {
     this.options = opts;
     this.sab = arena.sab;
     this.layout = arena.layout;
@@ -249,6 +257,8 @@ export class Runtime {
     if ((statsSample & (statsSample - 1)) !== 0) throw badRange('options.statsSample', 'a power of two', statsSample);
     const mapEntries = intOpt(o, 'mapEntries', 1024, 4, 1 << 20);
     const processNice = intOpt(o, 'processNice', 0, 0, 19);
+    const pin = o.pin ?? false;
+    if (typeof pin !== 'boolean') throw badType('options.pin', 'a boolean', pin);
     const wait = o.wait ?? 'adaptive';
     if (!WAIT_STRATEGIES.includes(wait as WaitStrategy)) throw badType('options.wait', `one of ${WAIT_STRATEGIES.map((s) => `'${s}'`).join(', ')}`, wait);
     const stats = o.stats ?? true;
@@ -261,9 +271,18 @@ export class Runtime {
     const devs = o.devices ?? [];
     if (!Array.isArray(devs)) throw badType('options.devices', 'an array', devs);
     for (const k of Object.keys(o)) {
-      if (!['memory', 'pagers', 'devices', 'maxProcesses', 'prestart', 'wait', 'spin', 'pagerSpin', 'quantum', 'cpus', 'stats', 'statsSample', 'countAccesses', 'processNice', 'trace', 'traceEvents', 'mapEntries'].includes(k)) {
+      if (!['memory', 'pagers', 'devices', 'maxProcesses', 'prestart', 'wait', 'spin', 'pagerSpin', 'quantum', 'cpus', 'stats', 'statsSample', 'countAccesses', 'processNice', 'pin', 'trace', 'traceEvents', 'mapEntries'].includes(k)) {
         throw new TypeError(`options.${k} is not a Runtime option`);
       }
+    }
+
+    let plan: PinPlan | null = null;
+    if (pin) {
+      const why = pinUnavailable();
+      if (why !== null) throw new Error(`options.pin: ${why}`);
+      const allowed = allowedCpus();
+      plan = pinPlan(allowed, pagers);
+      if (plan === null) throw new Error(`options.pin: ${allowed.length} allowed CPU(s) (${allowed.join(',')}) leave none for processes beside ${pagers} pager(s)`);
     }
 
     // Devices: validate and load every driver before anything starts.
@@ -313,7 +332,7 @@ export class Runtime {
       }
       attached.push({ path: l.path, name: l.cfg.name, unit: l.unit, driverUrl: l.url, driver: l.driver, state });
     }
-    const rt = new Runtime({ memory, pagers, maxProcesses, prestart, wait: wait as WaitStrategy, spin, pagerSpin, quantum, cpus, statsSample, stats, countAccesses, processNice, trace, traceEvents, mapEntries }, arena, attached);
+    const rt = new Runtime({ memory, pagers, maxProcesses, prestart, wait: wait as WaitStrategy, spin, pagerSpin, quantum, cpus, statsSample, stats, countAccesses, processNice, pin, trace, traceEvents, mapEntries }, arena, attached, plan);
     try {
       await rt.start();
     } catch (e) {
@@ -329,6 +348,7 @@ export class Runtime {
       const data: PagerWorkerData = {
         sab: this.sab,
         index: p,
+        cpus: this.pinned?.pagers[p] ?? null,
         devices: this.devices.map((d) => ({ path: d.path, name: d.name, unit: d.unit, driverUrl: d.driverUrl, state: d.state })),
       };
       const w = new Worker(PAGER_URL, { workerData: data, name: `devpager-pager-${p}`, execArgv: workerExecArgv() });
@@ -346,7 +366,7 @@ export class Runtime {
       });
     }
     await Promise.all(ready);
-    const workerData: ProcessWorkerData = { sab: this.sab, devices: this.devices.map((d, index) => ({ path: d.path, index })) };
+    const workerData: ProcessWorkerData = { sab: this.sab, devices: this.devices.map((d, index) => ({ path: d.path, index })), cpus: this.pinned?.processes ?? null };
     this.pool = new Piscina({
       filename: fileURLToPath(PROCESS_URL),
       minThreads: this.options.prestart,

@@ -59,6 +59,9 @@ options:
   --stats-sample N    time 1 fault in N (a power of two; default the Runtime's, 256)
   --process-nice N    run process threads at nice N (0-19; default 0): pagers then win the CPU
                       when processes outnumber cores (see BENCHMARKS.md for the trade-off)
+  --pin               pin each pager to a core of its own and the processes to the cores left
+                      (Runtime pin; Linux, taskset); runtimes with as many pagers as cores
+                      run unpinned
   --spin N            a waiting process's polls before it parks while others wait for a CPU
                       (Runtime spin; default 1000)
   --quantum N         requests a process makes before it yields its CPU to a waiting one
@@ -102,6 +105,7 @@ export interface BenchOptions {
   stats: boolean;
   statsSample?: number;
   processNice: number;
+  pin: boolean;
   spin?: number;
   quantum?: number;
   warmupMs: number;
@@ -135,6 +139,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
         'no-stats': { type: 'boolean', default: false },
         'stats-sample': { type: 'string' },
         'process-nice': { type: 'string' },
+        pin: { type: 'boolean' },
         warmup: { type: 'string' },
         spin: { type: 'string' },
         quantum: { type: 'string' },
@@ -165,6 +170,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
     stats: !values['no-stats'],
     statsSample: values['stats-sample'] !== undefined ? posInt('stats-sample', values['stats-sample'], 1, 1 << 20) : undefined,
     processNice: values['process-nice'] !== undefined ? posInt('process-nice', values['process-nice'], 0, 19) : 0,
+    pin: values.pin ?? false,
     spin: values.spin !== undefined ? posInt('spin', values.spin, 0, 1 << 30) : undefined,
     quantum: values.quantum !== undefined ? posInt('quantum', values.quantum, 1, 1 << 30) : undefined,
     warmupMs: values.warmup !== undefined ? posInt('warmup', values.warmup, 0, 600_000) : quick ? 50 : DEFAULT_WARMUP_MS,
@@ -252,7 +258,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     }
     const m = await runMatrix({
       workloads: o.workloads, procs: o.procs, pagers: o.pagers, waits: o.waits, durationMs: o.durationMs, pages: o.pages,
-      memory: o.memory, ring: o.ring, seed: o.seed, stats: o.stats, statsSample: o.statsSample, processNice: o.processNice,
+      memory: o.memory, ring: o.ring, seed: o.seed, stats: o.stats, statsSample: o.statsSample, processNice: o.processNice, pin: o.pin,
       warmupMs: o.warmupMs,
       beforeCells: async (pagers, wait) => {
         if (!baselines || !refRuntime || pagers !== 1 || wait !== refWait) return;

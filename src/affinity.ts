@@ -1,0 +1,81 @@
+/**
+ * CPU affinity of the runtime's threads (RuntimeOptions.pin; Linux, through taskset(1)).
+ *
+ * Why: on this 2-vCPU VM the scheduler sometimes puts a process thread on its pager's CPU and
+ * keeps it there for tens of ms. Each then waits for the other to be preempted or to park, and
+ * one process's faults go from ~1 µs to 5-35 µs until the two drift apart again (measured with
+ * /proc/<tid>/stat at each failed spin: BENCHMARKS.md, "Same-CPU episodes"). Longer spins only
+ * wait for preemption instead. will-it-scale binds each task to a CPU for the same reason.
+ *
+ * The plan: pager i gets a core of its own, counted from the top of the allowed list; process
+ * threads share the cores below. With no core left for processes there is nothing to separate,
+ * and pinning is refused rather than made worse (two pagers pinned on two cores halved the
+ * 2-process cells).
+ *
+ * Node has no thread-affinity API, so each thread finds its own Linux thread id
+ * (/proc/thread-self) and runs `taskset -pc LIST TID` once, when it starts.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync, readlinkSync } from 'node:fs';
+
+export interface PinPlan {
+  /** pagers[i]: the CPUs of pager i (one core each) */
+  pagers: number[][];
+  /** the CPUs every process thread may run on */
+  processes: number[];
+}
+
+/** Parse a Linux CPU list such as "0-3,8,10-11" into ascending CPU numbers. */
+export function parseCpuList(s: string): number[] {
+  const out = new Set<number>();
+  for (const part of s.trim().split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
+    if (!m) throw new Error(`cannot parse CPU list '${s}'`);
+    const a = Number(m[1]);
+    const b = m[2] === undefined ? a : Number(m[2]);
+    for (let c = a; c <= b; c++) out.add(c);
+  }
+  return [...out].sort((x, y) => x - y);
+}
+
+/** The CPUs this Node process may run on (Cpus_allowed_list in /proc/self/status). */
+export function allowedCpus(): number[] {
+  const m = /^Cpus_allowed_list:\s*(\S+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+  if (!m) throw new Error('/proc/self/status has no Cpus_allowed_list');
+  return parseCpuList(m[1]);
+}
+
+/** Which CPUs each thread gets, or null when the allowed CPUs leave none for processes. */
+export function pinPlan(cpus: readonly number[], pagers: number): PinPlan | null {
+  if (cpus.length <= pagers) return null;
+  const pagerCpus: number[][] = [];
+  for (let i = 0; i < pagers; i++) pagerCpus.push([cpus[cpus.length - 1 - i]]);
+  return { pagers: pagerCpus, processes: cpus.slice(0, cpus.length - pagers) };
+}
+
+/** Why pinning cannot work on this machine, or null if it can. */
+export function pinUnavailable(): string | null {
+  if (process.platform !== 'linux') return `pinning threads needs Linux (this is ${process.platform})`;
+  try {
+    readlinkSync('/proc/thread-self');
+  } catch (e) {
+    return `cannot read /proc/thread-self: ${(e as Error).message}`;
+  }
+  const r = spawnSync('taskset', ['-p', String(process.pid)], { encoding: 'utf8' });
+  if (r.error) return `cannot run taskset (util-linux): ${r.error.message}`;
+  if (r.status !== 0) return `taskset -p ${process.pid} failed: ${r.stderr.trim()}`;
+  return null;
+}
+
+/** This thread's Linux thread id. */
+export function threadTid(): number {
+  return Number(readlinkSync('/proc/thread-self').split('/')[2]);
+}
+
+/** Pin the calling thread to `cpus`. Throws an Error that says what failed. */
+export function pinThisThread(cpus: readonly number[]): void {
+  const tid = threadTid();
+  const r = spawnSync('taskset', ['-pc', cpus.join(','), String(tid)], { encoding: 'utf8' });
+  if (r.error) throw new Error(`cannot pin thread ${tid} to CPUs ${cpus.join(',')}: ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`cannot pin thread ${tid} to CPUs ${cpus.join(',')}: taskset: ${r.stderr.trim()}`);
+}

@@ -1,0 +1,71 @@
+/**
+ * RuntimeOptions.pin (src/affinity.ts): the plan (pagers on cores of their own, counted from the
+ * top; processes on the rest), the CPU-list parser, bad input, and on Linux with taskset and at
+ * least two CPUs, the threads' real affinity read back from /proc.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { allowedCpus, parseCpuList, pinPlan, pinUnavailable } from '../src/affinity.js';
+import { Runtime } from '../src/index.js';
+import { fixture, withRuntime } from './fixtures/pager-host.js';
+
+test('parseCpuList reads ranges and single CPUs, sorted, and rejects junk', () => {
+  assert.equal(parseCpuList('0-3,8,10-11'), [0, 1, 2, 3, 8, 10, 11]);
+  assert.equal(parseCpuList('5\n'), [5]);
+  assert.equal(parseCpuList('2,0-1'), [0, 1, 2]);
+  assert.throws(() => parseCpuList('0-a'), /cannot parse CPU list/);
+});
+
+test('pinPlan: each pager a core of its own from the top, processes the rest; none when no core is left', () => {
+  assert.equal(pinPlan([0, 1], 1), { pagers: [[1]], processes: [0] });
+  assert.equal(pinPlan([0, 1, 2, 3], 2), { pagers: [[3], [2]], processes: [0, 1] });
+  assert.equal(pinPlan([4, 6, 9], 1), { pagers: [[9]], processes: [4, 6] });
+  assert.is(pinPlan([0, 1], 2), null);
+  assert.is(pinPlan([0], 1), null);
+});
+
+test('options.pin must be a boolean', async () => {
+  try {
+    await Runtime.create({ pin: 'yes' as unknown as boolean });
+    assert.unreachable('accepted a string');
+  } catch (e) {
+    assert.instance(e, TypeError);
+    assert.match((e as Error).message, /options\.pin/);
+  }
+});
+
+const cpus = process.platform === 'linux' ? allowedCpus() : [];
+const why = pinUnavailable() ?? (cpus.length < 2 ? `${cpus.length} CPU(s) allowed` : null);
+if (why !== null) console.log(`# skipping the live pinning tests: ${why}`);
+const live = why === null ? test : test.skip;
+
+/** Cpus_allowed_list of every thread of this Node process. */
+function threadCpuLists(): string[] {
+  return readdirSync('/proc/self/task').map((t) => /^Cpus_allowed_list:\s*(\S+)$/m.exec(readFileSync(`/proc/self/task/${t}/status`, 'utf8'))![1]);
+}
+
+live('pin: the process thread runs on the cores below the pager, and the pager on the top core alone', () =>
+  withRuntime({ memory: 1 << 20, pin: true, prestart: 1 }, 30_000, 'pinned', async (rt) => {
+    const plan = pinPlan(cpus, 1)!;
+    assert.equal(parseCpuList((await rt.run(fixture('affinity-prog'))) as string), plan.processes);
+    const lists = threadCpuLists().map((l) => parseCpuList(l).join(','));
+    assert.ok(lists.includes(String(plan.pagers[0][0])), `a thread pinned to CPU ${plan.pagers[0][0]} alone: ${lists.join(' | ')}`);
+  }));
+
+live('without pin, threads keep every allowed CPU', () =>
+  withRuntime({ memory: 1 << 20, prestart: 1 }, 30_000, 'unpinned', async (rt) => {
+    assert.equal(parseCpuList((await rt.run(fixture('affinity-prog'))) as string), cpus);
+    assert.ok(threadCpuLists().every((l) => parseCpuList(l).join(',') === cpus.join(',')), 'no thread narrowed');
+  }));
+
+live('pin with as many pagers as allowed CPUs is refused with a message naming the option', async () => {
+  try {
+    await Runtime.create({ memory: 1 << 20, pin: true, pagers: cpus.length });
+    assert.unreachable('created');
+  } catch (e) {
+    assert.match((e as Error).message, /options\.pin: .*leave none for processes/);
+  }
+});
+
+test.run();
