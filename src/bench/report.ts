@@ -249,7 +249,7 @@ export function baselinesTable(b: Baselines): string {
   const notes = all.filter(isSkipped).map((r) => `  ${r.name}: skipped: ${r.skipped}`);
   const details = all.filter((r): r is BaselineResult => !isSkipped(r) && !!r.detail).map((r) => `  ${r.name} x${r.procs}: ${r.detail}`);
   const readings = b.spinFloorReadings.map((r) => (isSkipped(r) ? 'skipped' : `${Math.round(r.p50Ns)}`));
-  if (readings.length > 1) details.push(`  spin-floor: the median of ${readings.length} readings (p50 ns, in run order: at the start, next to the reference cell, at the end): ${readings.join(', ')}`);
+  if (readings.length > 1) details.push(`  spin-floor: the median of ${readings.length} readings spread over the run (p50 ns, in run order): ${readings.join(', ')}`);
   return [table(rows), ...notes, ...details].join('\n');
 }
 
