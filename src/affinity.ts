@@ -53,8 +53,15 @@ export function pinPlan(cpus: readonly number[], pagers: number): PinPlan | null
   return { pagers: pagerCpus, processes: cpus.slice(0, cpus.length - pagers) };
 }
 
-/** Why pinning cannot work on this machine, or null if it can. */
+let unavailable: string | null | undefined;
+
+/** Why pinning cannot work on this machine, or null if it can (found out once per Node process). */
 export function pinUnavailable(): string | null {
+  if (unavailable === undefined) unavailable = findWhyUnavailable();
+  return unavailable;
+}
+
+function findWhyUnavailable(): string | null {
   if (process.platform !== 'linux') return `pinning threads needs Linux (this is ${process.platform})`;
   try {
     readlinkSync('/proc/thread-self');

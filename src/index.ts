@@ -7,6 +7,7 @@ export type { Driver, DevHandle, Region } from './driver.js';
 export { KernelApi } from './kernel.js';
 export { Runtime } from './runtime.js';
 export type { RuntimeOptions, DeviceConfig, ProcessHandle, ProcessStatus, DeviceInfo } from './runtime.js';
+export type { PinPlan } from './affinity.js';
 export type { RuntimeStats } from './runtime-stats.js';
 export type { Process } from './workers/process.js';
 export type { WaitStrategy } from './wait.js';

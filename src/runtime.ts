@@ -103,12 +103,13 @@ export interface RuntimeOptions {
    */
   processNice?: number;
   /**
-   * pin each pager to a core of its own and the process threads to the cores left (default
-   * false; Linux, needs taskset from util-linux). It keeps the scheduler from putting a process
-   * on its pager's CPU, where both wait for each other (src/affinity.ts). Rejected when the
-   * allowed CPUs leave none for processes beside the pagers.
+   * pin each pager to a core of its own and the process threads to the cores left (Linux, with
+   * taskset from util-linux). It keeps the scheduler from putting a process on its pager's CPU,
+   * where both wait for each other (src/affinity.ts). 'auto' (the default) pins when it can and
+   * silently does not otherwise (not Linux, no taskset, no core left for processes); true pins or
+   * rejects `Runtime.create` with the reason; false never pins. `rt.pinning` says what was done.
    */
-  pin?: boolean;
+  pin?: boolean | 'auto';
 }
 
 export interface ProcessStatus {
@@ -216,7 +217,11 @@ export class Runtime {
   private readonly started = performance.now();
   /** @internal */ readonly options: Readonly<Required<Omit<RuntimeOptions, 'devices'>>>;
 
-  private constructor(opts: Required<Omit<RuntimeOptions, 'devices'>>, arena: ReturnType<typeof createArena>, devices: AttachedDevice[], private readonly pinned: PinPlan | null) {
+  /** The CPUs each pager and the process threads were pinned to (RuntimeOptions.pin), or null if none. */
+  readonly pinning: PinPlan | null;
+
+  private constructor(opts: Required<Omit<RuntimeOptions, 'devices'>>, arena: ReturnType<typeof createArena>, devices: AttachedDevice[], pinning: PinPlan | null) {
+    this.pinning = pinning;
     this.options = opts;
     this.sab = arena.sab;
     this.layout = arena.layout;
@@ -257,8 +262,8 @@ export class Runtime {
     if ((statsSample & (statsSample - 1)) !== 0) throw badRange('options.statsSample', 'a power of two', statsSample);
     const mapEntries = intOpt(o, 'mapEntries', 1024, 4, 1 << 20);
     const processNice = intOpt(o, 'processNice', 0, 0, 19);
-    const pin = o.pin ?? false;
-    if (typeof pin !== 'boolean') throw badType('options.pin', 'a boolean', pin);
+    const pin = o.pin ?? 'auto';
+    if (typeof pin !== 'boolean' && pin !== 'auto') throw badType('options.pin', "true, false or 'auto'", pin);
     const wait = o.wait ?? 'adaptive';
     if (!WAIT_STRATEGIES.includes(wait as WaitStrategy)) throw badType('options.wait', `one of ${WAIT_STRATEGIES.map((s) => `'${s}'`).join(', ')}`, wait);
     const stats = o.stats ?? true;
@@ -277,12 +282,14 @@ export class Runtime {
     }
 
     let plan: PinPlan | null = null;
-    if (pin) {
+    if (pin !== false) {
       const why = pinUnavailable();
-      if (why !== null) throw new Error(`options.pin: ${why}`);
-      const allowed = allowedCpus();
-      plan = pinPlan(allowed, pagers);
-      if (plan === null) throw new Error(`options.pin: ${allowed.length} allowed CPU(s) (${allowed.join(',')}) leave none for processes beside ${pagers} pager(s)`);
+      if (why === null) plan = pinPlan(allowedCpus(), pagers);
+      if (pin === true && why !== null) throw new Error(`options.pin: ${why}`);
+      if (pin === true && plan === null) {
+        const allowed = allowedCpus();
+        throw new Error(`options.pin: ${allowed.length} allowed CPU(s) (${allowed.join(',')}) leave none for processes beside ${pagers} pager(s)`);
+      }
     }
 
     // Devices: validate and load every driver before anything starts.
@@ -348,7 +355,7 @@ export class Runtime {
       const data: PagerWorkerData = {
         sab: this.sab,
         index: p,
-        cpus: this.pinned?.pagers[p] ?? null,
+        cpus: this.pinning?.pagers[p] ?? null,
         devices: this.devices.map((d) => ({ path: d.path, name: d.name, unit: d.unit, driverUrl: d.driverUrl, state: d.state })),
       };
       const w = new Worker(PAGER_URL, { workerData: data, name: `devpager-pager-${p}`, execArgv: workerExecArgv() });
@@ -366,7 +373,7 @@ export class Runtime {
       });
     }
     await Promise.all(ready);
-    const workerData: ProcessWorkerData = { sab: this.sab, devices: this.devices.map((d, index) => ({ path: d.path, index })), cpus: this.pinned?.processes ?? null };
+    const workerData: ProcessWorkerData = { sab: this.sab, devices: this.devices.map((d, index) => ({ path: d.path, index })), cpus: this.pinning?.processes ?? null };
     this.pool = new Piscina({
       filename: fileURLToPath(PROCESS_URL),
       minThreads: this.options.prestart,

@@ -25,13 +25,16 @@ test('pinPlan: each pager a core of its own from the top, processes the rest; no
   assert.is(pinPlan([0], 1), null);
 });
 
-test('options.pin must be a boolean', async () => {
-  try {
-    await Runtime.create({ pin: 'yes' as unknown as boolean });
-    assert.unreachable('accepted a string');
-  } catch (e) {
-    assert.instance(e, TypeError);
-    assert.match((e as Error).message, /options\.pin/);
+test("options.pin must be true, false or 'auto'", async () => {
+  for (const bad of ['yes', 1, 'on']) {
+    try {
+      const rt = await Runtime.create({ pin: bad as unknown as boolean });
+      await rt.close();
+      assert.unreachable(`accepted ${String(bad)}`);
+    } catch (e) {
+      assert.instance(e, TypeError);
+      assert.match((e as Error).message, /options\.pin/);
+    }
   }
 });
 
@@ -45,23 +48,32 @@ function threadCpuLists(): string[] {
   return readdirSync('/proc/self/task').map((t) => /^Cpus_allowed_list:\s*(\S+)$/m.exec(readFileSync(`/proc/self/task/${t}/status`, 'utf8'))![1]);
 }
 
-live('pin: the process thread runs on the cores below the pager, and the pager on the top core alone', () =>
-  withRuntime({ memory: 1 << 20, pin: true, prestart: 1 }, 30_000, 'pinned', async (rt) => {
+for (const pin of [true, undefined] as const) {
+  live(`pin ${pin ?? "default ('auto')"}: the process thread runs on the cores below the pager, and the pager on the top core alone`, () =>
+  withRuntime({ memory: 1 << 20, pin, prestart: 1 }, 30_000, 'pinned', async (rt) => {
     const plan = pinPlan(cpus, 1)!;
+    assert.equal(rt.pinning, plan);
     assert.equal(parseCpuList((await rt.run(fixture('affinity-prog'))) as string), plan.processes);
     const lists = threadCpuLists().map((l) => parseCpuList(l).join(','));
     assert.ok(lists.includes(String(plan.pagers[0][0])), `a thread pinned to CPU ${plan.pagers[0][0]} alone: ${lists.join(' | ')}`);
   }));
+}
 
-live('without pin, threads keep every allowed CPU', () =>
-  withRuntime({ memory: 1 << 20, prestart: 1 }, 30_000, 'unpinned', async (rt) => {
+live('pin false: threads keep every allowed CPU', () =>
+  withRuntime({ memory: 1 << 20, pin: false, prestart: 1 }, 30_000, 'unpinned', async (rt) => {
+    assert.is(rt.pinning, null);
     assert.equal(parseCpuList((await rt.run(fixture('affinity-prog'))) as string), cpus);
     assert.ok(threadCpuLists().every((l) => parseCpuList(l).join(',') === cpus.join(',')), 'no thread narrowed');
   }));
 
-live('pin with as many pagers as allowed CPUs is refused with a message naming the option', async () => {
+live("as many pagers as allowed CPUs: 'auto' runs unpinned, true is refused with a message naming the option", async () => {
+  await withRuntime({ memory: 1 << 20, pagers: cpus.length, prestart: 1 }, 30_000, 'auto, no core left', async (rt) => {
+    assert.is(rt.pinning, null);
+    assert.equal(parseCpuList((await rt.run(fixture('affinity-prog'))) as string), cpus);
+  });
   try {
-    await Runtime.create({ memory: 1 << 20, pin: true, pagers: cpus.length });
+    const rt = await Runtime.create({ memory: 1 << 20, pin: true, pagers: cpus.length });
+    await rt.close();
     assert.unreachable('created');
   } catch (e) {
     assert.match((e as Error).message, /options\.pin: .*leave none for processes/);

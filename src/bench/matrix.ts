@@ -79,8 +79,8 @@ export interface MatrixOptions {
   statsSample?: number;
   /** nice increment of process threads (Runtime processNice) */
   processNice?: number;
-  /** pin pagers and processes to CPUs (Runtime pin) */
-  pin?: boolean;
+  /** pin pagers and processes to CPUs (Runtime pin): 'on' forces it where a core is left for processes (default 'auto') */
+  pin?: 'auto' | 'on' | 'off';
   /** a waiting process's polls before it parks (Runtime spin; default the Runtime's) */
   spin?: number;
   /** requests before a process yields to a held one (Runtime quantum; default the Runtime's) */
@@ -148,7 +148,7 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixResult> {
       o.onStep?.({ kind: 'runtime', label: `start runtime pagers=${pagers} wait=${wait} (${maxProcs} process threads)` });
       let b: BenchRuntime;
       try {
-        b = await createBenchRuntime({ pagers, wait, maxProcs, memory: o.memory, ring: o.ring, runtime: { stats: o.stats ?? true, statsSample: o.statsSample, processNice: o.processNice ?? 0, pin: (o.pin ?? false) && availableParallelism() > pagers, ...(o.spin !== undefined ? { spin: o.spin } : {}), ...(o.quantum !== undefined ? { quantum: o.quantum } : {}) } });
+        b = await createBenchRuntime({ pagers, wait, maxProcs, memory: o.memory, ring: o.ring, runtime: { stats: o.stats ?? true, statsSample: o.statsSample, processNice: o.processNice ?? 0, pin: o.pin === 'off' ? false : o.pin === 'on' && availableParallelism() > pagers ? true : 'auto', ...(o.spin !== undefined ? { spin: o.spin } : {}), ...(o.quantum !== undefined ? { quantum: o.quantum } : {}) } });
       } catch (e) {
         for (const c of group) {
           o.onStep?.({ kind: 'cell', label: cellLabel(c) });

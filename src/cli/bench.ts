@@ -59,9 +59,9 @@ options:
   --stats-sample N    time 1 fault in N (a power of two; default the Runtime's, 256)
   --process-nice N    run process threads at nice N (0-19; default 0): pagers then win the CPU
                       when processes outnumber cores (see BENCHMARKS.md for the trade-off)
-  --pin               pin each pager to a core of its own and the processes to the cores left
-                      (Runtime pin; Linux, taskset); runtimes with as many pagers as cores
-                      run unpinned
+  --pin MODE          auto, on or off (default auto): pin each pager to a core of its own and
+                      the processes to the cores left (Runtime pin; Linux, taskset); with as
+                      many pagers as cores a runtime runs unpinned whatever the mode
   --spin N            a waiting process's polls before it parks while others wait for a CPU
                       (Runtime spin; default 1000)
   --quantum N         requests a process makes before it yields its CPU to a waiting one
@@ -105,7 +105,7 @@ export interface BenchOptions {
   stats: boolean;
   statsSample?: number;
   processNice: number;
-  pin: boolean;
+  pin: 'auto' | 'on' | 'off';
   spin?: number;
   quantum?: number;
   warmupMs: number;
@@ -139,7 +139,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
         'no-stats': { type: 'boolean', default: false },
         'stats-sample': { type: 'string' },
         'process-nice': { type: 'string' },
-        pin: { type: 'boolean' },
+        pin: { type: 'string' },
         warmup: { type: 'string' },
         spin: { type: 'string' },
         quantum: { type: 'string' },
@@ -170,7 +170,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
     stats: !values['no-stats'],
     statsSample: values['stats-sample'] !== undefined ? posInt('stats-sample', values['stats-sample'], 1, 1 << 20) : undefined,
     processNice: values['process-nice'] !== undefined ? posInt('process-nice', values['process-nice'], 0, 19) : 0,
-    pin: values.pin ?? false,
+    pin: values.pin === undefined ? 'auto' : pinMode(values.pin),
     spin: values.spin !== undefined ? posInt('spin', values.spin, 0, 1 << 30) : undefined,
     quantum: values.quantum !== undefined ? posInt('quantum', values.quantum, 1, 1 << 30) : undefined,
     warmupMs: values.warmup !== undefined ? posInt('warmup', values.warmup, 0, 600_000) : quick ? 50 : DEFAULT_WARMUP_MS,
@@ -191,6 +191,12 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
     throw new UsageError(`--memory ${o.memory} bytes is too small for a ring of ${ring} frames (${(ring * 4096) >> 20} MiB) plus page tables; raise --memory or lower --ring`);
   }
   return o;
+}
+
+function pinMode(s: string): 'auto' | 'on' | 'off' {
+  const m = choiceList('pin', s, ['auto', 'on', 'off'] as const);
+  if (m.length !== 1) throw new UsageError(`--pin takes one of auto, on, off, got '${s}'`);
+  return m[0];
 }
 
 /** Re-run the matrix's first cell traced and write its Chrome trace; returns a line for the report. */
