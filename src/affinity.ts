@@ -7,10 +7,13 @@
  * /proc/<tid>/stat at each failed spin: BENCHMARKS.md, "Same-CPU episodes"). Longer spins only
  * wait for preemption instead. will-it-scale binds each task to a CPU for the same reason.
  *
- * The plan: pager i gets a core of its own, counted from the top of the allowed list; process
- * threads share the cores below. With no core left for processes there is nothing to separate,
- * and pinning is refused rather than made worse (two pagers pinned on two cores halved the
- * 2-process cells).
+ * The plan: the pagers take the top cores of the allowed list, one each while that leaves a core
+ * for processes, and share them round-robin beyond (so 2 pagers on 2 cores share the top one);
+ * process threads share the cores below. Only `cpus` processes run at once anyway (runqueue.ts),
+ * and on 2 cores that is one: a core for it and a core for whichever pager answers it. Measured
+ * on 2 cores with 2 pagers (BENCHMARKS.md): both pagers on one core kept 64-68 % at 16 processes
+ * where unpinned kept 58-59 %, while a pager on each core, processes free, halved the 2-process
+ * cells. With one CPU there is nothing to separate.
  *
  * Node has no thread-affinity API, so each thread finds its own Linux thread id
  * (/proc/thread-self) and runs `taskset -pc LIST TID` once, when it starts.
@@ -45,12 +48,13 @@ export function allowedCpus(): number[] {
   return parseCpuList(m[1]);
 }
 
-/** Which CPUs each thread gets, or null when the allowed CPUs leave none for processes. */
+/** Which CPUs each thread gets, or null with fewer than two CPUs. */
 export function pinPlan(cpus: readonly number[], pagers: number): PinPlan | null {
-  if (cpus.length <= pagers) return null;
+  if (cpus.length < 2) return null;
+  const pagerCores = Math.min(pagers, cpus.length - 1);
   const pagerCpus: number[][] = [];
-  for (let i = 0; i < pagers; i++) pagerCpus.push([cpus[cpus.length - 1 - i]]);
-  return { pagers: pagerCpus, processes: cpus.slice(0, cpus.length - pagers) };
+  for (let i = 0; i < pagers; i++) pagerCpus.push([cpus[cpus.length - 1 - (i % pagerCores)]]);
+  return { pagers: pagerCpus, processes: cpus.slice(0, cpus.length - pagerCores) };
 }
 
 let unavailable: string | null | undefined;

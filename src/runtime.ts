@@ -105,9 +105,10 @@ export interface RuntimeOptions {
   /**
    * pin each pager to a core of its own and the process threads to the cores left (Linux, with
    * taskset from util-linux). It keeps the scheduler from putting a process on its pager's CPU,
-   * where both wait for each other (src/affinity.ts). 'auto' (the default) pins when it can and
-   * silently does not otherwise (not Linux, no taskset, no core left for processes); true pins or
-   * rejects `Runtime.create` with the reason; false never pins. `rt.pinning` says what was done.
+   * where both wait for each other (src/affinity.ts). With as many pagers as cores, the pagers
+   * share the top core. 'auto' (the default) pins when it can and silently does not otherwise
+   * (not Linux, no taskset, one CPU); true pins or rejects `Runtime.create` with the reason;
+   * false never pins. `rt.pinning` says what was done.
    */
   pin?: boolean | 'auto';
 }
@@ -288,7 +289,7 @@ export class Runtime {
       if (pin === true && why !== null) throw new Error(`options.pin: ${why}`);
       if (pin === true && plan === null) {
         const allowed = allowedCpus();
-        throw new Error(`options.pin: ${allowed.length} allowed CPU(s) (${allowed.join(',')}) leave none for processes beside ${pagers} pager(s)`);
+        throw new Error(`options.pin: only ${allowed.length} allowed CPU (${allowed.join(',')}): nothing to keep apart`);
       }
     }
 

@@ -17,12 +17,14 @@ test('parseCpuList reads ranges and single CPUs, sorted, and rejects junk', () =
   assert.throws(() => parseCpuList('0-a'), /cannot parse CPU list/);
 });
 
-test('pinPlan: each pager a core of its own from the top, processes the rest; none when no core is left', () => {
+test('pinPlan: pagers on the top cores (shared round-robin when they would take them all), processes on the rest; none on one CPU', () => {
   assert.equal(pinPlan([0, 1], 1), { pagers: [[1]], processes: [0] });
   assert.equal(pinPlan([0, 1, 2, 3], 2), { pagers: [[3], [2]], processes: [0, 1] });
   assert.equal(pinPlan([4, 6, 9], 1), { pagers: [[9]], processes: [4, 6] });
-  assert.is(pinPlan([0, 1], 2), null);
+  assert.equal(pinPlan([0, 1], 2), { pagers: [[1], [1]], processes: [0] });
+  assert.equal(pinPlan([0, 1, 2, 3], 5), { pagers: [[3], [2], [1], [3], [2]], processes: [0] });
   assert.is(pinPlan([0], 1), null);
+  assert.is(pinPlan([], 1), null);
 });
 
 test("options.pin must be true, false or 'auto'", async () => {
@@ -66,18 +68,13 @@ live('pin false: threads keep every allowed CPU', () =>
     assert.ok(threadCpuLists().every((l) => parseCpuList(l).join(',') === cpus.join(',')), 'no thread narrowed');
   }));
 
-live("as many pagers as allowed CPUs: 'auto' runs unpinned, true is refused with a message naming the option", async () => {
-  await withRuntime({ memory: 1 << 20, pagers: cpus.length, prestart: 1 }, 30_000, 'auto, no core left', async (rt) => {
-    assert.is(rt.pinning, null);
-    assert.equal(parseCpuList((await rt.run(fixture('affinity-prog'))) as string), cpus);
-  });
-  try {
-    const rt = await Runtime.create({ memory: 1 << 20, pin: true, pagers: cpus.length });
-    await rt.close();
-    assert.unreachable('created');
-  } catch (e) {
-    assert.match((e as Error).message, /options\.pin: .*leave none for processes/);
-  }
-});
+live('as many pagers as allowed CPUs: the pagers share the top core, processes get the rest', () =>
+  withRuntime({ memory: 1 << 20, pagers: cpus.length, prestart: 1 }, 30_000, 'pagers = cores', async (rt) => {
+    const top = cpus[cpus.length - 1];
+    assert.equal(rt.pinning, pinPlan(cpus, cpus.length));
+    assert.equal(parseCpuList((await rt.run(fixture('affinity-prog'))) as string), cpus.slice(0, -1));
+    const lists = threadCpuLists().map((l) => parseCpuList(l).join(','));
+    assert.ok(lists.filter((l) => l === String(top)).length >= cpus.length, `${cpus.length} threads (the pagers) on CPU ${top} alone: ${lists.join(' | ')}`);
+  }));
 
 test.run();

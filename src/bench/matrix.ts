@@ -9,7 +9,6 @@
  * the benchmark for the two CPUs.
  * A cell that fails is recorded with its error and the run goes on.
  */
-import { availableParallelism } from 'node:os';
 import type { WaitStrategy } from '../wait.js';
 import { WAIT_STRATEGIES } from '../wait.js';
 import { WORKLOADS, createBenchRuntime, runCell, type BenchRuntime, type CellResult, type CellSpec, type Workload } from './cell.js';
@@ -79,7 +78,7 @@ export interface MatrixOptions {
   statsSample?: number;
   /** nice increment of process threads (Runtime processNice) */
   processNice?: number;
-  /** pin pagers and processes to CPUs (Runtime pin): 'on' forces it where a core is left for processes (default 'auto') */
+  /** pin pagers and processes to CPUs (Runtime pin: 'on' is true, default 'auto') */
   pin?: 'auto' | 'on' | 'off';
   /** a waiting process's polls before it parks (Runtime spin; default the Runtime's) */
   spin?: number;
@@ -148,7 +147,7 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixResult> {
       o.onStep?.({ kind: 'runtime', label: `start runtime pagers=${pagers} wait=${wait} (${maxProcs} process threads)` });
       let b: BenchRuntime;
       try {
-        b = await createBenchRuntime({ pagers, wait, maxProcs, memory: o.memory, ring: o.ring, runtime: { stats: o.stats ?? true, statsSample: o.statsSample, processNice: o.processNice ?? 0, pin: o.pin === 'off' ? false : o.pin === 'on' && availableParallelism() > pagers ? true : 'auto', ...(o.spin !== undefined ? { spin: o.spin } : {}), ...(o.quantum !== undefined ? { quantum: o.quantum } : {}) } });
+        b = await createBenchRuntime({ pagers, wait, maxProcs, memory: o.memory, ring: o.ring, runtime: { stats: o.stats ?? true, statsSample: o.statsSample, processNice: o.processNice ?? 0, pin: o.pin === 'off' ? false : o.pin === 'on' ? true : 'auto', ...(o.spin !== undefined ? { spin: o.spin } : {}), ...(o.quantum !== undefined ? { quantum: o.quantum } : {}) } });
       } catch (e) {
         for (const c of group) {
           o.onStep?.({ kind: 'cell', label: cellLabel(c) });

@@ -59,9 +59,9 @@ options:
   --stats-sample N    time 1 fault in N (a power of two; default the Runtime's, 256)
   --process-nice N    run process threads at nice N (0-19; default 0): pagers then win the CPU
                       when processes outnumber cores (see BENCHMARKS.md for the trade-off)
-  --pin MODE          auto, on or off (default auto): pin each pager to a core of its own and
-                      the processes to the cores left (Runtime pin; Linux, taskset); with as
-                      many pagers as cores a runtime runs unpinned whatever the mode
+  --pin MODE          auto, on or off (default auto): pin the pagers to the top cores and the
+                      processes to the cores left (Runtime pin; Linux, taskset; with as many
+                      pagers as cores, the pagers share the top core)
   --spin N            a waiting process's polls before it parks while others wait for a CPU
                       (Runtime spin; default 1000)
   --quantum N         requests a process makes before it yields its CPU to a waiting one
