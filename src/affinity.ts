@@ -57,6 +57,9 @@ export function pinPlan(cpus: readonly number[], pagers: number): PinPlan | null
   return { pagers: pagerCpus, processes: cpus.slice(0, cpus.length - pagerCores) };
 }
 
+/** A taskset that has not answered by then is treated as failed (it takes ~5 ms). */
+const TASKSET_TIMEOUT_MS = 5000;
+
 let unavailable: string | null | undefined;
 
 /** Why pinning cannot work on this machine, or null if it can (found out once per Node process). */
@@ -72,7 +75,7 @@ function findWhyUnavailable(): string | null {
   } catch (e) {
     return `cannot read /proc/thread-self: ${(e as Error).message}`;
   }
-  const r = spawnSync('taskset', ['-p', String(process.pid)], { encoding: 'utf8' });
+  const r = spawnSync('taskset', ['-p', String(process.pid)], { encoding: 'utf8', timeout: TASKSET_TIMEOUT_MS });
   if (r.error) return `cannot run taskset (util-linux): ${r.error.message}`;
   if (r.status !== 0) return `taskset -p ${process.pid} failed: ${r.stderr.trim()}`;
   return null;
@@ -83,10 +86,29 @@ export function threadTid(): number {
   return Number(readlinkSync('/proc/thread-self').split('/')[2]);
 }
 
+/**
+ * What a thread pins itself to when it starts (RuntimeOptions.pin): `strict` (pin: true) makes
+ * a failure fatal to the thread; with 'auto' a thread that cannot be pinned runs unpinned.
+ */
+export interface ThreadPin {
+  cpus: number[];
+  strict: boolean;
+}
+
+/** Pin the calling thread as `pin` says (nothing when null). */
+export function applyThreadPin(pin: ThreadPin | null): void {
+  if (pin === null) return;
+  try {
+    pinThisThread(pin.cpus);
+  } catch (e) {
+    if (pin.strict) throw e;
+  }
+}
+
 /** Pin the calling thread to `cpus`. Throws an Error that says what failed. */
 export function pinThisThread(cpus: readonly number[]): void {
   const tid = threadTid();
-  const r = spawnSync('taskset', ['-pc', cpus.join(','), String(tid)], { encoding: 'utf8' });
+  const r = spawnSync('taskset', ['-pc', cpus.join(','), String(tid)], { encoding: 'utf8', timeout: TASKSET_TIMEOUT_MS });
   if (r.error) throw new Error(`cannot pin thread ${tid} to CPUs ${cpus.join(',')}: ${r.error.message}`);
   if (r.status !== 0) throw new Error(`cannot pin thread ${tid} to CPUs ${cpus.join(',')}: taskset: ${r.stderr.trim()}`);
 }

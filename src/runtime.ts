@@ -356,7 +356,7 @@ export class Runtime {
       const data: PagerWorkerData = {
         sab: this.sab,
         index: p,
-        cpus: this.pinning?.pagers[p] ?? null,
+        pin: this.pinning ? { cpus: this.pinning.pagers[p], strict: this.options.pin === true } : null,
         devices: this.devices.map((d) => ({ path: d.path, name: d.name, unit: d.unit, driverUrl: d.driverUrl, state: d.state })),
       };
       const w = new Worker(PAGER_URL, { workerData: data, name: `devpager-pager-${p}`, execArgv: workerExecArgv() });
@@ -374,7 +374,7 @@ export class Runtime {
       });
     }
     await Promise.all(ready);
-    const workerData: ProcessWorkerData = { sab: this.sab, devices: this.devices.map((d, index) => ({ path: d.path, index })), cpus: this.pinning?.processes ?? null };
+    const workerData: ProcessWorkerData = { sab: this.sab, devices: this.devices.map((d, index) => ({ path: d.path, index })), pin: this.pinning ? { cpus: this.pinning.processes, strict: this.options.pin === true } : null };
     this.pool = new Piscina({
       filename: fileURLToPath(PROCESS_URL),
       minThreads: this.options.prestart,

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { allowedCpus, parseCpuList, pinPlan, pinUnavailable } from '../src/affinity.js';
+import { allowedCpus, applyThreadPin, parseCpuList, pinPlan, pinUnavailable } from '../src/affinity.js';
 import { Runtime } from '../src/index.js';
 import { fixture, withRuntime } from './fixtures/pager-host.js';
 
@@ -76,5 +76,12 @@ live('as many pagers as allowed CPUs: the pagers share the top core, processes g
     const lists = threadCpuLists().map((l) => parseCpuList(l).join(','));
     assert.ok(lists.filter((l) => l === String(top)).length >= cpus.length, `${cpus.length} threads (the pagers) on CPU ${top} alone: ${lists.join(' | ')}`);
   }));
+
+live("a thread that cannot be pinned: fatal with pin true, ignored with 'auto'", () => {
+  const bad = { cpus: [4095], strict: false };
+  applyThreadPin(bad); // no CPU 4095 here: taskset fails, and 'auto' runs on unpinned
+  assert.throws(() => applyThreadPin({ ...bad, strict: true }), /cannot pin thread \d+ to CPUs 4095/);
+  applyThreadPin(null);
+});
 
 test.run();

@@ -4,7 +4,7 @@
  * serving, so everything it hears from the host arrives through the arena, not postMessage.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { pinThisThread } from '../affinity.js';
+import { applyThreadPin, type ThreadPin } from '../affinity.js';
 import { isDriver } from '../driver.js';
 import { readLayout } from '../layout.js';
 import { Pager, type PagerDevice } from '../pager/pager.js';
@@ -12,8 +12,8 @@ import { Pager, type PagerDevice } from '../pager/pager.js';
 export interface PagerWorkerData {
   sab: SharedArrayBuffer;
   index: number;
-  /** CPUs to pin this thread to (RuntimeOptions.pin), or null */
-  cpus: number[] | null;
+  /** what to pin this thread to (RuntimeOptions.pin), or null */
+  pin: ThreadPin | null;
   devices: { path: string; name: string; unit: number; driverUrl: string; state: unknown }[];
 }
 
@@ -31,7 +31,7 @@ for (const d of data.devices) {
   if (!isDriver(driver)) throw new TypeError(`${d.path}: driver module ${d.driverUrl} has no default-exported driver with mmap`);
   devices.push({ driver, path: d.path, handle: Object.freeze({ name: d.name, unit: d.unit, state: d.state }) });
 }
-if (data.cpus !== null) pinThisThread(data.cpus);
+applyThreadPin(data.pin);
 const pager = new Pager(data.sab, layout, data.index, devices);
 parentPort!.postMessage({ ready: true });
 pager.run();

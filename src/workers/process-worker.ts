@@ -3,7 +3,7 @@
  * Views and the TLB are built once per worker thread and reused by every process it runs.
  */
 import { threadId, workerData } from 'node:worker_threads';
-import { pinThisThread } from '../affinity.js';
+import { applyThreadPin, type ThreadPin } from '../affinity.js';
 import { initClock } from '../clock.js';
 import { SignalError, toWire, type SigInfo, type WireError } from '../errors.js';
 import { FLAG_COUNT_ACCESSES, FLAG_STATS, FLAG_TRACE, S_THREAD, readLayout, slotThread } from '../layout.js';
@@ -16,8 +16,8 @@ import { CountingProcess, MachineViews, Process, type DeviceEntry } from './proc
 export interface ProcessWorkerData {
   sab: SharedArrayBuffer;
   devices: DeviceEntry[];
-  /** CPUs to pin this thread to (RuntimeOptions.pin), or null */
-  cpus: number[] | null;
+  /** what to pin this thread to (RuntimeOptions.pin), or null */
+  pin: ThreadPin | null;
 }
 
 export interface ProcessTask {
@@ -34,7 +34,7 @@ export type ProcessOutcome =
   | { kind: 'error'; error: WireError };
 
 const data = workerData as ProcessWorkerData;
-if (data.cpus !== null) pinThisThread(data.cpus);
+applyThreadPin(data.pin);
 const layout = readLayout(data.sab);
 initClock(data.sab);
 const views = new MachineViews(data.sab, layout);
