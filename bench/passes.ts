@@ -8,7 +8,8 @@
  *
  *   node dist/bench/passes.js [--runs 3] [--passes 30] [--pages 4096] [--warm 10] [--configs free,pin]
  *
- * `pin` is RuntimeOptions.pin (pager on a core of its own, the process on the others; Linux).
+ * `pin` is RuntimeOptions.pin: true (pager on a core of its own, the process on the others;
+ * Linux); `free` is pin: false.
  */
 import { parseArgs } from 'node:util';
 import { Runtime } from '../src/index.js';

@@ -1,7 +1,8 @@
 /**
- * RuntimeOptions.pin (src/affinity.ts): the plan (pagers on cores of their own, counted from the
- * top; processes on the rest), the CPU-list parser, bad input, and on Linux with taskset and at
- * least two CPUs, the threads' real affinity read back from /proc.
+ * RuntimeOptions.pin (src/affinity.ts): the plan (pagers on the top cores, sharing them when they
+ * would take them all; processes on the rest), the CPU-list parser, bad input, a thread that cannot
+ * pin itself, and on Linux with taskset and at least two CPUs, the threads' real affinity read back
+ * from /proc.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'uvu';
