@@ -1,19 +1,17 @@
 /**
  * CPU affinity of the runtime's threads (RuntimeOptions.pin; Linux, through taskset(1)).
  *
- * Why: on this 2-vCPU VM the scheduler sometimes puts a process thread on its pager's CPU and
- * keeps it there for tens of ms. Each then waits for the other to be preempted or to park, and
- * one process's faults go from ~1 µs to 5-35 µs until the two drift apart again (measured with
- * /proc/<tid>/stat at each failed spin: BENCHMARKS.md, "Same-CPU episodes"). Longer spins only
- * wait for preemption instead. will-it-scale binds each task to a CPU for the same reason.
+ * Why: left to itself, the scheduler may put a process thread on its pager's CPU and keep it
+ * there. Each then waits for the other to be preempted or to park, and neither can tell from
+ * inside; a longer spin only waits for the preemption instead. will-it-scale binds each task to
+ * a CPU for the same reason. (docs/architecture.md, "Pinning"; the measurements:
+ * docs/experiments/pinning.md.)
  *
  * The plan: the pagers take the top cores of the allowed list, one each while that leaves a core
  * for processes, and share them round-robin beyond (so 2 pagers on 2 cores share the top one);
  * process threads share the cores below. Only `cpus` processes run at once anyway (runqueue.ts),
- * and on 2 cores that is one: a core for it and a core for whichever pager answers it. Measured
- * on 2 cores with 2 pagers (BENCHMARKS.md): both pagers on one core kept 64-68 % at 16 processes
- * where unpinned kept 58-59 %, while a pager on each core, processes free, halved the 2-process
- * cells. With one CPU there is nothing to separate.
+ * and on 2 cores that is one: a core for it and a core for whichever pager answers it. With one
+ * CPU there is nothing to separate.
  *
  * Node has no thread-affinity API, so each thread finds its own Linux thread id
  * (/proc/thread-self) and runs `taskset -pc LIST TID` once, when it starts.
@@ -57,7 +55,7 @@ export function pinPlan(cpus: readonly number[], pagers: number): PinPlan | null
   return { pagers: pagerCpus, processes: cpus.slice(0, cpus.length - pagerCores) };
 }
 
-/** A taskset that has not answered by then is treated as failed (it takes ~5 ms). */
+/** A taskset that has not answered by then is treated as failed, so a stuck one cannot hang a thread's start. */
 const TASKSET_TIMEOUT_MS = 5000;
 
 let unavailable: string | null | undefined;

@@ -1,8 +1,8 @@
 /**
- * Wait strategies, shared by requesters and pagers. Measured on 2 vCPUs (BENCHMARKS.md):
- * pure spinning is fastest while every spinning thread has a core, and collapses when threads
- * outnumber cores; pure parking pays a futex round trip (~20 µs) per handoff; spinning for about
- * a thousand polls and then parking keeps most of both.
+ * Wait strategies, shared by requesters and pagers: pure spinning is fastest while every
+ * spinning thread has a core, and collapses when threads outnumber cores; pure parking pays a
+ * futex wake-up per handoff; spinning for a while and then parking keeps most of both. The
+ * adaptive rules are in docs/architecture.md, "Wait strategies".
  */
 export const WAIT_ADAPTIVE = 0;
 export const WAIT_SPIN = 1;
