@@ -1,7 +1,8 @@
 /**
- * Public constants of the simulated machine (API.md "Constants").
+ * Public constants of the simulated machine, exported from the package root.
  * Address arithmetic uses division rather than shifts wherever an address may exceed 2^31,
- * because kernel virtual addresses live above 2^32 (see layout.ts) and `>>` truncates to 32 bits.
+ * because the kernel virtual addresses of a large arena do (layout.ts kvaBase) and `>>`
+ * truncates to 32 bits.
  */
 export const PAGE_SIZE = 4096;
 export const PAGE_SHIFT = 12;
@@ -50,9 +51,9 @@ export const MS_INVALIDATE = 2;
 export const MS_SYNC = 4;
 
 /**
- * User address space. 32 bits wide so a translation is `va >>> 12` into a flat table (see
- * workers/process.ts); like i386, not amd64. The default mmap base is low (1 MiB) so that a
- * million-page mapping still fits without MAP_FIXED.
+ * User address space. 32 bits wide so a translation is `va >>> 12` into a flat table
+ * (docs/architecture.md, "The TLB and the access path"); like i386, not amd64. The default mmap
+ * base is low (1 MiB) so that a million-page mapping still fits without MAP_FIXED.
  */
 export const VM_MIN_ADDRESS = 0;
 export const VM_MAXUSER_ADDRESS = 2 ** 32;

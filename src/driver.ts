@@ -1,5 +1,6 @@
 /**
- * Drivers: `defineDriver` and `regionMmap` (API.md "Drivers").
+ * Drivers: `defineDriver` and `regionMmap`, public API (README.md, "Writing a driver"; the
+ * NetBSD contract of d_mmap: docs/netbsd.md, "The pieces").
  *
  * A driver module is loaded twice over: by the host, which calls `attach` once per unit, and by
  * every pager thread, which calls `mmap` (d_mmap). Module-level mutable state is therefore NOT
@@ -52,7 +53,7 @@ export interface Region {
 }
 
 /**
- * Build a d_mmap from a table of regions, as in the seed's second example: inside a region the
+ * Build a d_mmap from a table of regions (README.md, "Writing a driver", step 3): inside a region the
  * page is translated with pmapExtract, per page (kernel memory is physically scattered); anywhere
  * else — gaps, past the end, negative offsets — the answer is -1.
  */

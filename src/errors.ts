@@ -93,7 +93,7 @@ function addrHex(a: number): string {
   return Number.isFinite(a) ? Math.trunc(a).toString(16) : String(a);
 }
 
-/** Kernel-memory exhaustion: a plain Error with `.code === 'ENOMEM'` (API.md, kmAlloc). */
+/** Kernel-memory exhaustion (kmAlloc): a plain Error with `.code === 'ENOMEM'`, which drivers test for. */
 export function enomem(what: string): Error & { code: 'ENOMEM'; errno: number } {
   const e = new Error(`${what}: ENOMEM (${ERRNO_TEXT.ENOMEM})`) as Error & { code: 'ENOMEM'; errno: number };
   e.code = 'ENOMEM';

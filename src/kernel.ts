@@ -1,5 +1,6 @@
 /**
- * KernelApi: what drivers and host-side device emulation may call (API.md "KernelApi").
+ * KernelApi: what drivers and host-side device emulation may call. It is public API: a name or
+ * behaviour changed here breaks drivers.
  * The same class serves the host and every pager thread; each builds one over the shared arena.
  */
 import type { PhysMem } from './physmem.js';

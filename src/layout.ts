@@ -7,7 +7,7 @@
  * (readLayout), so no offset is ever passed around separately.
  *
  * Regions, in order (every region starts on a 64-byte line; "writer" is who stores to it after
- * creation; readers never write):
+ * creation; readers never write). The rules behind the table: docs/architecture.md, "The arena".
  *
  * | region        | size                                   | writer(s)                         | what                                                   |
  * |---------------|----------------------------------------|-----------------------------------|--------------------------------------------------------|
@@ -83,7 +83,7 @@ export const FI_COUNT_MASK = (1 << 27) - 1;
 // ---- kernel pmap ----
 /**
  * Kernel virtual addresses start at kvaBase(frames): the first power of two, at least 1 GiB, at or
- * above the end of physical memory. So a KVA never equals a physical address (API.md), a driver
+ * above the end of physical memory. So a KVA never equals a physical address, a driver
  * that forgets pmapExtract returns a frame outside the arena (caught), any power-of-two alignment
  * up to 1 GiB is an alignment of the page index, and for arenas up to 512 MiB every KVA is below
  * 2^31: a small integer to V8, which a driver can pass around and add to without allocating.
@@ -120,9 +120,8 @@ export const P_ASSIGNED = 1; // control line, host writes: live processes assign
 //   every reply, so nothing the requester writes per request may live on this line.
 // Line 4 (host writes): S_STATUS, S_PID, S_PAGER.
 // Line 5 (pager writes): S_NENTRIES.
-// Line 6 (requester writes, nobody else reads while it lives): SLOT_SPINNING. It used to sit on
-//   line 3, and its two stores per counted spin pulled that line away from the pager after every
-//   reply.
+// Line 6 (requester writes, nobody else reads while it lives): SLOT_SPINNING. Not on line 3:
+//   its two stores per counted spin would pull that line away from the pager after every reply.
 // Then the L1 page directory (1024 Int32, pager writes) and the map entries (pager writes).
 // SLOT_PARKED: 0 running; the request's sequence number while parked on it (its CPU given back);
 //   PARK_GRANTED once a pager woke it and counted a CPU for it. The host's own slots store 1.

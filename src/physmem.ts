@@ -14,7 +14,7 @@
  * Scatter: kmAlloc starts each page's scan at a random bitmap word (per-thread xorshift), so the
  * pages of one allocation are in general not consecutive frames. A driver that adds an offset to
  * the first page's physical address instead of calling pmapExtract per page reads the wrong frame,
- * as Thorpe's mail warns.
+ * and should fail at once, not once memory happens to be fragmented (docs/netbsd.md, "The pieces").
  */
 import { PAGE_SIZE } from './constants.js';
 import { badRange, badType, enomem } from './errors.js';
