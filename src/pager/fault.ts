@@ -1,9 +1,10 @@
 /**
  * A word on page faults.
  *
- * A process touches a virtual address. Its own software TLB (workers/process.ts) answers most
- * accesses with one load and one test. On a miss it reads the PTE; if the PTE does not allow the
- * access, it posts OP_FAULT(va, access type) in its slot and waits. The pager that owns the
+ * A process touches a virtual address. Its own software TLB answers most accesses with one load
+ * and one test. On a miss it reads the PTE (unless it knows there is none: docs/architecture.md,
+ * "The TLB and the access path"); if the PTE does not allow the access, it posts
+ * OP_FAULT(va, access type) in its slot and waits. The pager that owns the
  * process runs uvmFault below, which is NetBSD's uvm_fault_internal reduced to what the device
  * and anonymous pagers need:
  *
@@ -45,7 +46,8 @@ export function uvmFault(k: Pager, s: SlotViews, va: number, access: number): nu
     const ops = k.vmmap.field(s, i, E_OBJ) >= 0 ? devicePagerOps : anonPagerOps;
     const r = ops.fault(k, s, i, pageVa, access);
     if (r !== ERRNO.ENOMEM && r !== ERESTART) return r;
-    // uvm_fault step 2f: wait for memory (another thread may free some) and redo the fault.
+    // uvm_fault: wait for memory (another thread may free some) and redo the fault
+    // (docs/netbsd.md, "Fault time").
     if (restarts >= MAX_RESTARTS) return ERRNO.ENOMEM;
     k.stats.counters[C.restarts]++;
     k.waitForMemory();

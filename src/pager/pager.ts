@@ -201,8 +201,8 @@ export class Pager {
    * Poll for work up to `limit` times (for ever in spin mode). Returns the polls made before work
    * arrived, or -1. The loop lives in a function of its own, apart from the parking code after
    * it: V8 compiles a long loop on-stack (OSR), and code that the first compiled loop had never
-   * reached deoptimised it each time the pager went to sleep — 30-45 times a cell, each a
-   * recompile that kept V8's compiler threads busy for most of a CPU (measured, 16 processes).
+   * reached would deoptimise it each time the pager goes to sleep, and keep V8's compiler
+   * threads recompiling it (docs/experiments/processes-beyond-the-cpus.md).
    */
   private spinIdle(mode: WaitMode, limit: number): number {
     const control = this.pv.control;
@@ -219,8 +219,8 @@ export class Pager {
   /**
    * Serve one request. A request the requester timed (post time > 0: 1 in `sample`, or all when
    * tracing) is timed here too: queue wait and service, and busy time scaled by the sampling
-   * interval (the weight the requester gives it) — reading the clock costs ~90 ns, so untimed
-   * requests read it not at all.
+   * interval (the weight the requester gives it). Reading the clock is not free, so untimed
+   * requests read it not at all (docs/experiments/what-stats-cost.md).
    */
   private serve(slot: number): void {
     const s = this.slots[slot];
@@ -313,7 +313,7 @@ export class Pager {
     }
     // The sequence number is read before the reply is published: once `done` holds it, the
     // process may post its next request and park on that one, and waking it for this reply
-    // would hand it an answer it does not have (the stress test caught exactly that).
+    // would hand it an answer it does not have (test/pager-stress.test.ts).
     const seq = req[R_SEQ];
     const parked = reply(s, seq, val, err, pte);
     if (parked === 0) return;

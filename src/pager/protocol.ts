@@ -1,7 +1,8 @@
 /**
  * The request protocol between a requester (a process, or the host) and the pager that owns it.
  *
- * Payload in the slot, doorbell in a bitmap (piscina's habit, DESIGN.md 1): the requester writes
+ * Payload in the slot, doorbell in a bitmap (as piscina's worker loop does; the whole protocol:
+ * docs/architecture.md, "The request protocol"): the requester writes
  * its request — op, sequence number, arguments — into the request lines of its slot, then sets
  * its bit in the owning pager's pending bitmap with one Atomics.or. The pager takes every queued
  * request at once with Atomics.exchange(word, 0), serves them, writes each reply into the reply
@@ -14,7 +15,7 @@
  * `done` word (pager -> requester). A fault's reply carries the PTE it entered, so the requester
  * fills its TLB without reading the page table the pager just wrote.
  *
- * Sleeping is Dekker-style on both sides, so a notify (a futex syscall, ~µs) is only paid when
+ * Sleeping is Dekker-style on both sides, so a notify (a futex system call) is only paid when
  * the other side really parked:
  *   pager:     store sleeping=1; d=load doorbell; re-scan pending; if empty wait(doorbell, d)
  *   requester: or pending bit;    if load(sleeping) { add doorbell; notify doorbell }

@@ -3,10 +3,10 @@
  *
  * When processes outnumber the cores, waking every answered process at once makes each fault a
  * futex wake, a context switch and a futex wait, and leaves the pager one runnable thread among
- * seventeen (BENCHMARKS.md, "Processes beyond the CPUs"). The reference's 8 spin-then-park pairs keep
- * their speed for another reason: a parked thread is out of the scheduler's way. So, like a
- * kernel's run queue, a pager lets only `spinBudget` processes (the cores the pagers leave) hold
- * a CPU at once:
+ * all of them, while a parked thread would be out of the scheduler's way. So, like a kernel's run
+ * queue, a pager lets only `spinBudget` processes (the cores the pagers leave) hold a CPU at once
+ * (docs/architecture.md, "The run queue"; how it came about:
+ * docs/experiments/processes-beyond-the-cpus.md):
  *
  *   - a process counts itself in RUN_ACTIVE while it runs; it gives its CPU back when it parks;
  *   - a pager that answers a parked process queues it here, then wakes queued processes, oldest
@@ -20,8 +20,8 @@
  *     await): it wakes the oldest queued process anyway, beyond `cpus`, and that process then
  *     runs a whole quantum without being held (PARK_OVERDUE), as if the operating system had
  *     given it a time slice. The worst case is the operating system's scheduling, as without
- *     the queue. (This used to be a per-process timeout; while the holders were merely slow,
- *     it let timed-out processes crowd the CPU and starve the rest: fairness 0.01.)
+ *     the queue. The pager decides, not a per-process timeout: while the holders are merely
+ *     slow, timed-out processes would crowd the CPU and starve the rest;
  *   - as a last resort, against a pager that cannot run, a held process wakes itself after
  *     SELF_WAKE_MS.
  * The queue is the pager's own (plain arrays, no lock); only RUN_ACTIVE and RUN_HELD are shared.
@@ -83,9 +83,9 @@ export class RunQueue {
     if (kind === PARK_LATE && Atomics.load(this.run, RUN_ACTIVE) < this.budget) {
       // Parked only because its answer was late, and it held one of the `cpus` (not one of the
       // extra runners of an overcommitted moment, such as all processes starting at once): it
-      // still has the rest of its quantum and goes first. (Rotating on every late answer made
-      // each one a cold context switch: 13k faults/s instead of 400k, 16 processes on 2 cores.
-      // Putting every late parker first starved the oldest ones: fairness 0.01-0.2.)
+      // still has the rest of its quantum and goes first. Sending it to the back would make
+      // every late answer a cold context switch; letting the extra runners cut in too would
+      // starve the oldest waiters.
       this.head = (this.head + cap - 1) % cap;
       at = this.head;
     } else {

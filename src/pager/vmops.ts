@@ -1,7 +1,7 @@
 /**
  * The pager's half of the VM system calls. The process has already done every argument check that
- * needs no map (workers/syscalls.ts, in NetBSD's order); what is left here needs the map, the
- * page tables or the driver, and runs on the pager that owns the process.
+ * needs no map, in NetBSD's order (docs/netbsd.md, "mmap time"); what is left here needs the map,
+ * the page tables or the driver, and runs on the pager that owns the process.
  */
 import {
   MADV_DONTNEED, MADV_FREE, MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MAP_FIXED,
@@ -15,7 +15,7 @@ import type { SlotViews } from './protocol.js';
 /** mmap after the process-side checks. Returns the mapping's start, or -errno. */
 export function vmMmap(k: Pager, s: SlotViews, addr: number, size: number, prot: number, flags: number, obj: number, off: number, maxprot: number): number {
   if (obj !== OBJ_ANON) {
-    // vn_mmap step 7g: try udv_attach with maxprot, then maxprot-1, ... down to 1.
+    // vn_mmap: try udv_attach with maxprot, then maxprot-1, ... down to 1 (docs/netbsd.md, "mmap time").
     let ok = false;
     for (let p = maxprot; p >= 1 && !ok; p--) ok = udvAttach(k, obj, off, size, p);
     if (!ok) return -ERRNO.EINVAL;
