@@ -27,11 +27,11 @@ export interface Baselines {
   /** the reading of `spinFloorReadings` with the median p50 (the first reading until more are added) */
   spinFloor: BaselineResult | SkippedBaseline;
   /**
-   * Every spin floor measured in this run, in order. The floor is bimodal on a VM (190 or 350-430
-   * ns here, by where the vCPUs land) and holds its mode for seconds, so one reading taken 10 s
-   * from the reference cell could land in the other mode (p50/floor 4.21x in one run where
-   * the other eight gave 1.55-2.7x): the bench reads it again next to the reference cell and at
-   * the end, and reports the median.
+   * Every spin floor measured in this run, in order. On a VM the floor can have two modes, by
+   * where the vCPUs land, each held for seconds, so one reading taken far from the reference
+   * cell could land in the other mode and skew the ratio: the bench reads it again next to the
+   * reference cell and at the end, and reports the median
+   * (docs/experiments/spin-floor-modes.md).
    */
   spinFloorReadings: (BaselineResult | SkippedBaseline)[];
   park: (BaselineResult | SkippedBaseline)[];

@@ -1,7 +1,7 @@
 /**
  * One benchmark cell: `procs` processes run one workload program against the bench device for a
- * timed window, in a Runtime that is already running (a worker start costs ~30 ms here, so it
- * never happens inside a cell). Exported for `devpager bench` and for `devpager profile`.
+ * timed window, in a Runtime that is already running (a worker start would dwarf a cell, so it
+ * never happens inside one). Exported for `devpager bench` and for `devpager profile`.
  *
  *   const b = await createBenchRuntime({ pagers: 1, wait: 'adaptive', maxProcs: 4 });
  *   const r = await runCell(b, { workload: 'refault', procs: 4, durationMs: 200 });
@@ -20,7 +20,8 @@
  * will-it-scale's method: the counters are sampled while every task still runs, so the figure is
  * the rate of the running workload, not of its start-up or its wind-down. The wind-down matters
  * beyond the CPUs: with 16 processes on 1 CPU, most of them are parked in the run queue at t1,
- * and each must get a CPU once more just to see STOP (21-75 ms of a 150 ms cell, measured).
+ * and each must get a CPU once more just to see STOP, which can take a large part of a cell
+ * (docs/experiments/how-a-cell-is-measured.md).
  * A process publishes every checkEvery faults, so the sum is low by less than checkEvery per
  * process. `drainFaultsPerSec` keeps the figure with the wind-down: every fault the programs
  * counted / (latest "stop seen" - t0). Latency percentiles are
@@ -189,7 +190,7 @@ export interface CellOptions {
 /**
  * Busy CPU time of the whole machine so far (ms, all CPUs), from /proc/stat; NaN where there is
  * none. Resolution is one clock tick (10 ms). With our own cpuUsage() it tells how much of the
- * machine other processes took during a cell — on a shared 2-vCPU box that is most of the noise.
+ * machine other processes took during a cell — on a shared machine that is most of the noise.
  */
 export function machineBusyMs(): number {
   try {

@@ -2,7 +2,7 @@
  * The benchmark matrix: workloads x processes x pagers x wait strategies.
  *
  * One Runtime per (pagers, wait), created with maxProcesses = prestart = the largest process
- * count, so worker threads are started before any timed cell (a worker start costs ~30 ms here).
+ * count, so worker threads are started before any timed cell (a worker start would dwarf a cell).
  * Each runtime is first warmed up with every process thread busy (warmUp), then runs every
  * (workload, procs) cell. The warm-up is there for V8: each process thread is an isolate of its
  * own that compiles the fault path and the program anew, on compiler threads that compete with
@@ -17,7 +17,7 @@ export { WORKLOADS, WAIT_STRATEGIES };
 
 /** Longest warm-up per runtime, ms of wall time (see warmUp). */
 export const DEFAULT_WARMUP_MS = 4000;
-/** One warm-up cell's window, ms (a cell also takes ~50 ms to start and stop 16 processes). */
+/** One warm-up cell's window, ms (a cell also spends time starting and stopping its processes). */
 export const WARMUP_CELL_MS = 100;
 
 /**
@@ -28,12 +28,10 @@ export const WARMUP_CELL_MS = 100;
  * Each process thread is an isolate of its own that compiles the fault path and the program anew,
  * and with 16 processes taking turns on 1 CPU each gets a 16th of the running time, so V8 tiers
  * its code up slowly and deoptimises it as it first meets the rarer paths (parking, yielding, the
- * start and stop of a cell). Measured on this VM, 16 processes, back-to-back 150 ms cells in a
- * new runtime: page_fault 102k, 119k, 124k, 209k, 304k, 506k, 540k, 539k faults/s, with 65, 34,
- * 39, 32, 22, 8, 8, 6 TurboFan compiles in those cells (--trace-opt); warm, the same cells run
- * at 0.8-1.2M, as fast as one process. Neither one long cell (after 1.5 s of it the next cells
- * began at 102k again), nor an idle second, nor V8 flags (--interrupt-budget,
- * --no-concurrent-recompilation) shortened that.
+ * start and stop of a cell). Until then a 16-process cell measures V8's compiler, not the fault
+ * path; warm, it runs about as fast as one process. Only many short cells of every workload get
+ * there: one long cell, an idle second or V8 flags do not
+ * (docs/experiments/warming-up-16-isolates.md).
  */
 export async function warmUp(b: BenchRuntime, workloads: Workload[], procs: number, maxMs: number, cell: Omit<CellSpec, 'workload' | 'procs' | 'durationMs'>): Promise<Map<Workload, number[]>> {
   const rates = new Map<Workload, number[]>(workloads.map((w) => [w, []]));
@@ -45,8 +43,7 @@ export async function warmUp(b: BenchRuntime, workloads: Workload[], procs: numb
       const a = rates.get(w)!;
       a.push(r.faultsPerSec);
       // Done after two cells in a row that did not beat every earlier one by more than 10 %:
-      // one such cell is often a pause before the next rise (random, 2 pagers: 175k, 225k,
-      // 227k, then 343k).
+      // one such cell is often a pause before the next rise.
       const n = a.length;
       if (n >= 3) {
         const bar = 1.1 * Math.max(...a.slice(0, n - 2));
@@ -129,8 +126,8 @@ export function expandMatrix(o: Pick<MatrixOptions, 'workloads' | 'procs' | 'pag
 
 /**
  * How often a program reads the stop word. 64 faults normally; every fault under pure spinning,
- * where oversubscribed cells can drop to ~100 faults/s and 64 faults per process would take
- * seconds to notice STOP. The read is a TLB hit (a few ns against a fault of several µs).
+ * where oversubscribed cells can be so slow that 64 faults per process would take seconds to
+ * notice STOP. The read is a TLB hit, far cheaper than a fault.
  */
 export function checkEveryFor(wait: WaitStrategy): number {
   return wait === 'spin' ? 1 : 64;
@@ -160,8 +157,8 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixResult> {
         const warmupMs = o.warmupMs ?? DEFAULT_WARMUP_MS;
         // Spin and park get a quarter of the warm-up: with 16 processes they run at the speed of
         // the scheduler (spinners preempting each other) or of futex wake-ups, not of V8's code,
-        // and their rate is too noisy for the stop rule, so they always ran to the limit (4.0-4.1
-        // s each, measured: with the adaptive ones, 23.5 s of a 52 s bench).
+        // and their rate is too noisy for the stop rule, so they would always run to the limit
+        // and take most of the bench's wall time.
         const limit = wait === 'adaptive' ? warmupMs : Math.round(warmupMs / 4);
         if (limit > 0) {
           o.onStep?.({ kind: 'warmup', label: `warm up (${maxProcs} processes, until every workload's rate stops rising, at most ${limit} ms)` });
@@ -169,8 +166,8 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixResult> {
         }
         // And each later workload gets two more 16-process cells right before its own cells: the
         // cells in between (fewer processes, other workloads) leave the last workload's 16-process
-        // cell as weak as a cold one. Measured with the order reversed: page_fault kept 87-93 %
-        // when first and 74 % and 18 % when last, random 64-96 % first and 43-48 % last (1 pager).
+        // cell as weak as a cold one, whichever workload is last
+        // (docs/experiments/warming-up-16-isolates.md).
         await o.beforeCells?.(pagers, wait);
         let current: Workload | null = null;
         for (const c of group) {

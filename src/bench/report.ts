@@ -1,6 +1,7 @@
 /**
  * Turning bench results into figures people read: the machine description, the ratios against
- * the baselines, the targets (issue 4) with PASS/MISS, the text table and the JSON document.
+ * the baselines, the targets with PASS/MISS (BENCHMARKS.md, "Targets"), the text table and the
+ * JSON document.
  * Pure functions over plain data, so `devpager profile` can reuse them.
  */
 import { availableParallelism, cpus, freemem, loadavg, platform, arch, release, totalmem } from 'node:os';
@@ -175,7 +176,8 @@ export function computeTargets(r: Ratios, baselines: Baselines | null, probe: Pr
     detail: baselines ? `devpager (${refName}) fault p50 / spin-floor round-trip p50` : 'baselines not run (--no-baselines)',
     value: r.faultP50VsSpinFloor, goal: '<= 3x', pass: judge(r.faultP50VsSpinFloor, (v) => v <= 3),
   });
-  // Issue 4: >= 1 M faults/s with one process whenever the run's spin floor is <= 0.5 µs.
+  // >= 1 M faults/s with one process, whenever the run's spin floor is <= 0.5 µs (on a slower
+  // machine the target does not apply).
   const one = results.filter((c) => c.procs === 1);
   const bestOne = one.reduce<CellResult | null>((a, b) => (a === null || b.faultsPerSec > a.faultsPerSec ? b : a), null);
   const sf = baselines?.spinFloor;
@@ -199,7 +201,7 @@ export function computeTargets(r: Ratios, baselines: Baselines | null, probe: Pr
   const worst = lowest(over);
   const pagerCounts = [...new Set(over.map((x) => x.pagers))].sort((a, b) => a - b);
   // The worst cell of each pager count too, and the median cell: one cell of the eight decides
-  // the verdict, and a cell's rate moves by a third between runs here (BENCHMARKS.md).
+  // the verdict, and a single cell's rate is noisy (docs/experiments/how-a-cell-is-measured.md).
   const perPagers = pagerCounts.length > 1 ? pagerCounts.map((g) => `${g} pager${g > 1 ? 's' : ''} worst ${Math.round(lowest(over.filter((x) => x.pagers === g))!.ratio * 100)}%`) : [];
   const sorted = over.map((x) => x.ratio).sort((a, b) => a - b);
   const median = sorted.length ? sorted[(sorted.length - 1) >> 1] : NaN;

@@ -1,5 +1,5 @@
 /**
- * `devpager bench`: the multi-threaded fault benchmark (issue 4). Runs the baselines, the matrix
+ * `devpager bench`: the multi-threaded fault benchmark (BENCHMARKS.md). Runs the baselines, the matrix
  * (src/bench/matrix.ts) and the scaling probe in this Node process, prints a table, ratios and
  * targets, and optionally writes everything as JSON.
  */

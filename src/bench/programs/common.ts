@@ -41,7 +41,7 @@ export interface ProgramOptions {
   removeEvery: number;
   /**
    * Read the stop word every this many faults (touches for `random`); a power of two. Default 64:
-   * the read is a TLB hit (a few ns), but it is still not free.
+   * the read is a TLB hit, but it is still not free.
    */
   checkEvery: number;
 }
