@@ -17,7 +17,7 @@ import type { Driver } from '../src/driver.js';
 import bench from '../src/drivers/bench.js';
 import foo from '../src/drivers/foo.js';
 import { KernelApi } from '../src/kernel.js';
-import { STATUS_LIVE, S_STATUS } from '../src/layout.js';
+import { STATUS_LIVE, S_STATUS, TLB_BYTES } from '../src/layout.js';
 import { Pager } from '../src/pager/pager.js';
 import { OP_FAULT, OP_MMAP, OP_PMAP_REMOVE, R_ARG, R_OP, R_POST_TS, R_SEQ, RES_ERR, RES_VAL } from '../src/pager/protocol.js';
 import { createArena } from '../src/physmem.js';
@@ -44,9 +44,10 @@ const d = drivers[values.driver!];
 if (!d) throw new TypeError(`--driver must be bench or foo, got ${values.driver}`);
 
 const { sab, layout, phys } = createArena({ memory: 128 << 20, maxProcs: 2 });
+const tlbs = [new SharedArrayBuffer(TLB_BYTES)];
 const kernel = new KernelApi(phys);
 const state = await d.driver.attach!(kernel, 0, d.config);
-const pager = new Pager(sab, layout, 0, [{ driver: d.driver, handle: Object.freeze({ name: d.driver.name, unit: 0, state }), path: `/dev/${d.driver.name}0` }]);
+const pager = new Pager(sab, layout, 0, [{ driver: d.driver, handle: Object.freeze({ name: d.driver.name, unit: 0, state }), path: `/dev/${d.driver.name}0` }], tlbs);
 const s = pager.slots[0];
 Atomics.store(s.status, S_STATUS, STATUS_LIVE);
 // serve() is the pager's own request entry point; it is private to keep callers on the protocol.

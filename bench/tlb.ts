@@ -4,43 +4,79 @@
  *
  *   node dist/bench/tlb.js [--runs N] [--time MS] [--json FILE]
  *
- * The Process is the real class (dist/src/workers/process.js) over a real arena, built on this
- * thread with its TLB entries filled as a fault would fill them (tlbR/tlbW = pfn + 1), so only the
- * hit path runs. Each tinybench task is a batch of BATCH accesses (the timer's own cost, ~90 ns
- * per call here, would otherwise swamp a ~1 ns access); the accesses sweep the 1024 words of one
- * page (L1-resident) or 4 pages, and the raw reads sweep the same physical words through an
- * Int32Array view of the arena, so both sides touch the same memory.
+ * The Process is the real one (dist/src/process/api.js), built the way the runtime builds it:
+ * inside a program realm (process/realm.ts) over a real arena, with its TLB entries filled as a
+ * fault would fill them (pfn + 1), so only the hit path runs. The batches run in that realm too,
+ * as a program's loop does, so the access methods inline into them as they do in a program. Each
+ * tinybench task is a batch of BATCH accesses (the timer's own cost would otherwise swamp a
+ * nanosecond access); the accesses sweep the 1024 words of one page (L1-resident) or 4 pages, and
+ * the raw reads sweep the same physical words through an Int32Array view of the arena.
+ *
+ * The realm needs node:vm's modules: run without the flag, the script runs itself again with it.
  */
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
+import vm from 'node:vm';
 import { Bench } from 'tinybench';
-import { FI_KERNEL } from '../src/layout.js';
-import { PagerViews, SlotViews } from '../src/pager/protocol.js';
+import { C, FI_KERNEL, TLB_BYTES, VPAGES } from '../src/layout.js';
 import { createArena } from '../src/physmem.js';
-import { ThreadStats } from '../src/stats.js';
-import { CountingProcess, MachineViews, Process } from '../src/workers/process.js';
-import { WAIT_ADAPTIVE } from '../src/wait.js';
+import type { KernelPort } from '../src/process/api.js';
+import { MachineViews } from '../src/process/machine.js';
+import { ProgramRealm } from '../src/process/realm.js';
+import type { Process } from '../src/process/types.js';
+
+if (typeof (vm as { SourceTextModule?: unknown }).SourceTextModule !== 'function') {
+  const r = spawnSync(process.execPath, ['--experimental-vm-modules', '--experimental-import-meta-resolve', '--no-warnings', ...process.argv.slice(1)], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+}
 
 const BATCH = 1 << 14;
 const VA = 0x0100_0000;
 
-function setup() {
+type Batch = (p: Process, n: number) => number;
+
+async function setup() {
   const { sab, layout, phys } = createArena({ memory: 64 << 20, maxProcs: 2 });
   const mv = new MachineViews(sab, layout);
-  const make = (Ctor: typeof Process) =>
-    new Ctor(1, mv, new SlotViews(sab, layout, 0), new PagerViews(sab, layout, 0), new ThreadStats(sab, layout, 2), [], false, WAIT_ADAPTIVE, 1000, null);
-  const p = make(Process);
-  const pc = make(CountingProcess);
+  const tlb = new SharedArrayBuffer(TLB_BYTES);
+  const tlbR = new Int32Array(tlb, 0, VPAGES);
+  const tlbW = new Int32Array(tlb, VPAGES * 4, VPAGES);
+  const counters = new Float64Array(64);
+  const realm = new ProgramRealm({ onLateError: (e) => console.warn(e) });
+  const api = await realm.loader.import(new URL('../src/process/api.js', import.meta.url).href);
+  const miss = () => {
+    throw new Error('bench/tlb: a TLB miss; only hits are measured');
+  };
+  const port = (countAccesses: boolean): KernelPort =>
+    ({
+      pid: 1, tid: 1, tlbR, tlbW, m8: mv.m8, m16: mv.m16, m32: mv.m32, m64: mv.m64,
+      counters: countAccesses ? counters : null, accessCounter: C.accesses,
+      translate: miss, storeRaced: miss,
+    }) as unknown as KernelPort;
+  const create = api.createProcess as (k: KernelPort) => { process: Process };
+  const p = create(port(false)).process;
+  const pc = create(port(true)).process;
   const pfns: number[] = [];
   for (let i = 0; i < 4; i++) {
     const pfn = phys.allocFrame(FI_KERNEL, true);
     pfns.push(pfn);
-    mv.tlbR[(VA >>> 12) + i] = pfn + 1;
-    mv.tlbW[(VA >>> 12) + i] = pfn + 1;
+    tlbR[(VA >>> 12) + i] = pfn + 1;
+    tlbW[(VA >>> 12) + i] = pfn + 1;
   }
   const raw = new Int32Array(sab, layout.framesOff, layout.frames * 1024);
-  return { p, pc, pfns, raw };
+  // The loops, compiled in the program realm like a program's own.
+  const inRealm = <T>(src: string) => vm.runInContext(src, realm.context) as T;
+  const loops = {
+    raw1: inRealm<(raw: Int32Array, base: number, n: number) => number>('(raw, base, n) => { let s = 0; for (let k = 0; k < n; k++) s += raw[base + (k & 1023)]; return s; }'),
+    raw4: inRealm<(raw: Int32Array, pfns: number[], n: number) => number>('(raw, pfns, n) => { let s = 0; for (let k = 0; k < n; k++) s += raw[pfns[k & 3] * 1024 + ((k >> 2) & 1023)]; return s; }'),
+    load1: inRealm<Batch>(`(p, n) => { let s = 0; for (let k = 0; k < n; k++) s += p.load32(${VA} + ((k & 1023) << 2)); return s; }`),
+    store1: inRealm<Batch>(`(p, n) => { for (let k = 0; k < n; k++) p.store32(${VA} + ((k & 1023) << 2), k); return 0; }`),
+    load4: inRealm<Batch>(`(p, n) => { let s = 0; for (let k = 0; k < n; k++) s += p.load32(${VA} + ((k & 3) << 12) + (((k >> 2) & 1023) << 2)); return s; }`),
+    loadCounting: inRealm<Batch>(`(p, n) => { let s = 0; for (let k = 0; k < n; k++) s += p.load32(${VA} + ((k & 1023) << 2)); return s; }`),
+  };
+  return { p, pc, pfns, raw, loops };
 }
 
 export interface TlbResult { task: string; nsPerAccess: number[]; ratioToRaw: number[] }
@@ -58,38 +94,16 @@ async function main(): Promise<void> {
   }
   const runs = Number(values.runs ?? 5);
   const time = Number(values.time ?? 300);
-  const { p, pc, pfns, raw } = setup();
+  const { p, pc, pfns, raw, loops } = await setup();
   const base0 = pfns[0] * 1024;
   let sink = 0;
   const tasks: [string, () => void][] = [
-    ['raw Int32Array read, 1 page', () => {
-      let s = 0;
-      for (let k = 0; k < BATCH; k++) s += raw[base0 + (k & 1023)];
-      sink += s;
-    }],
-    ['p.load32 TLB hit, 1 page', () => {
-      let s = 0;
-      for (let k = 0; k < BATCH; k++) s += p.load32(VA + ((k & 1023) << 2));
-      sink += s;
-    }],
-    ['p.store32 TLB hit, 1 page', () => {
-      for (let k = 0; k < BATCH; k++) p.store32(VA + ((k & 1023) << 2), k);
-    }],
-    ['raw Int32Array read, 4 pages', () => {
-      let s = 0;
-      for (let k = 0; k < BATCH; k++) s += raw[pfns[k & 3] * 1024 + ((k >> 2) & 1023)];
-      sink += s;
-    }],
-    ['p.load32 TLB hit, 4 pages', () => {
-      let s = 0;
-      for (let k = 0; k < BATCH; k++) s += p.load32(VA + ((k & 3) << 12) + (((k >> 2) & 1023) << 2));
-      sink += s;
-    }],
-    ['p.load32 TLB hit, 1 page, countAccesses on', () => {
-      let s = 0;
-      for (let k = 0; k < BATCH; k++) s += pc.load32(VA + ((k & 1023) << 2));
-      sink += s;
-    }],
+    ['raw Int32Array read, 1 page', () => void (sink += loops.raw1(raw, base0, BATCH))],
+    ['p.load32 TLB hit, 1 page', () => void (sink += loops.load1(p, BATCH))],
+    ['p.store32 TLB hit, 1 page', () => void (sink += loops.store1(p, BATCH))],
+    ['raw Int32Array read, 4 pages', () => void (sink += loops.raw4(raw, pfns, BATCH))],
+    ['p.load32 TLB hit, 4 pages', () => void (sink += loops.load4(p, BATCH))],
+    ['p.load32 TLB hit, 1 page, countAccesses on', () => void (sink += loops.loadCounting(pc, BATCH))],
   ];
   const per: Record<string, number[]> = {};
   for (let r = 0; r < runs; r++) {

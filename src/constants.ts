@@ -46,6 +46,11 @@ export const MADV_DONTNEED = 4;
 export const MADV_SPACEAVAIL = 5;
 export const MADV_FREE = 6;
 
+/** minherit(2): how a mapping passes to a child at fork */
+export const MAP_INHERIT_SHARE = 0;
+export const MAP_INHERIT_COPY = 1;
+export const MAP_INHERIT_NONE = 2;
+
 export const MS_ASYNC = 1;
 export const MS_INVALIDATE = 2;
 export const MS_SYNC = 4;

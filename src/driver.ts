@@ -7,7 +7,7 @@
  * shared between the two; anything both sides need lives in kernel memory, reached through the
  * cloneable state that `attach` returns.
  */
-import { atop } from './constants.js';
+import { PAGE_SIZE, atop } from './constants.js';
 import { badType } from './errors.js';
 import type { KernelApi } from './kernel.js';
 
@@ -18,6 +18,22 @@ export interface DevHandle<S = any> {
   readonly state: S;
 }
 
+/**
+ * A register region (the device kit): no PTE is ever entered for these pages; every load and store
+ * of a process runs `read` or `write` on the pager serving it, with the device offset of the access
+ * and its size (1, 2, 4 or 8; 8-byte values are bigints). A doorbell region has no callbacks: its
+ * stores are posted to the host's rt.device(path).onDoorbell handlers and its loads return 0.
+ */
+export interface MmioRegionSpec<S = any> {
+  /** first device offset (page aligned) */
+  readonly offset: number;
+  /** bytes, rounded up to whole pages */
+  readonly size: number;
+  readonly doorbell?: boolean;
+  read?(dev: DevHandle<S>, off: number, size: number, kernel: KernelApi): number | bigint;
+  write?(dev: DevHandle<S>, off: number, size: number, value: number | bigint, kernel: KernelApi): void;
+}
+
 export interface Driver<S = any, Cfg = any> {
   readonly name: string;
   /** Host side, once per unit, at Runtime.create. Returns structured-cloneable state. */
@@ -26,6 +42,8 @@ export interface Driver<S = any, Cfg = any> {
   mmap(dev: DevHandle<S>, off: number, prot: number, kernel: KernelApi): number;
   /** D_NEGOFFSAFE: let negative offsets reach mmap (NetBSD's drm flag). */
   readonly negOffsetSafe?: boolean;
+  /** register pages beside the RAM pages (MmioRegionSpec) */
+  readonly mmio?: readonly MmioRegionSpec<S>[];
 }
 
 const DRIVER_BRAND = Symbol.for('devpager.driver');
@@ -35,8 +53,28 @@ export function defineDriver<S = any, Cfg = any>(d: Driver<S, Cfg>): Driver<S, C
   if (typeof d.name !== 'string' || d.name === '') throw badType('driver.name', 'a non-empty string', d.name);
   if (typeof d.mmap !== 'function') throw badType(`driver "${d.name}" mmap`, 'a function (d_mmap)', d.mmap);
   if (d.attach !== undefined && typeof d.attach !== 'function') throw badType(`driver "${d.name}" attach`, 'a function', d.attach);
+  if (d.mmio !== undefined) checkMmio(d.name, d.mmio);
   Object.defineProperty(d, DRIVER_BRAND, { value: true });
   return Object.freeze(d);
+}
+
+function checkMmio(name: string, list: unknown): void {
+  if (!Array.isArray(list)) throw badType(`driver "${name}" mmio`, 'an array of { offset, size, read, write } or { offset, size, doorbell: true }', list);
+  const spans: [number, number][] = [];
+  list.forEach((r: MmioRegionSpec, i) => {
+    const what = `driver "${name}" mmio[${i}]`;
+    if (r === null || typeof r !== 'object') throw badType(what, 'an object { offset, size, read, write } or { offset, size, doorbell: true }', r);
+    if (typeof r.offset !== 'number' || !Number.isInteger(r.offset) || r.offset % PAGE_SIZE !== 0) throw badType(`${what}.offset`, 'a page-aligned integer device offset', r.offset);
+    if (typeof r.size !== 'number' || !Number.isInteger(r.size) || r.size <= 0) throw badType(`${what}.size`, 'a positive integer number of bytes', r.size);
+    if (r.doorbell !== undefined && typeof r.doorbell !== 'boolean') throw badType(`${what}.doorbell`, 'a boolean', r.doorbell);
+    if (r.read !== undefined && typeof r.read !== 'function') throw badType(`${what}.read`, 'a function (dev, off, size, kernel) => value', r.read);
+    if (r.write !== undefined && typeof r.write !== 'function') throw badType(`${what}.write`, 'a function (dev, off, size, value, kernel)', r.write);
+    if (r.doorbell && (r.read !== undefined || r.write !== undefined)) throw new TypeError(`${what}: a doorbell region has no read or write callbacks (its stores go to rt.device(path).onDoorbell)`);
+    if (!r.doorbell && r.read === undefined && r.write === undefined) throw new TypeError(`${what}: give read and/or write callbacks, or doorbell: true`);
+    const end = r.offset + Math.ceil(r.size / PAGE_SIZE) * PAGE_SIZE;
+    for (const [a, b] of spans) if (r.offset < b && a < end) throw new RangeError(`${what}: [0x${r.offset.toString(16)}, 0x${end.toString(16)}) overlaps another mmio region`);
+    spans.push([r.offset, end]);
+  });
 }
 
 export function isDriver(x: unknown): x is Driver {

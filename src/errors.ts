@@ -4,16 +4,17 @@
  */
 
 export const ERRNO = {
-  EPERM: 1, ENOENT: 2, EIO: 5, EBADF: 9, ENOMEM: 12, EACCES: 13, EFAULT: 14, EBUSY: 16,
-  ENODEV: 19, EINVAL: 22, EMFILE: 24, EFBIG: 27, ENOSYS: 78, EOVERFLOW: 84,
+  EPERM: 1, ENOENT: 2, ESRCH: 3, EIO: 5, EBADF: 9, ECHILD: 10, EDEADLK: 11, ENOMEM: 12, EACCES: 13, EFAULT: 14, EBUSY: 16,
+  ENODEV: 19, EINVAL: 22, EMFILE: 24, EFBIG: 27, EAGAIN: 35, ETIMEDOUT: 60, ENOSYS: 78, EOVERFLOW: 84,
 } as const;
 export type ErrnoName = keyof typeof ERRNO;
 
 const ERRNO_TEXT: Record<ErrnoName, string> = {
-  EPERM: 'Operation not permitted', ENOENT: 'No such file or directory', EIO: 'Input/output error',
-  EBADF: 'Bad file descriptor', ENOMEM: 'Cannot allocate memory', EACCES: 'Permission denied',
+  EPERM: 'Operation not permitted', ENOENT: 'No such file or directory', ESRCH: 'No such process', EIO: 'Input/output error',
+  EBADF: 'Bad file descriptor', ECHILD: 'No child processes', EDEADLK: 'Resource deadlock avoided', ENOMEM: 'Cannot allocate memory', EACCES: 'Permission denied',
   EFAULT: 'Bad address', EBUSY: 'Device busy', ENODEV: 'Operation not supported by device',
   EINVAL: 'Invalid argument', EMFILE: 'Too many open files', EFBIG: 'File too large',
+  EAGAIN: 'Resource temporarily unavailable', ETIMEDOUT: 'Operation timed out',
   ENOSYS: 'Function not implemented', EOVERFLOW: 'Value too large to be stored in data type',
 };
 
@@ -117,21 +118,64 @@ export function describe(v: unknown): string {
   return Array.isArray(v) ? 'an array' : 'an object';
 }
 
-/** Plain-data form of an error that crosses a thread boundary, keeping name, message and code. */
-export interface WireError { name: string; message: string; stack?: string; code?: unknown }
+/**
+ * Plain-data form of an error that crosses a thread boundary (or a realm): name, message, stack,
+ * and the fields devpager's errors carry, so that the host gets the same class back (fromWire).
+ */
+export interface WireError {
+  name: string;
+  message: string;
+  stack?: string;
+  code?: unknown;
+  errno?: number;
+  syscall?: string;
+  signal?: string;
+  addr?: number;
+}
+
 export function toWire(e: unknown): WireError {
-  if (e instanceof Error) {
-    const w: WireError = { name: e.name, message: e.message, stack: e.stack };
-    const code = (e as { code?: unknown }).code;
-    if (code !== undefined) w.code = code;
+  if (e !== null && typeof e === 'object' && typeof (e as Error).message === 'string' && typeof (e as Error).name === 'string') {
+    const x = e as Error & Partial<WireError>;
+    const w: WireError = { name: x.name, message: x.message, stack: typeof x.stack === 'string' ? x.stack : undefined };
+    if (x.code !== undefined && (typeof x.code === 'string' || typeof x.code === 'number')) w.code = x.code;
+    if (typeof x.errno === 'number') w.errno = x.errno;
+    if (typeof x.syscall === 'string') w.syscall = x.syscall;
+    if (typeof x.signal === 'string') w.signal = x.signal;
+    if (typeof x.addr === 'number') w.addr = x.addr;
     return w;
   }
-  return { name: 'Error', message: `non-Error thrown: ${describe(e)}` };
+  return { name: 'Error', message: `non-Error thrown: ${describeThrown(e)}` };
 }
+
+/** The error `w` describes, as devpager's own class where it was one (SyscallError, SignalError). */
 export function fromWire(w: WireError): Error {
-  const e = new Error(w.message);
-  e.name = w.name;
+  let e: Error;
+  if (w.name === 'SyscallError' && typeof w.syscall === 'string' && typeof w.code === 'string' && w.code in ERRNO) {
+    e = new SyscallError(w.syscall, w.code as ErrnoName);
+    e.message = w.message;
+  } else if (w.name === 'SignalError' && typeof w.signal === 'string' && w.signal in SIGNAL && typeof w.code === 'string' && w.code in SI_CODE) {
+    e = new SignalError(w.signal as SignalName, w.code as SiCodeName, w.addr ?? 0);
+    e.message = w.message;
+  } else {
+    const ctor = ({ TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError } as Record<string, ErrorConstructor>)[w.name] ?? Error;
+    e = new ctor(w.message);
+    if (e.name !== w.name) e.name = w.name;
+    if (w.code !== undefined) (e as { code?: unknown }).code = w.code;
+    if (w.errno !== undefined) (e as { errno?: unknown }).errno = w.errno;
+    if (w.syscall !== undefined) (e as { syscall?: unknown }).syscall = w.syscall;
+  }
   if (w.stack) e.stack = w.stack;
-  if (w.code !== undefined) (e as { code?: unknown }).code = w.code;
   return e;
+}
+
+/** Text for whatever was thrown; even a value that cannot become a string must not escape. */
+export function describeThrown(e: unknown): string {
+  try {
+    if (e === null) return 'null';
+    if (e instanceof Error || (typeof e === 'object' && typeof (e as Error).message === 'string')) return `${(e as Error).name}: ${(e as Error).message}`;
+    if (typeof e === 'string') return JSON.stringify(e);
+    return describe(e);
+  } catch {
+    return 'a value that cannot be printed';
+  }
 }

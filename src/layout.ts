@@ -16,19 +16,28 @@
  * | spinners      | 1 line                                 | waiting processes (Atomics RMW)   | adaptive waiters beyond the cpus spinning now (capped) |
  * | run           | 1 line                                 | processes, pagers (Atomics RMW)   | RUN_* words: CPUs processes hold, wake-ups held back   |
  * | bitmap        | ceil(nframes/32) Int32                 | any allocator (CAS per word)      | 1 bit per frame, 1 = in use                            |
+ * | dirtyBits     | ceil(nframes/32) Int32                 | process threads (or), host (and)  | 1 bit per frame: written since the host's last dirtyLog |
  * | frameInfo     | nframes Int32                          | allocators, pagers (CAS)          | FI_* type bits + zombie bit + map count                |
  * | kpt           | kvaPages Int32                         | kmAlloc/kmFree (CAS claim, store) | kernel pmap: 0 free, -1 claimed, pfn+1 mapped          |
  * | kallocLen     | kvaPages Int32                         | kmAlloc/kmFree                    | at the first page of an allocation: its page count     |
- * | devices       | maxDevices lines                       | pagers (Atomics.add)              | D_* words: the uvm_device reference count per dev      |
- * | pagers        | npagers x PAGER_LINES lines            | see P_* below                     | pending bitmap, doorbell, sleeping flag, control       |
- * | slots         | maxProcs x SLOT_BYTES                  | see S_* below                     | one per process: request, reply, L1 table, map entries |
+ * | devices       | maxDevices lines                       | pagers, host (Atomics.add)        | D_* words: uvm_device references, interrupt count      |
+ * | pagers        | npagers x PAGER_LINES lines            | see P_* below                     | pending bitmap, doorbell, sleeping flag, control, epoch|
+ * | slots         | maxProcs x SLOT_BYTES                  | see S_* below                     | one per thread: request, reply; the address space (L1  |
+ * |               |                                        |                                   | table, map entries, descriptors) lives in the slot of  |
+ * |               |                                        |                                   | the process's first thread (S_VMSPACE)                 |
+ * | bell          | 2 lines                                | threads (add) / host (line 1)     | doorbell posted (BELL_RING), host asleep (BELL_SLEEPING)|
+ * | doorbells     | maxProcs x DB_BYTES                    | see DB_* below                    | one doorbell ring per thread, drained by the host      |
  * | counters      | nthreads x COUNTERS Float64            | the owning thread only (plain)    | C_* counters, read racily by the host                  |
  * | hists         | nthreads x NHIST x HBUCKETS Int32      | the owning thread only (plain)    | log-linear latency histograms (stats.ts)               |
  * | trace         | nthreads x (TRACE_HDR + cap*4) Float64 | the owning thread only            | trace rings (trace.ts)                                 |
  * | frames        | nframes x 4096, page aligned           | whoever maps the frame            | physical memory; PA 0 is the first byte of this region |
  *
  * Thread indices (for counters, histograms and trace rings): 0 = host, 1..npagers = pagers,
- * npagers+1+slot = the process in that slot.
+ * npagers+1+slot = the process thread in that slot.
+ *
+ * Beside the arena, each user slot has a TLB: a SharedArrayBuffer of its own (TLB_BYTES: one Int32
+ * per virtual page for reads, one for writes), so that a pager or the host can take a translation
+ * away from a thread that is not asking (src/process/tlb.ts). Untouched pages of it cost nothing.
  *
  * Why Float64 for requests and map entries: device offsets are off_t (up to 2^53 here) and kernel
  * addresses exceed 2^32, so 32-bit words would truncate them.
@@ -37,7 +46,7 @@ import { PAGE_SIZE } from './constants.js';
 
 export const LINE = 64;
 const MAGIC = 0x64657670; // 'devp'
-const VERSION = 3;
+const VERSION = 4;
 
 // ---- header words (Int32 index) ----
 export const H_MAGIC = 0;
@@ -97,6 +106,7 @@ export const KPT_CLAIMED = -1;
 
 // ---- device words (Int32 index within the device's line) ----
 export const D_REFS = 0; // uvm_device uo_refs: map entries referencing this device, all processes
+export const D_IRQ = 1; // interrupts raised (host Atomics.add + notify; waitInterrupt waits on it)
 export const D_ATTACHES = 2; // times a uvm_device was created (udv_attach found none)
 export const D_FREES = 3; // times the last reference went away and it was freed
 
@@ -104,25 +114,42 @@ export const D_FREES = 3; // times the last reference went away and it was freed
 // line 0: doorbell (requesters Atomics.add + notify, only when the pager sleeps)
 // line 1: sleeping flag (pager only)
 // line 2: control (host only): shutdown request, processes assigned
+// line 3 (pager only): the epoch, bumped after every shootdown that retired frames
+//   (pager/shootdown.ts); and the driver call in progress, for the host's watchdog
+//   (runtime/watchdog.ts): P_CALL_SEQ is odd while the pager runs driver code.
 // then the pending bitmap (+ more lines if maxProcs > 512), one bit per slot: requesters
 //   Atomics.or, the pager Atomics.exchange(…, 0) to take everything queued at once.
-export const PAGER_LINES = 3; // + pending lines, computed
+export const PAGER_LINES = 4; // + pending lines, computed
 export const P_DOORBELL = 0;
 export const P_SLEEPING = 0;
 export const P_SHUTDOWN = 0;
 export const P_ASSIGNED = 1; // control line, host writes: live processes assigned to this pager
+export const P_EPOCH = 0; // epoch line, Int32 index
+export const P_CALL_SEQ = 1;
+export const P_CALL_KIND = 2; // pager/objects.ts CALL_*
+export const P_CALL_SLOT = 3; // the slot whose request runs the driver, -1 for none
+export const P_CALL_DEV = 4;
+/** the slot whose request the pager serves now, -1 between requests (who a dead pager was serving) */
+export const P_SERVING = 5;
+/** Float64 index on the epoch line: the device offset of the call */
+export const P_CALL_OFF_F64 = 4;
 
-// ---- process slot (pager/protocol.ts names the request and reply fields) ----
+// ---- slot: one per thread (pager/protocol.ts names the request and reply fields) ----
 // Lines 0-1 (requester writes): the request, Float64 R_* fields.
 // Line 2 (pager writes): the `done` sequence word (Int32) and the reply, Float64 RES_* fields.
 // Line 3 (requester writes, except the pager's grant CAS): the park state (SLOT_PARKED),
 //   the holds-a-CPU flag (SLOT_RUNNING) and SLOT_PARK_KIND. The pager reads SLOT_PARKED after
 //   every reply, so nothing the requester writes per request may live on this line.
-// Line 4 (host writes): S_STATUS, S_PID, S_PAGER.
+// Line 4 (host writes): S_STATUS, S_PID, S_PAGER, S_TID, S_VMSPACE, S_HOSTSEQ; S_THREAD is
+//   written once by the thread at start.
 // Line 5 (pager writes): S_NENTRIES.
-// Line 6 (requester writes, nobody else reads while it lives): SLOT_SPINNING. Not on line 3:
-//   its two stores per counted spin would pull that line away from the pager after every reply.
-// Then the L1 page directory (1024 Int32, pager writes) and the map entries (pager writes).
+// Line 6 (requester writes; others read it rarely): SLOT_SPINNING, S_OBS, S_TLB_LO, S_TLB_HI. Not
+//   on line 3: SLOT_SPINNING's two stores per counted spin would pull that line from the pager.
+// Line 7 (pagers and the host write, with Atomics.add): S_INVSEQ.
+// Lines 8-15 (any thread of the process, CAS; the pager at fork): the descriptor table, FD_WORDS
+//   Int32 per descriptor. Only the slot that holds the address space uses it.
+// Then the thread bitmap (host writes): one bit per slot, the threads sharing this address space;
+// then the L1 page directory (1024 Int32, pager writes) and the map entries (pager writes).
 // SLOT_PARKED: 0 running; the request's sequence number while parked on it (its CPU given back);
 //   PARK_GRANTED once a pager woke it and counted a CPU for it. The host's own slots store 1.
 export const SLOT_PARKED = 0;
@@ -141,15 +168,63 @@ export const S_STATUS = 0; // Int32 index within line 4
 export const S_PID = 1;
 export const S_PAGER = 2;
 export const S_THREAD = 3; // written by the process thread at start: its worker threadId
+export const S_TID = 4;
+/** the slot whose address space this thread uses (its own for a process's first thread) */
+export const S_VMSPACE = 5;
+/** sequence number of the host's last answer to this thread's host requests (process/host-channel.ts) */
+export const S_HOSTSEQ = 6;
 export const S_NENTRIES = 0; // Int32 index within line 5
 /**
  * Int32 index within line 6: 1 while the process counts itself among the spinners (plain
  * stores; the host reads it only after the thread died, to give its place back).
  */
 export const SLOT_SPINNING = 0;
+/**
+ * The pager epoch this thread last observed between two memory accesses, or OBS_IN_KERNEL while
+ * it waits in a request: a frame retired at epoch e is reused once every other thread of its
+ * address space shows OBS_IN_KERNEL or an epoch > e (pager/shootdown.ts).
+ */
+export const S_OBS = 1;
+export const OBS_IN_KERNEL = -1;
+/** [S_TLB_LO, S_TLB_HI): the virtual pages whose TLB entries may differ from the reset value */
+export const S_TLB_LO = 2;
+export const S_TLB_HI = 3;
+/** Int32 index within line 7: bumped before anyone but the thread itself changes its TLB */
+export const S_INVSEQ = 0;
+
+// ---- doorbell rings (process/device-io.ts, runtime/doorbells.ts) ----
+/** entries per thread's ring; a thread that finds it full waits for the host */
+export const DB_RING = 128;
+/** Int32 index in the ring's two control lines: line 0 the thread writes, line 1 the host */
+export const DB_TAIL = 0;
+export const DB_WAITING = 1;
+export const DB_HEAD = 16;
+/** Float64 fields of one entry (one line each) */
+export const DB_DEV = 0;
+export const DB_OFF = 1;
+export const DB_SIZE = 2;
+export const DB_VALUE = 3;
+export const DB_VALUE_HI = 4;
+export const DB_PID = 5;
+export const DB_ENTRY_F64 = 8;
+export const DB_BYTES = 2 * 64 + DB_RING * DB_ENTRY_F64 * 8;
+/** bell lines: Int32 index; BELL_RING on line 0 (threads add), BELL_SLEEPING on line 1 (host) */
+export const BELL_RING = 0;
+export const BELL_SLEEPING = 16;
+
+/** descriptors per process; each is FD_WORDS Int32: FD_FILE (0 free, else FD_* bits) and FD_IRQ */
+export const MAX_FDS = 64;
+export const FD_WORDS = 2;
+export const FD_FILE = 0;
+export const FD_IRQ = 1; // the device's interrupt count this descriptor last returned (waitInterrupt)
+/** FD_FILE: (device index + 1) | open mode << FD_MODE_SHIFT */
+export const FD_MODE_SHIFT = 16;
+export const FD_DEV_MASK = 0xffff;
 
 export const STATUS_FREE = 0;
 export const STATUS_LIVE = 1;
+/** a fork's child slot while the parent's pager copies the address space into it; no thread yet */
+export const STATUS_FORKING = 2;
 
 export const L1_ENTRIES = 1024; // 4 MiB of VA each; an L2 table is one frame of 1024 PTEs
 export const ENTRY_F64 = 8; // one map entry = one line of 8 Float64
@@ -161,7 +236,12 @@ export const E_OBJ = 3; // device index, or -1 for anonymous memory
 export const E_PROT = 4;
 export const E_MAXPROT = 5;
 export const E_ADVICE = 6;
-export const E_FLAGS = 7; // MAP_SHARED/MAP_PRIVATE as given (device entries are always shared)
+export const E_FLAGS = 7; // MAP_SHARED/MAP_PRIVATE as given (device entries are always shared), plus EF_* bits
+/** E_FLAGS: inheritance at fork, MAP_INHERIT_* (2 bits) */
+export const EF_INHERIT_SHIFT = 16;
+export const EF_INHERIT_MASK = 3 << EF_INHERIT_SHIFT;
+/** E_FLAGS: a device entry made copy-on-write by fork (minherit COPY): faults in it are EIO */
+export const EF_COW = 1 << 18;
 
 export const OBJ_ANON = -1;
 
@@ -198,9 +278,18 @@ export const COUNTER_NAMES = [
   'held', // pager: wake-ups held back because processes already held every CPU (spinBudget)
   'holdTimeouts', // process: got a CPU beyond `cpus` because the running ones went quiet (runqueue.ts)
   'heldNs', // pager: time answered processes waited in its run queue for a CPU (stats on; grants only)
+  'shootdowns', // pager: other threads' TLBs it took translations from (one per thread per operation)
+  'shootdownNs', // pager: time spent taking them (stats on)
+  'limboFrames', // pager: frames whose reuse waited for other threads to pass a quiescent point
+  'lateErrors', // process: errors raised after its program's main returned (reported, never another process's)
+  'pagerRestarts', // host: pager threads replaced after they died or overran driverTimeoutMs
+  'driverTimeouts', // host: driver calls that ran past driverTimeoutMs
+  'mmio', // pager: register-page accesses served (driver read/write callbacks)
+  'doorbells', // host: doorbell stores delivered to onDoorbell handlers
+  'cowCopies', // pager: anonymous pages copied on a write after fork
 ] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
-export const COUNTERS = 32; // slots reserved per thread (>= COUNTER_NAMES.length)
+export const COUNTERS = 48; // slots reserved per thread (>= COUNTER_NAMES.length)
 export const C: { readonly [K in CounterName]: number } = Object.fromEntries(
   COUNTER_NAMES.map((n, i) => [n, i]),
 ) as { [K in CounterName]: number };
@@ -240,6 +329,7 @@ export interface Layout extends LayoutInput {
   runOff: number;
   bitmapOff: number;
   bitmapWords: number;
+  dirtyBitsOff: number;
   frameInfoOff: number;
   kptOff: number;
   kallocLenOff: number;
@@ -248,8 +338,12 @@ export interface Layout extends LayoutInput {
   pagerBytes: number;
   slotsOff: number;
   slotBytes: number;
+  slotFdsOff: number; // within a slot
+  slotThreadsOff: number; // within a slot
   slotL1Off: number; // within a slot
   slotEntriesOff: number; // within a slot
+  bellOff: number;
+  doorbellsOff: number;
   countersOff: number;
   histsOff: number;
   traceOff: number;
@@ -277,16 +371,21 @@ export function computeLayout(inp: LayoutInput): Layout {
   const runOff = take(LINE);
   const bitmapWords = Math.ceil(frames / 32);
   const bitmapOff = take(bitmapWords * 4);
+  const dirtyBitsOff = take(bitmapWords * 4);
   const frameInfoOff = take(frames * 4);
   const kptOff = take(kvaPages * 4);
   const kallocLenOff = take(kvaPages * 4);
   const devicesOff = take(maxDevices * LINE);
   const pagerBytes = (PAGER_LINES + Math.ceil((pendingWords * 4) / LINE)) * LINE;
   const pagersOff = take(pagers * pagerBytes);
-  const slotL1Off = 7 * LINE;
+  const slotFdsOff = 8 * LINE;
+  const slotThreadsOff = slotFdsOff + MAX_FDS * FD_WORDS * 4;
+  const slotL1Off = alignUp(slotThreadsOff + pendingWords * 4, LINE);
   const slotEntriesOff = slotL1Off + L1_ENTRIES * 4;
   const slotBytes = alignUp(slotEntriesOff + mapEntries * ENTRY_F64 * 8, LINE);
   const slotsOff = take(maxProcs * slotBytes);
+  const bellOff = take(2 * LINE);
+  const doorbellsOff = take(maxProcs * DB_BYTES);
   const countersOff = take(nthreads * COUNTERS * 8);
   const histsOff = take(nthreads * NHIST * HBUCKETS * 4);
   const traceBytesPerThread = alignUp((TRACE_HDR + traceCap * TRACE_EV) * 8, LINE);
@@ -294,9 +393,9 @@ export function computeLayout(inp: LayoutInput): Layout {
   const framesOff = alignUp(off, PAGE_SIZE);
   const totalBytes = framesOff + frames * PAGE_SIZE;
   return {
-    ...inp, nthreads, kvaPages, kvaBase: kvaBase(frames), pendingWords, freeCountOff, spinnersOff, runOff, bitmapOff, bitmapWords, frameInfoOff,
-    kptOff, kallocLenOff, devicesOff, pagersOff, pagerBytes, slotsOff, slotBytes, slotL1Off,
-    slotEntriesOff, countersOff, histsOff, traceOff, traceBytesPerThread, framesOff, totalBytes,
+    ...inp, nthreads, kvaPages, kvaBase: kvaBase(frames), pendingWords, freeCountOff, spinnersOff, runOff, bitmapOff, bitmapWords, dirtyBitsOff, frameInfoOff,
+    kptOff, kallocLenOff, devicesOff, pagersOff, pagerBytes, slotsOff, slotBytes, slotFdsOff, slotThreadsOff, slotL1Off,
+    slotEntriesOff, bellOff, doorbellsOff, countersOff, histsOff, traceOff, traceBytesPerThread, framesOff, totalBytes,
   };
 }
 
@@ -337,3 +436,8 @@ export function headerTimeOrigin(sab: SharedArrayBuffer): number {
 export const HOST_THREAD = 0;
 export const pagerThread = (p: number) => 1 + p;
 export const slotThread = (l: Layout, slot: number) => 1 + l.pagers + slot;
+
+/** Virtual pages of the 32-bit user address space: entries per TLB array. */
+export const VPAGES = 1 << 20;
+/** One user slot's TLB buffer: reads then writes, one Int32 each per virtual page. */
+export const TLB_BYTES = 2 * VPAGES * 4;

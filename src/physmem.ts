@@ -35,6 +35,8 @@ export class PhysMem {
   readonly frameInfo: Int32Array;
   readonly kpt: Int32Array;
   readonly kallocLen: Int32Array;
+  /** 1 bit per frame: written by a process since the host's last dirtyLog (runtime/dirty-log.ts) */
+  readonly dirty: Int32Array;
   /** This thread's counters (C_*), for CAS retry counts. */
   readonly counters: Float64Array;
   /** first kernel virtual address (layout.ts kvaBase) */
@@ -54,6 +56,7 @@ export class PhysMem {
     this.frameInfo = new Int32Array(sab, layout.frameInfoOff, layout.frames);
     this.kpt = new Int32Array(sab, layout.kptOff, layout.kvaPages);
     this.kallocLen = new Int32Array(sab, layout.kallocLenOff, layout.kvaPages);
+    this.dirty = new Int32Array(sab, layout.dirtyBitsOff, layout.bitmapWords);
     this.counters = new Float64Array(sab, layout.countersOff + thread * COUNTERS * 8, COUNTERS);
     // Different threads scan from different places, so they rarely CAS the same word.
     this.rng = (0x9e3779b9 ^ Math.imul(thread + 1, 0x85ebca6b)) | 1;
@@ -123,6 +126,61 @@ export class PhysMem {
     }
   }
 
+  /**
+   * Take `n` physically consecutive frames as kernel memory (bus_dmamem_alloc with one segment).
+   * Lock-free like allocFrame: the frames are reserved in freeCount first, then each bit of a run
+   * found clear is claimed with a CAS; on a conflict the claimed bits go back and the scan goes
+   * on past them. Returns the first pfn, or -1 when no run is free.
+   */
+  private allocRun(n: number): number {
+    const fc = this.freeCount;
+    for (;;) {
+      const free = Atomics.load(fc, 0);
+      if (free < n) return -1;
+      if (Atomics.compareExchange(fc, 0, free, free - n) === free) break;
+    }
+    const bm = this.bitmap;
+    const isSet = (f: number) => (Atomics.load(bm, f >>> 5) & (1 << (f & 31))) !== 0;
+    for (let start = 0; start + n <= this.nframes; ) {
+      let used = -1;
+      for (let f = start + n - 1; f >= start; f--) {
+        if (isSet(f)) {
+          used = f;
+          break;
+        }
+      }
+      if (used >= 0) {
+        start = used + 1;
+        continue;
+      }
+      let claimed = 0;
+      for (; claimed < n; claimed++) {
+        const f = start + claimed;
+        const w = f >>> 5;
+        const bit = 1 << (f & 31);
+        let ok = false;
+        for (;;) {
+          const old = Atomics.load(bm, w);
+          if ((old & bit) !== 0) break;
+          if (Atomics.compareExchange(bm, w, old, old | bit) === old) {
+            ok = true;
+            break;
+          }
+          this.counters[C.casRetriesFrame]++;
+        }
+        if (!ok) break;
+      }
+      if (claimed === n) {
+        for (let i = 0; i < n; i++) Atomics.store(this.frameInfo, start + i, FI_KERNEL << FI_TYPE_SHIFT);
+        return start;
+      }
+      for (let i = 0; i < claimed; i++) Atomics.and(bm, (start + i) >>> 5, ~(1 << ((start + i) & 31)));
+      start += claimed + 1;
+    }
+    Atomics.add(fc, 0, n);
+    return -1;
+  }
+
   /** Give a frame back. Throws on a double free (a kernel bug, never a user error). */
   freeFrame(pfn: number): void {
     Atomics.store(this.frameInfo, pfn, FI_FREE);
@@ -162,6 +220,32 @@ export class PhysMem {
     }
   }
 
+  /** One more PTE maps this anonymous frame (its first, or a fork's copy). */
+  anonRef(pfn: number): void {
+    Atomics.add(this.frameInfo, pfn, 1);
+  }
+
+  /** PTEs mapping this anonymous frame. */
+  anonCount(pfn: number): number {
+    return Atomics.load(this.frameInfo, pfn) & FI_COUNT_MASK;
+  }
+
+  /** A PTE stopped mapping this anonymous frame: the last one frees it. */
+  anonUnref(pfn: number): void {
+    const fi = this.frameInfo;
+    for (;;) {
+      const old = Atomics.load(fi, pfn);
+      if ((old & FI_COUNT_MASK) === 0) throw new Error(`anonUnref: frame ${pfn} has no mappings (kernel bug)`);
+      if ((old & FI_COUNT_MASK) === 1) {
+        if (Atomics.compareExchange(fi, pfn, old, old - 1) === old) {
+          this.freeFrame(pfn);
+          return;
+        }
+      } else if (Atomics.compareExchange(fi, pfn, old, old - 1) === old) return;
+      this.counters[C.casRetriesFrame]++;
+    }
+  }
+
   /**
    * A PTE stopped pointing at this frame. If kernel memory was freed while it was mapped (a
    * zombie) and this was the last mapping, the frame is released now; the CAS makes sure exactly
@@ -193,7 +277,7 @@ export class PhysMem {
    * uvm_km_alloc(kernel_map, size, align, UVM_KMF_WIRED [| UVM_KMF_ZERO]).
    * Returns a kernel virtual address; pages are wired but physically scattered.
    */
-  kmAlloc(size: number, opts: { zero?: boolean; align?: number } = {}): number {
+  kmAlloc(size: number, opts: { zero?: boolean; align?: number; contiguous?: boolean } = {}): number {
     if (typeof size !== 'number') throw badType('kmAlloc size', 'a number of bytes', size);
     if (!Number.isFinite(size) || size <= 0) throw badRange('kmAlloc size', 'a finite number > 0', size);
     if (opts === null || typeof opts !== 'object') throw badType('kmAlloc options', 'an object', opts);
@@ -204,21 +288,35 @@ export class PhysMem {
       throw badRange('kmAlloc align', '0 or a power-of-two multiple of PAGE_SIZE (4096)', align);
     }
     if (opts.zero !== undefined && typeof opts.zero !== 'boolean') throw badType('kmAlloc zero', 'a boolean', opts.zero);
+    if (opts.contiguous !== undefined && typeof opts.contiguous !== 'boolean') throw badType('kmAlloc contiguous', 'a boolean', opts.contiguous);
     const npages = Math.ceil(size / PAGE_SIZE);
     if (npages > this.nframes) throw enomem(`kmAlloc(${size})`);
     const alignPages = Math.max(1, align / PAGE_SIZE);
     const start = this.claimKva(npages, alignPages);
     if (start < 0) throw enomem(`kmAlloc(${size}): kernel address space exhausted`);
     const pfns = new Int32Array(npages);
-    for (let i = 0; i < npages; i++) {
-      const pfn = this.allocFrame(FI_KERNEL, true);
-      if (pfn < 0) {
-        for (let j = 0; j < i; j++) this.freeFrame(pfns[j]);
+    if (opts.contiguous) {
+      const first = this.allocRun(npages);
+      if (first < 0) {
         for (let j = 0; j < npages; j++) Atomics.store(this.kpt, start + j, 0);
-        throw enomem(`kmAlloc(${size})`);
+        throw enomem(`kmAlloc(${size}, { contiguous: true }): no run of ${npages} free frames`);
       }
-      pfns[i] = pfn;
-      if (opts.zero) this.zeroFrame(pfn);
+      for (let i = 0; i < npages; i++) pfns[i] = first + i;
+    } else {
+      for (let i = 0; i < npages; i++) {
+        const pfn = this.allocFrame(FI_KERNEL, true);
+        if (pfn < 0) {
+          for (let j = 0; j < i; j++) this.freeFrame(pfns[j]);
+          for (let j = 0; j < npages; j++) Atomics.store(this.kpt, start + j, 0);
+          throw enomem(`kmAlloc(${size})`);
+        }
+        pfns[i] = pfn;
+      }
+    }
+    for (let i = 0; i < npages; i++) {
+      // A new allocation has not been written by any process yet (dirtyLog: "since it was allocated").
+      Atomics.and(this.dirty, pfns[i] >>> 5, ~(1 << (pfns[i] & 31)));
+      if (opts.zero) this.zeroFrame(pfns[i]);
     }
     this.kallocLen[start] = npages;
     for (let i = 0; i < npages; i++) Atomics.store(this.kpt, start + i, pfns[i] + 1);
@@ -307,28 +405,57 @@ export class PhysMem {
     return (e - 1) * PAGE_SIZE + (rel - page * PAGE_SIZE);
   }
 
-  /** Physical address of a kernel VA, or a RangeError naming the access. */
-  private pa(kva: number, what: string): number {
+  /**
+   * The physical address of [kva, kva + length) if it is mapped and physically contiguous (one
+   * allocation made with { contiguous: true }, or a single page), else -1.
+   */
+  contiguousPa(kva: number, length: number): number {
     const pa = this.pmapExtract(kva);
-    if (pa < 0) throw badRange(what, 'a mapped kernel virtual address', kva);
+    if (pa < 0) return -1;
+    const first = Math.floor(pa / PAGE_SIZE);
+    const pages = Math.ceil(((pa % PAGE_SIZE) + length) / PAGE_SIZE);
+    for (let i = 1; i < pages; i++) {
+      const p = this.pmapExtract(kva - (kva % PAGE_SIZE) + i * PAGE_SIZE);
+      if (p < 0 || p / PAGE_SIZE !== first + i) return -1;
+    }
     return pa;
   }
 
-  // Host-side accessors: the device's end of the memory that processes map.
+  /**
+   * Every page of [kva, kva + length) is mapped kernel memory; else a RangeError naming `what` and
+   * the address that was passed (the first unmapped page is named too). Checked before anything
+   * is read or written, so a bad range changes nothing.
+   */
+  checkRange(kva: number, length: number, what: string): void {
+    if (typeof kva !== 'number' || !Number.isInteger(kva)) throw badType(`${what} kva`, 'an integer kernel virtual address', kva);
+    if (length === 0) return;
+    const first = kva - (((kva % PAGE_SIZE) + PAGE_SIZE) % PAGE_SIZE);
+    for (let a = first; a < kva + length; a += PAGE_SIZE) {
+      if (this.pmapExtract(a) < 0) {
+        throw new RangeError(`${what}: [0x${kva.toString(16)}, 0x${(kva + length).toString(16)}) is not all mapped kernel memory (0x${Math.max(a, kva).toString(16)} is not)`);
+      }
+    }
+  }
+
+  /** Copy kernel memory into dst (the whole range checked first). */
   read(kva: number, dst: Uint8Array): void {
     if (!(dst instanceof Uint8Array)) throw badType('read dst', 'a Uint8Array', dst);
-    this.copy(kva, dst, false);
+    this.checkRange(kva, dst.length, 'read');
+    this.copyOut(kva, dst, false);
   }
 
+  /** Copy src into kernel memory (the whole range checked first). */
   write(kva: number, src: Uint8Array): void {
     if (!(src instanceof Uint8Array)) throw badType('write src', 'a Uint8Array', src);
-    this.copy(kva, src, true);
+    this.checkRange(kva, src.length, 'write');
+    this.copyOut(kva, src, true);
   }
 
-  private copy(kva: number, buf: Uint8Array, toKernel: boolean): void {
+  /** Copy between kernel memory and a buffer, page by page; the range was checked. */
+  copyOut(kva: number, buf: Uint8Array, toKernel: boolean): void {
     let done = 0;
     while (done < buf.length) {
-      const pa = this.pa(kva + done, toKernel ? 'write kva' : 'read kva');
+      const pa = this.pmapExtract(kva + done);
       const n = Math.min(buf.length - done, PAGE_SIZE - (pa % PAGE_SIZE));
       if (toKernel) this.m8.set(buf.subarray(done, done + n), pa);
       else buf.set(this.m8.subarray(pa, pa + n), done);
@@ -336,19 +463,24 @@ export class PhysMem {
     }
   }
 
-  // pa is a non-negative integer below 2^32 (the arena's size limit), so its low bits and its
-  // word index come from integer operations; a % or / on it compiles to float arithmetic, the %
-  // to a call into C, on every d_mmap that reads a kernel word (foo reads two per fault).
+  /** The physical address of an aligned access of `size` bytes at kva, or a RangeError naming the access. */
+  paOf(kva: number, size: number, what: string): number {
+    if (typeof kva !== 'number' || !Number.isInteger(kva)) throw badType(`${what} kva`, 'an integer kernel virtual address', kva);
+    const pa = this.pmapExtract(kva);
+    if (pa < 0) throw badRange(`${what} kva`, 'a mapped kernel virtual address', kva);
+    if (pa % size !== 0) throw badRange(`${what} kva`, `a ${size}-byte aligned address`, kva);
+    return pa;
+  }
+
+  // pa is a non-negative integer below 2^32 (the arena's size limit), so its word index comes from
+  // integer operations; a % or / on it compiles to float arithmetic, on every d_mmap that reads a
+  // kernel word.
   load32(kva: number): number {
-    const pa = this.pa(kva, 'load32 kva');
-    if ((pa & 3) !== 0) throw badRange('load32 kva', 'a 4-byte aligned address', kva);
-    return Atomics.load(this.m32, pa >>> 2) >>> 0;
+    return this.m32[this.paOf(kva, 4, 'load32') >>> 2] >>> 0;
   }
 
   store32(kva: number, v: number): void {
-    const pa = this.pa(kva, 'store32 kva');
-    if ((pa & 3) !== 0) throw badRange('store32 kva', 'a 4-byte aligned address', kva);
-    Atomics.store(this.m32, pa >>> 2, v);
+    this.m32[this.paOf(kva, 4, 'store32') >>> 2] = v;
   }
 }
 

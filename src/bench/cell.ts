@@ -32,7 +32,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Runtime, type RuntimeOptions } from '../runtime.js';
+import { Runtime, type RuntimeOptions } from '../runtime/runtime.js';
 import type { RuntimeStats } from '../runtime-stats.js';
 import type { WaitStrategy } from '../wait.js';
 import {

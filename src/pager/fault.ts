@@ -36,7 +36,7 @@ import type { SlotViews } from './protocol.js';
 
 const MAX_RESTARTS = 4;
 
-export function uvmFault(k: Pager, s: SlotViews, va: number, access: number): number {
+export function uvmFault(k: Pager, s: SlotViews, va: number, access: number, self: number): number {
   const pageVa = va - (va & 4095);
   for (let restarts = 0; ; restarts++) {
     const i = k.vmmap.lookup(s, pageVa);
@@ -44,7 +44,7 @@ export function uvmFault(k: Pager, s: SlotViews, va: number, access: number): nu
     const prot = k.vmmap.field(s, i, E_PROT);
     if ((access & prot) !== access) return ERRNO.EFAULT;
     const ops = k.vmmap.field(s, i, E_OBJ) >= 0 ? devicePagerOps : anonPagerOps;
-    const r = ops.fault(k, s, i, pageVa, access);
+    const r = ops.fault(k, s, i, pageVa, access, self);
     if (r !== ERRNO.ENOMEM && r !== ERESTART) return r;
     // uvm_fault: wait for memory (another thread may free some) and redo the fault
     // (docs/netbsd.md, "Fault time").

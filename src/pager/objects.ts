@@ -8,11 +8,17 @@
  * enters it with the entry's full protection. d_mmap's answer is then cached in the PTE; the
  * driver cannot revoke it.
  *
- * Anonymous pager: zero-filled frames allocated on first touch, owned by the PTE (see pmap.ts).
+ * A device's register pages (the driver's `mmio` regions) are never entered: a fault there
+ * answers FAULT_SPECIAL with what the thread needs to send every access to the driver instead
+ * (pager.ts, OP_MMIO), and udv_attach does not ask d_mmap about them.
+ *
+ * Anonymous pager: zero-filled frames allocated on first touch, counted per PTE (pmap.ts). After
+ * fork a frame mapped by several address spaces is entered read-only; the first write copies it
+ * (copy-on-write), or takes it over when no other PTE maps it any more.
  */
-import { PAGE_SIZE } from '../constants.js';
-import { ERRNO } from '../errors.js';
-import { C, E_OBJ, E_OFFSET, E_PROT, E_START, FI_ANON } from '../layout.js';
+import { ERRNO, describeThrown } from '../errors.js';
+import { PAGE_SIZE, PROT_WRITE } from '../constants.js';
+import { C, E_FLAGS, E_OBJ, E_OFFSET, E_PROT, E_START, EF_COW, FI_ANON } from '../layout.js';
 import type { Pager } from './pager.js';
 import { ENTER_NOMEM, ENTER_OK, PTE_VALID, ptePfn } from './pmap.js';
 import type { SlotViews } from './protocol.js';
@@ -20,16 +26,33 @@ import { clockMs } from '../clock.js';
 import { K_DMMAP, K_PMAP } from '../trace.js';
 
 export const ERESTART = -1;
+/** fault: the page is a register page; k.special says what it is */
+export const FAULT_SPECIAL = -2;
+
+/** What driver code a pager is in (the watchdog's words, layout.ts P_CALL_*). */
+export const CALL_DMMAP = 1;
+export const CALL_MMIO_READ = 2;
+export const CALL_MMIO_WRITE = 3;
 
 export interface PagerOps {
-  /** Resolve one page at `va` (page aligned) for entry `i`. */
-  fault(k: Pager, s: SlotViews, i: number, va: number, access: number): number;
+  /** Resolve one page at `va` (page aligned) for entry `i` of address space `s`; `self` is the faulting slot. */
+  fault(k: Pager, s: SlotViews, i: number, va: number, access: number, self: number): number;
 }
 
 export const devicePagerOps: PagerOps = {
   fault(k, s, i, va, access) {
+    // udv_fault: a device entry made copy-on-write by fork (minherit COPY) cannot be paged.
+    if ((k.vmmap.field(s, i, E_FLAGS) & EF_COW) !== 0) return ERRNO.EIO;
     const dev = k.vmmap.field(s, i, E_OBJ);
     const off = k.vmmap.field(s, i, E_OFFSET) + (va - k.vmmap.field(s, i, E_START));
+    const region = k.mmioRegion(dev, off);
+    if (region !== null) {
+      k.special.kind = region.doorbell ? 2 : 1;
+      k.special.devOff = off;
+      k.special.dev = dev;
+      k.special.prot = k.vmmap.field(s, i, E_PROT);
+      return FAULT_SPECIAL;
+    }
     const pfn = dmmap(k, dev, off, access);
     if (pfn < 0) return ERRNO.EIO;
     const t0 = k.trace !== null ? clockMs() : 0;
@@ -40,12 +63,28 @@ export const devicePagerOps: PagerOps = {
 };
 
 export const anonPagerOps: PagerOps = {
-  fault(k, s, i, va) {
+  fault(k, s, i, va, access) {
     const prot = k.vmmap.field(s, i, E_PROT);
     const pte = k.pmap.lookup(s, va);
     if ((pte & PTE_VALID) !== 0) {
-      // Resident but entered with fewer rights (mprotect raised them since): upgrade in place.
-      return k.pmap.enter(s, va, ptePfn(pte), prot, true) === ENTER_OK ? 0 : ERRNO.ENOMEM;
+      const pfn = ptePfn(pte);
+      if (k.phys.anonCount(pfn) > 1) {
+        // Shared with another address space since fork: a read maps it read-only, a write copies it.
+        if ((access & PROT_WRITE) === 0) return k.pmap.enter(s, va, pfn, prot & ~PROT_WRITE, true) === ENTER_OK ? 0 : ERRNO.ENOMEM;
+        const copy = k.phys.allocFrame(FI_ANON, false);
+        if (copy < 0) return ERRNO.ENOMEM;
+        k.phys.m8.copyWithin(copy * PAGE_SIZE, pfn * PAGE_SIZE, (pfn + 1) * PAGE_SIZE);
+        k.stats.counters[C.cowCopies]++;
+        // The old frame is released to the pager, which takes it from the other threads' TLBs.
+        if (k.pmap.enter(s, va, copy, prot, true) !== ENTER_OK) {
+          k.phys.freeFrame(copy);
+          return ERRNO.ENOMEM;
+        }
+        return 0;
+      }
+      // Resident but entered with fewer rights (mprotect raised them, or a fork's last sharer
+      // went away): upgrade in place.
+      return k.pmap.enter(s, va, pfn, prot, true) === ENTER_OK ? 0 : ERRNO.ENOMEM;
     }
     const pfn = k.phys.allocFrame(FI_ANON, false);
     if (pfn < 0) return ERRNO.ENOMEM;
@@ -69,13 +108,16 @@ export function dmmap(k: Pager, dev: number, off: number, prot: number): number 
   c[C.dmmapCalls]++;
   let r: unknown;
   const t0 = k.trace !== null ? clockMs() : 0;
+  k.callStart(dev, off, CALL_DMMAP);
   try {
     r = d.driver.mmap(d.handle, off, prot, k.kernel);
   } catch (e) {
+    k.callEnd();
     if (k.trace !== null) dmmapTime(k, t0, off);
     k.driverBug(dev, off, prot, `threw ${describeThrown(e)}`);
     return -1;
   }
+  k.callEnd();
   if (k.trace !== null) dmmapTime(k, t0, off);
   if (r === -1) return -1;
   if (typeof r !== 'number' || !Number.isInteger(r)) {
@@ -93,15 +135,6 @@ export function dmmap(k: Pager, dev: number, off: number, prot: number): number 
   return r;
 }
 
-/** Text for whatever a driver threw; even a value that cannot become a string must not escape. */
-function describeThrown(e: unknown): string {
-  try {
-    return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-  } catch {
-    return 'a value that cannot be printed';
-  }
-}
-
 function dmmapTime(k: Pager, t0: number, off: number): void {
   const t1 = clockMs();
   k.stats.counters[C.dmmapNs] += (t1 - t0) * 1e6;
@@ -111,13 +144,15 @@ function dmmapTime(k: Pager, t0: number, off: number): void {
 /**
  * udv_attach: unless the driver is D_NEGOFFSAFE, a negative offset or an overflowing range fails;
  * then every page of the range is checked through d_mmap with `prot`, in ascending order, and the
- * first -1 fails the attach. Nothing is entered in any pmap.
+ * first -1 fails the attach. Nothing is entered in any pmap. Returns -1 on success, else the
+ * device offset that was refused (for the error message).
  */
-export function udvAttach(k: Pager, dev: number, off: number, size: number, prot: number): boolean {
+export function udvAttach(k: Pager, dev: number, off: number, size: number, prot: number): number {
   const d = k.devices[dev];
-  if (!d.driver.negOffsetSafe && (off < 0 || off + size > Number.MAX_SAFE_INTEGER)) return false;
+  if (!d.driver.negOffsetSafe && (off < 0 || off + size > Number.MAX_SAFE_INTEGER)) return off < 0 ? off : off + size;
   for (let o = off; o < off + size; o += PAGE_SIZE) {
-    if (dmmap(k, dev, o, prot) < 0) return false;
+    if (k.mmioRegion(dev, o) !== null) continue; // register pages have no frame to ask about
+    if (dmmap(k, dev, o, prot) < 0) return o;
   }
-  return true;
+  return -1;
 }

@@ -10,18 +10,21 @@ import type { DevHandle, Driver } from '../driver.js';
 import { ERRNO } from '../errors.js';
 import { KernelApi } from '../kernel.js';
 import {
-  C, D_ATTACHES, D_FREES, D_REFS, FLAG_STATS, FLAG_TRACE, LINE, P_ASSIGNED, P_SHUTDOWN, P_SLEEPING, STATUS_LIVE,
-  pagerThread, type Layout,
+  C, D_ATTACHES, D_FREES, D_REFS, FLAG_STATS, FLAG_TRACE, LINE, P_ASSIGNED, P_CALL_DEV, P_CALL_KIND, P_CALL_OFF_F64, P_CALL_SEQ,
+  P_CALL_SLOT, P_SERVING, P_SHUTDOWN, P_SLEEPING, PARK_GRANTED, PARK_GRANTED_OVERDUE, RUN_HELD, SLOT_PARKED, S_PAGER, S_STATUS, S_VMSPACE, STATUS_LIVE, pagerThread, type Layout,
 } from '../layout.js';
 import { PhysMem } from '../physmem.js';
 import { H, ThreadStats, timedPark } from '../stats.js';
 import { uvmFault } from './fault.js';
+import { mmioAccess, type MmioRegion, compileRegions } from './mmio.js';
+import { FAULT_SPECIAL } from './objects.js';
 import { Pmap } from './pmap.js';
 import {
-  OP_EXIT, OP_FAULT, OP_MADVISE, OP_MMAP, OP_MPROTECT, OP_MSYNC, OP_MUNMAP, OP_NOP, OP_PMAP_REMOVE, OP_REAP,
-  PagerViews, R_ARG, R_FLOW, R_OP, R_POST_TS, R_SEQ, R_WEIGHT, SlotViews, reply,
+  OP_EXIT, OP_FAULT, OP_FORK, OP_MADVISE, OP_MINHERIT, OP_MMAP, OP_MMIO, OP_MPROTECT, OP_MSYNC, OP_MUNMAP, OP_NOP, OP_PMAP_REMOVE, OP_REAP,
+  OP_REVOKE, PagerViews, R_ARG, R_FLOW, R_OP, R_POST_TS, R_SEQ, R_WEIGHT, SlotViews, reply,
 } from './protocol.js';
-import { vmExit, vmMadvise, vmMmap, vmMprotect, vmMsync, vmMunmap, vmPmapRemove } from './vmops.js';
+import { Shootdown } from './shootdown.js';
+import { vmExit, vmFork, vmMadvise, vmMinherit, vmMmap, vmMprotect, vmMsync, vmMunmap, vmPmapRemove, vmRevoke } from './vmops.js';
 import { VmMap } from './vmmap.js';
 import { waitModeOf, type WaitMode, WAIT_PARK, WAIT_SPIN } from '../wait.js';
 import { OVERDUE_AFTER_MS, RunQueue } from './runqueue.js';
@@ -31,6 +34,14 @@ export interface PagerDevice {
   driver: Driver;
   handle: DevHandle;
   path: string;
+}
+
+/** What a fault on a register page answers (objects.ts FAULT_SPECIAL). */
+export interface SpecialPage {
+  kind: number;
+  devOff: number;
+  dev: number;
+  prot: number;
 }
 
 export class Pager {
@@ -61,15 +72,24 @@ export class Pager {
   private readonly userSlots: number;
   private readonly warned = new Set<string>();
   private readonly napWord = new Int32Array(new SharedArrayBuffer(4));
+  readonly shootdown: Shootdown;
+  /** set by a fault on a register page (FAULT_SPECIAL) */
+  readonly special: SpecialPage = { kind: 0, devOff: 0, dev: 0, prot: 0 };
+  /** the device offset d_mmap refused when an mmap failed (vmMmap), else -1 */
+  refused = -1;
+  /** each device's register regions, sorted */
+  private readonly mmio: (MmioRegion[] | null)[];
+  /** the slot whose request is being served (the watchdog names it) */
+  private serving = -1;
 
-  constructor(sab: SharedArrayBuffer, layout: Layout, index: number, devices: PagerDevice[]) {
+  constructor(sab: SharedArrayBuffer, layout: Layout, index: number, devices: PagerDevice[], tlbs: readonly SharedArrayBuffer[]) {
     initClock(sab);
     this.index = index;
     this.layout = layout;
     const thread = pagerThread(index);
     this.phys = new PhysMem(sab, layout, thread);
     this.kernel = new KernelApi(this.phys);
-    this.pmap = new Pmap(this.phys);
+    this.pmap = new Pmap(this.phys, (pfn, anon) => this.shootdown.retire(pfn, anon));
     this.devWords = new Int32Array(sab, layout.devicesOff, layout.maxDevices * (LINE / 4));
     this.vmmap = new VmMap(layout.mapEntries, (obj, delta) => this.devRef(obj, delta));
     this.slots = [];
@@ -85,6 +105,34 @@ export class Pager {
     this.idleSpinMin = Math.min(this.spin, Math.max(layout.spin, 64));
     this.userSlots = layout.maxProcs - layout.pagers;
     this.runq = new RunQueue(new Int32Array(sab, layout.runOff, 2), this.slots, layout.spinBudget, this.stats.counters, this.trace, this.timing);
+    this.shootdown = new Shootdown(tlbs, this.slots, this.pv, this.phys, this.stats.counters, this.timing);
+    this.mmio = devices.map((d) => compileRegions(d.driver));
+    Atomics.store(this.pv.epoch, P_CALL_SLOT, -1);
+  }
+
+  /** The register region of device `dev` containing `off`, or null (a RAM page). */
+  mmioRegion(dev: number, off: number): MmioRegion | null {
+    const rs = this.mmio[dev];
+    if (rs === null) return null;
+    for (let i = 0; i < rs.length; i++) if (off >= rs[i].offset && off < rs[i].end) return rs[i];
+    return null;
+  }
+
+  /**
+   * Driver code starts: the host's watchdog sees P_CALL_SEQ odd and, if it stays so past
+   * driverTimeoutMs, replaces this pager and signals the slot named here (runtime/watchdog.ts).
+   */
+  callStart(dev: number, off: number, kind: number): void {
+    const w = this.pv.epoch;
+    w[P_CALL_KIND] = kind;
+    w[P_CALL_SLOT] = this.serving;
+    w[P_CALL_DEV] = dev;
+    this.pv.callOff[P_CALL_OFF_F64] = off;
+    Atomics.add(w, P_CALL_SEQ, 1);
+  }
+
+  callEnd(): void {
+    Atomics.add(this.pv.epoch, P_CALL_SEQ, 1);
   }
 
   /** uvm_device reference counting: udv_attach/udv_reference (+1), udv_detach (-1). */
@@ -98,10 +146,11 @@ export class Pager {
   driverBug(dev: number, off: number, prot: number, what: string): void {
     this.stats.counters[C.driverBugs]++;
     const d = this.devices[dev];
-    const key = `${dev}:${what.split(' ')[0]}`;
+    const key = `${dev}:${what.split(' ').slice(0, 2).join(' ')}`;
     if (this.warned.has(key)) return;
     this.warned.add(key);
-    console.warn(`devpager: driver bug in ${d.path} d_mmap(off=0x${off.toString(16)}, prot=${prot}): ${what}; treated as -1 (counted in stats().totals.driverBugs)`);
+    if (what.startsWith('mmio ')) console.warn(`devpager: driver bug in ${d.path} at device offset 0x${off.toString(16)}: ${what}; the access raises SIGSEGV (counted in stats().totals.driverBugs)`);
+    else console.warn(`devpager: driver bug in ${d.path} d_mmap(off=0x${off.toString(16)}, prot=${prot}): ${what}; treated as -1 (counted in stats().totals.driverBugs)`);
   }
 
   private internalError(op: number, e: unknown): void {
@@ -120,6 +169,47 @@ export class Pager {
   /** ENOMEM during a fault: give other threads a moment to free memory (no pagedaemon here). */
   waitForMemory(): void {
     Atomics.wait(this.napWord, 0, 0, 1);
+  }
+
+  /**
+   * A replacement for a pager that died: everything it owned is in the arena except its run
+   * queue. Threads it had answered but not yet woken are queued again (RUN_HELD counted them
+   * once already); what is still queued in the pending bitmap is simply served.
+   */
+  takeOver(): void {
+    const found: [number, number][] = [];
+    for (let i = 0; i < this.userSlots; i++) {
+      const t = this.slots[i];
+      if (Atomics.load(t.status, S_STATUS) !== STATUS_LIVE || Atomics.load(t.status, S_PAGER) !== this.index) continue;
+      const parked = Atomics.load(t.parked, SLOT_PARKED);
+      if (parked > 0 && Atomics.load(t.done, 0) === parked && parked !== PARK_GRANTED && parked !== PARK_GRANTED_OVERDUE) found.push([i, parked]);
+    }
+    const run = new Int32Array(this.phys.sab, this.layout.runOff, 2);
+    const held = Atomics.load(run, RUN_HELD);
+    Atomics.sub(run, RUN_HELD, Math.min(held, found.length));
+    for (const [slot, seq] of found) this.runq.answered(slot, seq);
+    Atomics.store(this.pv.epoch, P_SERVING, -1);
+  }
+
+  /** MMIO read results: the value (low 32 bits) and, for 8 bytes, the high 32 bits. */
+  readonly mmioResult = new Float64Array(2);
+
+  private fromHost(slot: number): boolean {
+    return slot >= this.slots.length - this.layout.pagers;
+  }
+
+  private userSlot(x: number): boolean {
+    return Number.isInteger(x) && x >= 0 && x < this.userSlots;
+  }
+
+  /** The live address spaces this pager owns. */
+  private addressSpaces(): SlotViews[] {
+    const out: SlotViews[] = [];
+    for (let i = 0; i < this.userSlots; i++) {
+      const t = this.slots[i];
+      if (Atomics.load(t.status, S_STATUS) === STATUS_LIVE && Atomics.load(t.status, S_VMSPACE) === i && Atomics.load(t.status, S_PAGER) === this.index) out.push(t);
+    }
+    return out;
   }
 
   /** Serve until the host asks us to stop. Never returns early on bad requests. */
@@ -224,8 +314,11 @@ export class Pager {
    */
   private serve(slot: number): void {
     const s = this.slots[slot];
-    // A process that died mid-request leaves its bit behind; its slot is no longer live.
-    if (Atomics.load(s.status, 0) !== STATUS_LIVE) return;
+    // A thread that died mid-request leaves its bit behind; its slot is no longer live.
+    if (Atomics.load(s.status, S_STATUS) !== STATUS_LIVE) return;
+    const sd = this.shootdown;
+    if (sd.waiting > 0) sd.reclaim();
+    const vm = this.slots[Atomics.load(s.status, S_VMSPACE)];
     const req = s.req;
     const posted = req[R_POST_TS];
     const timed = posted > 0;
@@ -243,55 +336,101 @@ export class Pager {
     let val = 0;
     let err = 0;
     let pte = 0;
+    let aux = 0;
+    this.serving = slot;
+    this.pv.epoch[P_SERVING] = slot;
     try {
       switch (op) {
-        case OP_FAULT:
+        case OP_FAULT: {
           c[C.faultsServed]++;
           this.pmap.entered = 0;
-          err = uvmFault(this, s, req[a], req[a + 1]);
-          // The reply carries the PTE, so the process need not read the table we just wrote.
-          if (err === 0) pte = this.pmap.entered !== 0 ? this.pmap.entered : this.pmap.lookup(s, req[a]);
+          const va = req[a];
+          err = uvmFault(this, vm, va, req[a + 1], slot);
+          if (err === FAULT_SPECIAL) {
+            // A register page: no PTE; the thread sends every access here from now on.
+            const sp = this.special;
+            err = 0;
+            val = sp.kind | (sp.prot << 2);
+            pte = sp.devOff - (sp.devOff % 4096);
+            aux = sp.dev;
+          } else if (err === 0) {
+            // The reply carries the PTE, so the thread need not read the table we just wrote.
+            pte = this.pmap.entered !== 0 ? this.pmap.entered : this.pmap.lookup(vm, va);
+          }
+          // A PTE replaced by this fault (a copy-on-write copy, a new frame from d_mmap): the
+          // other threads must not keep the old frame.
+          if (sd.holding > 0) {
+            const vpn = Math.floor(va / 4096);
+            sd.invalidate(vm, vpn, vpn + 1, 0, slot);
+            sd.finish(vm, slot);
+          }
           break;
+        }
         case OP_MMAP: {
           c[C.syscalls]++;
-          const r = vmMmap(this, s, req[a], req[a + 1], req[a + 2], req[a + 3], req[a + 4], req[a + 5], req[a + 6]);
-          if (r < 0) err = -r;
-          else val = r;
+          const r = vmMmap(this, vm, slot, req[a], req[a + 1], req[a + 2], req[a + 3], req[a + 4], req[a + 5], req[a + 6]);
+          if (r < 0) {
+            err = -r;
+            // the device offset d_mmap refused and the protection it was asked with, for the message
+            pte = this.refused;
+            val = req[a + 6];
+          } else val = r;
           break;
         }
         case OP_MUNMAP:
           c[C.syscalls]++;
-          err = vmMunmap(this, s, req[a], req[a + 1]);
+          err = vmMunmap(this, vm, slot, req[a], req[a + 1]);
           break;
         case OP_MPROTECT:
           c[C.syscalls]++;
-          err = vmMprotect(this, s, req[a], req[a + 1], req[a + 2]);
+          err = vmMprotect(this, vm, slot, req[a], req[a + 1], req[a + 2]);
           break;
         case OP_MADVISE:
           c[C.syscalls]++;
-          err = vmMadvise(this, s, req[a], req[a + 1], req[a + 2]);
+          err = vmMadvise(this, vm, slot, req[a], req[a + 1], req[a + 2]);
           break;
         case OP_MSYNC:
           c[C.syscalls]++;
-          err = vmMsync(this, s, req[a], req[a + 1]);
+          err = vmMsync(this, vm, req[a], req[a + 1]);
+          break;
+        case OP_MINHERIT:
+          c[C.syscalls]++;
+          err = vmMinherit(this, vm, req[a], req[a + 1], req[a + 2]);
           break;
         case OP_PMAP_REMOVE:
-          val = vmPmapRemove(this, s, req[a], req[a + 1]);
+          val = vmPmapRemove(this, vm, slot, req[a], req[a + 1]);
           break;
+        case OP_MMIO:
+          c[C.mmio]++;
+          err = mmioAccess(this, vm, req[a], req[a + 1], req[a + 2], req[a + 3], req[a + 4]);
+          val = this.mmioResult[0];
+          pte = this.mmioResult[1];
+          break;
+        case OP_FORK: {
+          c[C.syscalls]++;
+          const child = req[a];
+          err = this.userSlot(child) ? vmFork(this, vm, slot, this.slots[child]) : ERRNO.EINVAL;
+          break;
+        }
         case OP_EXIT:
           this.runq.purge(slot, false);
-          vmExit(this, s);
+          // The first thread's exit ends the address space; by then the host has ended the others.
+          if (vm === s) vmExit(this, vm);
           break;
         case OP_REAP: {
           const target = req[a];
           // Only the host's slots (the last `pagers` of them) may reap another slot.
-          const fromHost = slot >= this.slots.length - this.layout.pagers;
-          if (fromHost && Number.isInteger(target) && target >= 0 && target < this.userSlots) {
+          if (this.fromHost(slot) && this.userSlot(target)) {
             this.runq.purge(target, true);
-            vmExit(this, this.slots[target]);
+            const t = this.slots[target];
+            if (Atomics.load(t.status, S_VMSPACE) === target) vmExit(this, t);
           } else err = ERRNO.EINVAL;
           break;
         }
+        case OP_REVOKE:
+          if (this.fromHost(slot)) val = vmRevoke(this, this.addressSpaces(), req[a], req[a + 1], req[a + 2]);
+          else err = ERRNO.EINVAL;
+          break;
         case OP_NOP:
           break;
         default:
@@ -302,7 +441,9 @@ export class Pager {
       // way dmmap did not catch) fails this request alone, and is reported once.
       err = ERRNO.EIO;
       this.internalError(op, e);
+      if (sd.holding > 0) sd.finish(vm, slot);
     }
+    this.serving = -1;
     let t1 = 0;
     if (timed) {
       t1 = clockMs();
@@ -315,7 +456,9 @@ export class Pager {
     // process may post its next request and park on that one, and waking it for this reply
     // would hand it an answer it does not have (test/pager-stress.test.ts).
     const seq = req[R_SEQ];
-    const parked = reply(s, seq, val, err, pte);
+    const parked = reply(s, seq, val, err, pte, aux);
+    // Cleared only after the reply is out: a pager found dead with P_SERVING set left that request unanswered.
+    this.pv.epoch[P_SERVING] = -1;
     if (parked === 0) return;
     if (slot >= this.userSlots) {
       Atomics.notify(s.done, 0, 1); // the host waits on `done` (Atomics.waitAsync)

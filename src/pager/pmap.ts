@@ -5,13 +5,16 @@
  * process's slot (4 MiB of VA per entry) and L2 tables that are ordinary frames (type FI_PT, 1024
  * PTEs each) taken from the frame allocator the first time a 4 MiB region gets a PTE.
  *
- * PTE word: [31..5 pfn][4 ANON][3 VALID][2..0 prot]. ANON means the frame belongs to the mapping
- * (anonymous memory: freed on unmap); otherwise it is a device frame, counted in the frame's map
- * count so that kmFree of a still-mapped frame is detected instead of corrupting a new owner.
+ * PTE word: [31..5 pfn][4 ANON][3 VALID][2..0 prot]. ANON means an anonymous frame, counted in
+ * the frame's map count (one per PTE: fork shares frames copy-on-write, and the last PTE to go
+ * frees it); otherwise it is a device frame, counted the same way so that kmFree of a
+ * still-mapped frame is detected instead of corrupting a new owner.
  *
- * Writers: only the pager that owns the slot, with Atomics.store. Readers: the process (on a TLB
- * miss) with Atomics.load. The process never caches a PTE beyond its own TLB, which it flushes
- * itself after each munmap/mprotect it asked for (all PTE removals are on its own behalf).
+ * Writers: only the pager that owns the address space, with Atomics.store. Readers: its threads
+ * (on a TLB miss) with Atomics.load, and their TLBs cache what they read. So a frame that stops
+ * being mapped is not let go here: `release` hands it to the pager, which takes the translation
+ * from every other thread's TLB first and reuses the frame only once none can still reach it
+ * (pager/shootdown.ts).
  */
 import { PAGE_SIZE, PROT_NONE } from '../constants.js';
 import { C, FI_PT, L1_ENTRIES } from '../layout.js';
@@ -39,11 +42,14 @@ export function pteLoad(m32: Int32Array, l1: Int32Array, va: number): number {
   return Atomics.load(m32, (t - 1) * L2_ENTRIES + ((va >>> 12) & 1023));
 }
 
+/** Where a frame goes when its PTE is removed: the caller decides when it may be reused. */
+export type Release = (pfn: number, anon: boolean) => void;
+
 export class Pmap {
   /** The PTE the last enter() stored (0 before one): a fault's reply carries it. */
   entered = 0;
 
-  constructor(private readonly phys: PhysMem) {}
+  constructor(private readonly phys: PhysMem, private readonly release: Release) {}
 
   /** Index of the PTE word for va in phys.m32, allocating the L2 table if `create`. -1 if none. */
   private pteIndex(s: SlotViews, va: number, create: boolean): number {
@@ -78,12 +84,11 @@ export class Pmap {
     if (i < 0) return ENTER_NOMEM;
     const m32 = this.phys.m32;
     const old = m32[i]; // only this pager writes the slot's PTEs
-    if (!anon) {
-      const same = (old & PTE_VALID) !== 0 && (old & PTE_ANON) === 0 && ptePfn(old) === pfn;
-      if (!same) {
-        if (!this.phys.tryMapRef(pfn)) return ENTER_GONE;
-        if ((old & PTE_VALID) !== 0 && (old & PTE_ANON) === 0) this.phys.mapUnref(ptePfn(old));
-      }
+    const same = (old & PTE_VALID) !== 0 && ((old & PTE_ANON) !== 0) === anon && ptePfn(old) === pfn;
+    if (!same) {
+      if (anon) this.phys.anonRef(pfn);
+      else if (!this.phys.tryMapRef(pfn)) return ENTER_GONE;
+      if ((old & PTE_VALID) !== 0) this.release(ptePfn(old), (old & PTE_ANON) !== 0);
     }
     const pte = (pfn << PTE_PFN_SHIFT) | PTE_VALID | (anon ? PTE_ANON : 0) | (prot & PTE_PROT);
     Atomics.store(m32, i, pte);
@@ -91,7 +96,7 @@ export class Pmap {
     return ENTER_OK;
   }
 
-  /** pmap_remove over [sva, eva): device frames are unreferenced, anonymous frames freed. */
+  /** pmap_remove over [sva, eva): every frame is released (unreferenced once no thread can reach it). */
   remove(s: SlotViews, sva: number, eva: number): number {
     return this.walk(s, sva, eva, REMOVE);
   }
@@ -127,8 +132,7 @@ export class Pmap {
         const anon = (old & PTE_ANON) !== 0;
         if (op === REMOVE || (op === PROT_NONE && !anon)) {
           Atomics.store(m32, i, 0);
-          if (op === REMOVE && anon) this.phys.freeFrame(ptePfn(old));
-          else this.phys.mapUnref(ptePfn(old));
+          this.release(ptePfn(old), anon);
           n++;
         } else {
           const lowered = old & PTE_PROT & op;
@@ -139,6 +143,34 @@ export class Pmap {
       }
     }
     return n;
+  }
+
+  /** Set the rights of the valid PTE at va (fork lowers the parent's to read-only). */
+  setProt(s: SlotViews, va: number, prot: number): void {
+    const i = this.pteIndex(s, va, false);
+    if (i < 0) return;
+    const m32 = this.phys.m32;
+    const old = Atomics.load(m32, i);
+    if ((old & PTE_VALID) !== 0) Atomics.store(m32, i, (old & ~PTE_PROT) | (prot & PTE_PROT));
+  }
+
+  /** Each valid PTE of [sva, eva): fn(va, pte). */
+  forEach(s: SlotViews, sva: number, eva: number, fn: (va: number, pte: number) => void): void {
+    const m32 = this.phys.m32;
+    for (let va = sva; va < eva; ) {
+      const di = va >>> 22;
+      const t = s.l1[di];
+      const regionEnd = Math.min(eva, (di + 1) * 4 * 1024 * 1024);
+      if (t === 0) {
+        va = regionEnd;
+        continue;
+      }
+      const base = (t - 1) * L2_ENTRIES;
+      for (; va < regionEnd; va += PAGE_SIZE) {
+        const pte = Atomics.load(m32, base + ((va >>> 12) & 1023));
+        if ((pte & PTE_VALID) !== 0) fn(va, pte);
+      }
+    }
   }
 
   /** Tear down every PTE and L2 table of the slot (exit). */

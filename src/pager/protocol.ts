@@ -24,8 +24,8 @@
  * a parked process sets to the sequence number it waits for (runqueue.ts).
  */
 import {
-  LINE, P_DOORBELL, P_SHUTDOWN, P_SLEEPING, PAGER_LINES, S_NENTRIES,
-  S_PAGER, S_PID, ENTRY_F64, L1_ENTRIES, type Layout,
+  FD_WORDS, LINE, MAX_FDS, P_DOORBELL, P_SHUTDOWN, P_SLEEPING, PAGER_LINES, S_NENTRIES,
+  S_PAGER, S_PID, S_VMSPACE, ENTRY_F64, L1_ENTRIES, type Layout,
 } from '../layout.js';
 
 // Request (Float64 indices in the two request lines, written by the requester only).
@@ -44,6 +44,20 @@ export const RES_VAL = 0;
 export const RES_ERR = 1;
 /** for OP_FAULT: the PTE entered */
 export const RES_PTE = 2;
+/** for OP_FAULT of a register page: the device index; AUX_DRIVER_KILLED in a reply the host wrote */
+export const RES_AUX = 3;
+/** with AUX_DRIVER_KILLED: why (WHY_*) and for how long the driver call ran, in ms */
+export const RES_WHY = 4;
+export const RES_MS = 5;
+/**
+ * The pager serving this request died, or overran driverTimeoutMs in driver code, and the host
+ * answered in its place: the thread raises SIGSEGV. RES_VAL holds the pager, RES_PTE the device
+ * offset, and the device index is in RES_MS's neighbour RES_DEV.
+ */
+export const AUX_DRIVER_KILLED = -7;
+export const RES_DEV = 6;
+export const WHY_DIED = 1;
+export const WHY_TIMEOUT = 2;
 
 export const OP_NOP = 0;
 export const OP_FAULT = 1;
@@ -56,7 +70,22 @@ export const OP_PMAP_REMOVE = 7;
 export const OP_EXIT = 8;
 /** host only: tear down the address space of slot a (its process died without OP_EXIT) */
 export const OP_REAP = 9;
-export const OP_NAMES = ['nop', 'fault', 'mmap', 'munmap', 'mprotect', 'madvise', 'msync', 'pmapRemove', 'exit', 'reap'];
+/** fork: copy the address space into slot a (reserved by the host), by inheritance */
+export const OP_FORK = 10;
+export const OP_MINHERIT = 11;
+/** host only: remove every translation of device a's offsets [b, b + c) (rt.device(path).revoke) */
+export const OP_REVOKE = 12;
+/** a load or store of a register page: the driver's mmio callback runs on the pager */
+export const OP_MMIO = 13;
+export const OP_NAMES = ['nop', 'fault', 'mmap', 'munmap', 'mprotect', 'madvise', 'msync', 'pmapRemove', 'exit', 'reap', 'fork', 'minherit', 'revoke', 'mmio'];
+
+/**
+ * Reply flags for OP_FAULT, in RES_VAL: the page is a register page of the driver (no PTE is ever
+ * entered; every access is an OP_MMIO or, for a doorbell, a post), RES_PTE holding the device
+ * offset of the page and RES_VAL's high bits the entry's protection.
+ */
+export const FAULT_MMIO = 1;
+export const FAULT_DOORBELL = 2;
 
 /** Views of one slot. Every thread builds these once per slot, at setup. */
 export class SlotViews {
@@ -67,7 +96,11 @@ export class SlotViews {
   readonly parked: Int32Array; // line 3 (requester): SLOT_PARKED, SLOT_RUNNING, SLOT_PARK_KIND
   readonly status: Int32Array; // line 4 (host)
   readonly meta: Int32Array; // line 5 (pager)
-  readonly spinning: Int32Array; // line 6 (requester): SLOT_SPINNING
+  /** line 6 (requester): SLOT_SPINNING, S_OBS, S_TLB_LO, S_TLB_HI */
+  readonly spinning: Int32Array;
+  readonly inv: Int32Array; // line 7 (pagers, host): S_INVSEQ
+  readonly fds: Int32Array; // lines 8-15: the descriptor table (of the address space's slot)
+  readonly threads: Int32Array; // thread bitmap (of the address space's slot)
   readonly l1: Int32Array;
   readonly entries: Float64Array;
   constructor(sab: SharedArrayBuffer, l: Layout, slot: number) {
@@ -79,7 +112,10 @@ export class SlotViews {
     this.parked = new Int32Array(sab, base + 3 * LINE, 4);
     this.status = new Int32Array(sab, base + 4 * LINE, 16);
     this.meta = new Int32Array(sab, base + 5 * LINE, 16);
-    this.spinning = new Int32Array(sab, base + 6 * LINE, 1);
+    this.spinning = new Int32Array(sab, base + 6 * LINE, 4);
+    this.inv = new Int32Array(sab, base + 7 * LINE, 1);
+    this.fds = new Int32Array(sab, base + l.slotFdsOff, MAX_FDS * FD_WORDS);
+    this.threads = new Int32Array(sab, base + l.slotThreadsOff, l.pendingWords);
     this.l1 = new Int32Array(sab, base + l.slotL1Off, L1_ENTRIES);
     this.entries = new Float64Array(sab, base + l.slotEntriesOff, l.mapEntries * ENTRY_F64);
   }
@@ -88,6 +124,10 @@ export class SlotViews {
   }
   get pager(): number {
     return Atomics.load(this.status, S_PAGER);
+  }
+  /** the slot holding this thread's address space */
+  get vmspace(): number {
+    return Atomics.load(this.status, S_VMSPACE);
   }
   get nentries(): number {
     return Atomics.load(this.meta, S_NENTRIES);
@@ -99,6 +139,9 @@ export class PagerViews {
   readonly doorbell: Int32Array;
   readonly sleeping: Int32Array;
   readonly control: Int32Array;
+  /** line 3: P_EPOCH and the P_CALL_* words (pager writes) */
+  readonly epoch: Int32Array;
+  readonly callOff: Float64Array;
   readonly pending: Int32Array;
   constructor(sab: SharedArrayBuffer, l: Layout, p: number) {
     const base = l.pagersOff + p * l.pagerBytes;
@@ -106,6 +149,8 @@ export class PagerViews {
     this.doorbell = new Int32Array(sab, base, 1);
     this.sleeping = new Int32Array(sab, base + LINE, 1);
     this.control = new Int32Array(sab, base + 2 * LINE, 2);
+    this.epoch = new Int32Array(sab, base + 3 * LINE, 8);
+    this.callOff = new Float64Array(sab, base + 3 * LINE, 8);
     this.pending = new Int32Array(sab, base + PAGER_LINES * LINE, l.pendingWords);
   }
 }
@@ -135,11 +180,12 @@ export function ringIfSleeping(p: PagerViews): void {
  * parked on this request and the caller must wake it or hold its wake-up (runqueue.ts); any
  * other value belongs to a later request, not to this reply.
  */
-export function reply(s: SlotViews, seq: number, val: number, err: number, pte: number): number {
+export function reply(s: SlotViews, seq: number, val: number, err: number, pte: number, aux = 0): number {
   const res = s.res;
   res[RES_VAL] = val;
   res[RES_ERR] = err;
   res[RES_PTE] = pte;
+  res[RES_AUX] = aux;
   Atomics.store(s.done, 0, seq);
   return Atomics.load(s.parked, 0);
 }

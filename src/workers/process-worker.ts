@@ -1,61 +1,146 @@
 /**
- * Process worker entry, run by the piscina pool: each task is one process, start to end.
- * Views and the TLB are built once per worker thread and reused by every process it runs.
+ * Process worker entry, run by the piscina pool: each task is one thread of a process (the first
+ * thread of a process, a thread it spawned, or a forked child's first thread), start to end.
+ *
+ * The arena's views are built once per worker and kept in this module, which no program can
+ * import into its realm: the arena arrives with the first task, never in workerData. Every task
+ * gets a fresh realm (process/realm.ts) for its program, and a Process object built inside it
+ * (process/api.ts) around this thread's kernel side.
  */
-import { threadId, workerData } from 'node:worker_threads';
+import { threadId, workerData, type MessagePort } from 'node:worker_threads';
 import { applyThreadPin, type ThreadPin } from '../affinity.js';
 import { initClock } from '../clock.js';
-import { SignalError, toWire, type SigInfo, type WireError } from '../errors.js';
-import { FLAG_COUNT_ACCESSES, FLAG_STATS, FLAG_TRACE, S_THREAD, readLayout, slotThread } from '../layout.js';
-import { TraceRing } from '../trace.js';
+import { describeThrown, toWire, type SigInfo, type WireError } from '../errors.js';
+import { C, FLAG_COUNT_ACCESSES, FLAG_STATS, FLAG_TRACE, S_THREAD, readLayout, slotThread, type Layout } from '../layout.js';
 import { PagerViews, SlotViews } from '../pager/protocol.js';
+import { ThreadMemory } from '../process/access.js';
+import type { KernelPort } from '../process/api.js';
+import { DeviceIo, DoorbellRing } from '../process/device-io.js';
+import { HostChannel } from '../process/host-channel.js';
+import { MachineViews } from '../process/machine.js';
+import { ProgramRealm, realmOf } from '../process/realm.js';
+import { Requester } from '../process/requester.js';
+import { Syscalls, type DeviceEntry } from '../process/syscalls.js';
+import { makeKernelPort } from '../process/thread-kernel.js';
+import { Tlb } from '../process/tlb.js';
+import type { Process } from '../process/types.js';
 import { ThreadStats } from '../stats.js';
+import { TraceRing } from '../trace.js';
 import { waitModeOf } from '../wait.js';
-import { CountingProcess, MachineViews, Process, type DeviceEntry } from './process.js';
 
 export interface ProcessWorkerData {
-  sab: SharedArrayBuffer;
   devices: DeviceEntry[];
   /** what to pin this thread to (RuntimeOptions.pin), or null */
   pin: ThreadPin | null;
 }
 
 export interface ProcessTask {
+  /** the arena (the same for every task of a runtime) */
+  sab: SharedArrayBuffer;
+  /** this slot's TLB buffer */
+  tlb: SharedArrayBuffer;
   slot: number;
+  /** the slot holding the address space: `slot` for a process's first thread */
+  vmspace: number;
   pid: number;
+  tid: number;
   pager: number;
   url: string;
   args: unknown[];
+  /** this thread's end of the host channel (process/host-channel.ts) */
+  port: MessagePort;
 }
 
 export type ProcessOutcome =
-  | { kind: 'exit'; result: unknown }
+  | { kind: 'exit'; result: unknown; exitCode?: number }
   | { kind: 'signal'; siginfo: SigInfo; message: string }
   | { kind: 'error'; error: WireError };
 
+const API_URL = new URL('../process/api.js', import.meta.url).href;
+const ERRORS_URL = new URL('../errors.js', import.meta.url).href;
+
 const data = workerData as ProcessWorkerData;
 applyThreadPin(data.pin);
-const layout = readLayout(data.sab);
-initClock(data.sab);
-const views = new MachineViews(data.sab, layout);
-const timing = (layout.flags & FLAG_STATS) !== 0;
-const counting = (layout.flags & FLAG_COUNT_ACCESSES) !== 0;
 
-export default async function runProcess(task: ProcessTask): Promise<ProcessOutcome> {
-  const slot = new SlotViews(data.sab, layout, task.slot);
-  // The host waits for this thread to be gone before it tears a killed process down.
+// VM modules print an experimental warning once per worker; it says nothing to a devpager user.
+const emitWarning = process.emitWarning;
+process.emitWarning = function (warning: string | Error, ...rest: unknown[]) {
+  const text = typeof warning === 'string' ? warning : warning?.message;
+  if (typeof text === 'string' && text.includes('VM Modules')) return;
+  return (emitWarning as (...a: unknown[]) => void).call(process, warning, ...rest);
+} as typeof process.emitWarning;
+
+// Errors no callback caught: the realm they came from decides whose they are; they never end
+// this worker (and with it whatever program it runs next).
+process.on('uncaughtException', (e) => route(e, e, 'an uncaught exception'));
+process.on('unhandledRejection', (reason, promise) => route(promise, reason, 'an unhandled promise rejection'));
+
+function route(origin: unknown, error: unknown, how: string): void {
+  const r = realmOf(origin) ?? realmOf(error);
+  if (r) r.uncaught(error, how);
+  else console.warn(`devpager: ${how} in a process worker, from no program's realm: ${describeThrown(error)}`);
+}
+
+interface Machine {
+  sab: SharedArrayBuffer;
+  layout: Layout;
+  views: MachineViews;
+}
+let machine: Machine | null = null;
+
+function machineFor(sab: SharedArrayBuffer): Machine {
+  if (machine === null || machine.sab !== sab) {
+    const layout = readLayout(sab);
+    initClock(sab);
+    machine = { sab, layout, views: new MachineViews(sab, layout) };
+  }
+  return machine;
+}
+
+export default async function runThread(task: ProcessTask): Promise<ProcessOutcome> {
+  const { sab, layout, views } = machineFor(task.sab);
+  const slot = new SlotViews(sab, layout, task.slot);
+  const vm = task.vmspace === task.slot ? slot : new SlotViews(sab, layout, task.vmspace);
+  // The host waits for this thread to be gone before it tears a killed thread down.
   Atomics.store(slot.status, S_THREAD, threadId);
-  const pager = new PagerViews(data.sab, layout, task.pager);
-  const stats = new ThreadStats(data.sab, layout, slotThread(layout, task.slot));
-  const Ctor = counting ? CountingProcess : Process;
-  const trace = (layout.flags & FLAG_TRACE) !== 0 ? new TraceRing(data.sab, layout, slotThread(layout, task.slot)) : null;
-  const p = new Ctor(task.pid, views, slot, pager, stats, data.devices, timing || trace !== null, waitModeOf(layout.flags), layout.spin, trace);
+  const stats = new ThreadStats(sab, layout, slotThread(layout, task.slot));
+  const trace = (layout.flags & FLAG_TRACE) !== 0 ? new TraceRing(sab, layout, slotThread(layout, task.slot)) : null;
+  const timing = (layout.flags & FLAG_STATS) !== 0 || trace !== null;
+  const req = new Requester(layout, slot, new PagerViews(sab, layout, task.pager), views.pagers, views.run, views.spinners, stats, {
+    timing, wait: waitModeOf(layout.flags), trace,
+  });
+  const tlb = new Tlb(task.tlb, slot.spinning);
+  tlb.reset();
+  const mem = new ThreadMemory(task.pid, views, tlb, req, slot, vm);
+  mem.io = new DeviceIo(req, new DoorbellRing(sab, layout, task.slot), task.pid);
+  const sys = new Syscalls(mem, req, vm, data.devices, views, layout);
+  const host = new HostChannel(task.port, slot, req);
+  const port: KernelPort = makeKernelPort({ pid: task.pid, tid: task.tid, mv: views, mem, sys, req, host, countAccesses: (layout.flags & FLAG_COUNT_ACCESSES) !== 0 });
+
+  const realm = new ProgramRealm({
+    onLateError: (e, how) => {
+      stats.counters[C.lateErrors]++;
+      console.warn(`devpager: process ${task.pid}${task.tid !== task.pid ? ` thread ${task.tid}` : ''} (${task.url}): ${how} after its main returned: ${describeThrown(e)}`);
+    },
+  });
+  let retire = () => {};
   let outcome: ProcessOutcome;
+  let SignalErrorClass: Function | null = null;
   try {
-    const mod = await import(task.url);
+    const api = await realm.loader.import(API_URL);
+    const errors = await realm.loader.import(ERRORS_URL);
+    SignalErrorClass = errors.SignalError as Function;
+    realm.adoptData = api.toRealm as (v: unknown) => unknown;
+    const made = (api.createProcess as (k: KernelPort) => { process: Process; retire(): void })(port);
+    retire = made.retire;
+    const mod = await realm.loader.import(task.url);
     const main = mod.default;
     if (typeof main !== 'function') throw new TypeError(`program ${task.url} has no default-exported main function`);
-    const result = await main(p, ...task.args);
+    const args = (api.toRealm as (v: unknown) => unknown[])(task.args);
+    const failed = realm.failure().then((e) => {
+      throw e;
+    });
+    const result = await Promise.race([(async () => (main as (p: Process, ...a: unknown[]) => unknown)(made.process, ...args))(), failed]);
     try {
       structuredClone(result);
     } catch (e) {
@@ -63,12 +148,22 @@ export default async function runProcess(task: ProcessTask): Promise<ProcessOutc
     }
     outcome = { kind: 'exit', result };
   } catch (e) {
-    if (e instanceof SignalError) outcome = { kind: 'signal', siginfo: e.toSigInfo(), message: e.message };
-    else outcome = { kind: 'error', error: toWire(e) };
+    if (ProgramRealm.isExit(e)) outcome = { kind: 'exit', result: undefined, exitCode: e.code };
+    else if (SignalErrorClass !== null && e instanceof SignalErrorClass) {
+      const s = e as unknown as SigInfo & { message: string; signo: number };
+      outcome = { kind: 'signal', siginfo: { signal: s.signal, signo: s.signo, code: s.code, addr: s.addr }, message: s.message };
+    } else outcome = { kind: 'error', error: toWire(e) };
   } finally {
-    p.exit();
+    realm.end();
+    retire();
+    try {
+      sys.exit();
+    } catch (e) {
+      console.warn(`devpager: process ${task.pid}: exit failed: ${describeThrown(e)}`);
+    }
+    task.port.close();
   }
   // SIGKILL cannot be caught: whatever the program did with the SignalError, the process is dead.
-  if (p.killed) outcome = { kind: 'signal', siginfo: p.killed, message: `killed by SIGKILL` };
+  if (mem.killed) outcome = { kind: 'signal', siginfo: mem.killed, message: 'killed by SIGKILL' };
   return outcome;
 }

@@ -15,7 +15,7 @@
  */
 import { MAP_SHARED, O_RDWR, PAGE_SIZE, PROT_READ, PROT_WRITE } from '../../constants.js';
 import { CTL_COUNTS, CTL_OFFSET, CTL_PHASE, CTL_READY, CTL_STOPPED, PHASE_SETUP, PHASE_STOP } from '../../drivers/bench.js';
-import type { Process } from '../../workers/process.js';
+import type { Process } from '../../process/types.js';
 
 export { PAGE_SIZE, PROT_READ, MAP_SHARED };
 

@@ -3,7 +3,7 @@
  * each page once (one load32 per page: one fault each), munmap, repeat. Every round pays mmap
  * (udv_attach: d_mmap for each page), N faults and munmap.
  */
-import type { Process } from '../../workers/process.js';
+import type { Process } from '../../process/types.js';
 import {
   checkMask, MAP_SHARED, PAGE_SIZE, PROT_READ, finish, openControl, readyAndWait, stopped,
   type ProgramOptions, type ProgramResult,

@@ -4,7 +4,7 @@
  * the page is not resident; the program tracks residency itself (a byte per page, set on touch,
  * cleared with the chunk), so it counts exactly the faults it takes. The rest are TLB hits.
  */
-import type { Process } from '../../workers/process.js';
+import type { Process } from '../../process/types.js';
 import {
   checkMask, MAP_SHARED, PAGE_SIZE, PROT_READ, finish, mulberry32, openControl, readyAndWait, stopped,
   type ProgramOptions, type ProgramResult,

@@ -4,7 +4,7 @@
  * purest measure of the fault path. Each process maps its own device offsets (offsetPages), so
  * with the default ring their frames are distinct.
  */
-import type { Process } from '../../workers/process.js';
+import type { Process } from '../../process/types.js';
 import {
   checkMask, MAP_SHARED, PAGE_SIZE, PROT_READ, finish, openControl, readyAndWait, stopped,
   type ProgramOptions, type ProgramResult,

@@ -3,7 +3,7 @@
  * physical frames) and refaults it: { p.pmapRemove(whole range); touch each page }. All processes
  * fault one range at once; what they share is the device, its frames and their map counts.
  */
-import type { Process } from '../../workers/process.js';
+import type { Process } from '../../process/types.js';
 import type { ProgramOptions, ProgramResult } from './common.js';
 import { refaultLoop } from './refault.js';
 

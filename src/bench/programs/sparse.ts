@@ -4,7 +4,7 @@
  * order; p.pmapRemove(whole range) }. Compared with `refault` over a small mapping, it shows what
  * a large mapping costs per fault (page-table footprint, map lookup, TLB invalidation).
  */
-import type { Process } from '../../workers/process.js';
+import type { Process } from '../../process/types.js';
 import {
   checkMask, MAP_SHARED, PAGE_SIZE, PROT_READ, finish, mulberry32, openControl, readyAndWait, stopped,
   type ProgramOptions, type ProgramResult,

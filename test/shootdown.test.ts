@@ -1,0 +1,148 @@
+/**
+ * The TLB shootdown, stepped by hand on one thread (constructed interleavings, in the style of
+ * test/physmem.test.ts): a pager and two threads of one address space, where "thread B" is a
+ * ThreadMemory whose requests are served synchronously, so a test can put an operation of
+ * thread A at any point of B's fault. Each assertion here fails if the shootdown is removed, made
+ * asynchronous, or if the fill check or the store re-check goes.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { MAP_ANON, MAP_PRIVATE, MAP_SHARED, PAGE_SIZE, PROT_READ, PROT_WRITE, atop } from '../src/constants.js';
+import { defineDriver } from '../src/driver.js';
+import { KernelApi } from '../src/kernel.js';
+import { C, OBS_IN_KERNEL, P_EPOCH, S_INVSEQ, S_OBS, S_PAGER, S_STATUS, S_VMSPACE, STATUS_LIVE, TLB_BYTES } from '../src/layout.js';
+import { Pager } from '../src/pager/pager.js';
+import { OP_MMAP, OP_MUNMAP, R_ARG, R_OP, R_POST_TS, R_SEQ, RES_ERR, RES_VAL, SlotViews } from '../src/pager/protocol.js';
+import { createArena } from '../src/physmem.js';
+import { ACCESS_SIGNAL, ThreadMemory } from '../src/process/access.js';
+import { MachineViews } from '../src/process/machine.js';
+import type { Requester } from '../src/process/requester.js';
+import { Tlb } from '../src/process/tlb.js';
+import { DirtyLog } from '../src/runtime/dirty-log.js';
+
+const X = 0x0200_0000;
+const vpn = X / PAGE_SIZE;
+
+function world() {
+  const { sab, layout, phys } = createArena({ memory: 4 << 20, maxProcs: 3, pagers: 1, maxDevices: 1 });
+  const tlbs = [new SharedArrayBuffer(TLB_BYTES), new SharedArrayBuffer(TLB_BYTES)];
+  const kernel = new KernelApi(phys);
+  const devMem = kernel.kmAlloc(4 * PAGE_SIZE, { zero: true });
+  const driver = defineDriver({ name: 'ram', mmap: (_d, off, _p, k) => (off < 4 * PAGE_SIZE ? atop(k.pmapExtract(devMem + off)) : -1) });
+  const pager = new Pager(sab, layout, 0, [{ driver, handle: { name: 'ram', unit: 0, state: null }, path: '/dev/ram0' }], tlbs);
+  const serve = (pager as unknown as { serve(slot: number): void }).serve.bind(pager);
+  const mv = new MachineViews(sab, layout);
+  const slots = [0, 1].map((i) => new SlotViews(sab, layout, i));
+  for (const s of slots) {
+    Atomics.store(s.status, S_PAGER, 0);
+    Atomics.store(s.status, S_VMSPACE, 0); // one address space, in slot 0
+    Atomics.store(s.status, S_STATUS, STATUS_LIVE);
+    Atomics.or(slots[0].threads, 0, 1 << s.index);
+  }
+  let seq = 0;
+  /** A request from slot i, served now. */
+  const request = (i: number, op: number, ...args: number[]): number => {
+    const s = slots[i];
+    for (let k = 0; k < args.length; k++) s.req[R_ARG + k] = args[k];
+    s.req[R_OP] = op;
+    s.req[R_POST_TS] = 0;
+    s.req[R_SEQ] = ++seq;
+    serve(i);
+    return s.res[RES_ERR] !== 0 ? -s.res[RES_ERR] : s.res[RES_VAL];
+  };
+  /** Thread B: its slow path for real, its requests served synchronously, with a hook inside each. */
+  let hook: (() => void) | null = null;
+  const epoch = pager.pv.epoch;
+  const fakeReq = {
+    counters: new Float64Array(64),
+    slot: slots[1],
+    setRequest(op: number, a: number, b = 0) {
+      slots[1].req[R_OP] = op;
+      slots[1].req[R_ARG] = a;
+      slots[1].req[R_ARG + 1] = b;
+    },
+    call() {
+      Atomics.store(slots[1].spinning, S_OBS, OBS_IN_KERNEL);
+      slots[1].req[R_SEQ] = ++seq;
+      slots[1].req[R_POST_TS] = 0;
+      serve(1);
+      const h = hook;
+      hook = null;
+      h?.(); // thread A runs here: after B's reply, before B fills its TLB
+      Atomics.store(slots[1].spinning, S_OBS, Atomics.load(epoch, P_EPOCH));
+      return slots[1].res[RES_ERR];
+    },
+    between() {
+      Atomics.store(slots[1].spinning, S_OBS, Atomics.load(epoch, P_EPOCH));
+    },
+  };
+  const tlbB = new Tlb(tlbs[1], slots[1].spinning);
+  tlbB.reset();
+  const b = new ThreadMemory(1, mv, tlbB, fakeReq as unknown as Requester, slots[1], slots[0]);
+  const dirty = new DirtyLog(phys, layout, tlbs, [...slots, new SlotViews(sab, layout, 2)]);
+  const isFree = (pfn: number) => (Atomics.load(phys.bitmap, pfn >>> 5) & (1 << (pfn & 31))) === 0;
+  return { pager, request, b, tlbB, slots, phys, isFree, setHook: (h: () => void) => (hook = h), dirty, devMem, fakeReq };
+}
+
+test('munmap takes the other thread\'s translation before it returns, and its frame waits until that thread passed a quiescent point', () => {
+  const w = world();
+  assert.is(w.request(0, OP_MMAP, X, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANON, -1, 0, 7), X);
+  const pa = w.b.translate(X, PROT_WRITE, 4);
+  assert.ok(pa >= 0, 'B faulted the page in');
+  const pfn = Math.floor(pa / PAGE_SIZE);
+  assert.is(w.tlbB.w[vpn], pfn + 1, 'B holds a translation (a loop of TLB hits from here on)');
+  const inv = Atomics.load(w.slots[1].inv, S_INVSEQ);
+  // B "loaded its entry and was preempted": it is between accesses no more (not in the kernel).
+  w.fakeReq.between();
+  assert.is(w.request(0, OP_MUNMAP, X, X + PAGE_SIZE), 0);
+  // When munmap returns in A, B's entry is gone: synchronously, not at some later point.
+  assert.ok(w.tlbB.r[vpn] <= 0 && w.tlbB.w[vpn] <= 0, `B's entries are gone (${w.tlbB.r[vpn]}, ${w.tlbB.w[vpn]})`);
+  assert.ok(Atomics.load(w.slots[1].inv, S_INVSEQ) > inv, "B's invalidation sequence was bumped");
+  // B may still be inside an access through the old entry: the frame must not be reused yet.
+  assert.not.ok(w.isFree(pfn), 'the frame waits while B may still reach it');
+  for (let i = 0; i < 64; i++) assert.is.not(w.phys.allocFrame(3, false), pfn, 'the frame is never handed out meanwhile');
+  assert.is(w.pager.shootdown.waiting, 1);
+  // A left the kernel when its munmap returned (the Requester publishes the epoch it sees).
+  Atomics.store(w.slots[0].spinning, S_OBS, Atomics.load(w.pager.pv.epoch, P_EPOCH));
+  w.pager.shootdown.reclaim();
+  assert.not.ok(w.isFree(pfn), 'A passing does not free it: B has not');
+  // B passes a quiescent point (its next slow path): now the frame goes.
+  w.fakeReq.between();
+  w.pager.shootdown.reclaim();
+  assert.ok(w.isFree(pfn), 'freed once B passed a quiescent point');
+  assert.is(w.pager.stats.counters[C.shootdowns], 1);
+});
+
+test("a fill that raced another thread's munmap is seen and undone: B faults again and gets SIGSEGV", () => {
+  const w = world();
+  assert.is(w.request(0, OP_MMAP, X, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANON, -1, 0, 7), X);
+  // B faults; its reply is written; then, before B fills its TLB from that reply, A unmaps.
+  w.setHook(() => assert.is(w.request(0, OP_MUNMAP, X, X + PAGE_SIZE), 0));
+  const r = w.b.translate(X, PROT_READ, 4);
+  assert.is(r, ACCESS_SIGNAL, `B must not use the translation A removed (got ${r})`);
+  assert.is(w.b.signalInfo().signal, 'SIGSEGV');
+  assert.ok(w.tlbB.r[vpn] <= 0, 'no stale entry left behind');
+});
+
+test('a store through a write entry the host re-armed meanwhile is logged again (dirty log)', () => {
+  const w = world();
+  const fd0 = w.request(0, OP_MMAP, X, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0, 0, 7);
+  assert.is(fd0, X);
+  const pa = w.b.translate(X, PROT_WRITE, 4);
+  assert.ok(pa >= 0);
+  const entry = w.tlbB.w[vpn];
+  assert.ok(entry > 0, 'B holds a write entry');
+  assert.equal([...w.dirty.log(w.devMem, PAGE_SIZE)], [1], 'the fault marked the page');
+  assert.ok(w.tlbB.w[vpn] <= 0, 're-arming took the write entry away');
+  // B had loaded `entry` before the re-arm; its store lands now, then it re-checks its entry
+  // (process/api.ts store32): the entry changed, so the frame is marked again.
+  w.phys.m32[pa / 4] = 0xabc;
+  if (w.tlbB.w[vpn] !== entry) w.b.storeRaced(entry);
+  assert.equal([...w.dirty.log(w.devMem, PAGE_SIZE)], [1], 'the racing store is in the next log');
+  assert.equal([...w.dirty.log(w.devMem, PAGE_SIZE)], [0], 'and a page nobody wrote since is not');
+  // A read does not make a page dirty.
+  assert.ok(w.b.translate(X, PROT_READ, 4) >= 0);
+  assert.equal([...w.dirty.log(w.devMem, PAGE_SIZE)], [0], 'a read is not a write');
+});
+
+test.run();
