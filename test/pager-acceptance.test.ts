@@ -368,9 +368,16 @@ test('12: close(fd) does not unmap; a never-touched page still faults through d_
 
 // ------------------------------------------------------------------------------------- (13)
 
-// 13 (fork: the child's first touch calls d_mmap again; minherit NONE/COPY -> SIGSEGV) is not
-// applicable: the Process API has no fork or minherit.
-test.skip('13: fork/minherit — not applicable (no fork in the Process API)', () => {});
+test("13: fork: the child's first touch calls d_mmap again; minherit NONE and COPY of a device give the child SIGSEGV", () =>
+  withRuntime({ memory: 4 << 20, maxProcesses: 4, devices: [logDevice()] }, 60_000, 'case 13', async (rt) => {
+    const prog = fixture('threads-prog');
+    const r = (await rt.run(prog, 'fork-device', logState(rt).offC)) as { childStatus: { result: { v: number } }; dmmapCallsByChild: number };
+    assert.is(r.childStatus.result.v, 77, 'the child sees the shared device page');
+    assert.ok(r.dmmapCallsByChild >= 2, `the child's page table started empty: its touches called d_mmap (${r.dmmapCallsByChild})`);
+    const m = (await rt.run(prog, 'minherit', logState(rt).offC)) as { noneChild: { signal: string }; copyChild: { signal: string } };
+    assert.is(m.noneChild.signal, 'SIGSEGV', 'minherit NONE: no mapping in the child');
+    assert.is(m.copyChild.signal, 'SIGSEGV', 'minherit COPY of a device: the EIO path');
+  }));
 
 // ------------------------------------------------------------------------------------- (14)
 

