@@ -6,7 +6,7 @@
  *   - the program's own modules and the ES modules they import (relative, file: URLs, packages)
  *     are compiled into the realm (V8's code cache, kept per worker, makes the second compile
  *     cheap);
- *   - devpager's program-side modules (IN_REALM) are compiled into the realm too, so that the
+ *   - devpager's program-side modules (inRealm) are compiled into the realm too, so that the
  *     errors a Process throws and the classes a program imports from 'devpager' are the realm's;
  *     devpager's package root is the union of those and the worker's other exports;
  *   - Node's built-in modules and CommonJS modules come from the worker, as synthetic modules
@@ -28,8 +28,13 @@ type VmModule = vm.SourceTextModule | vm.SyntheticModule;
 export const DEVPAGER_SRC = new URL('../', import.meta.url).href;
 const DEVPAGER_INDEX = new URL('../index.js', import.meta.url).href;
 
-/** devpager modules compiled into each program realm (paths under dist/src/). */
+/**
+ * devpager modules compiled into each program realm (paths under dist/src/): the errors and
+ * constants a Process uses, the Process itself, and the ready devices (their program-side
+ * helpers throw errors and make arrays a program checks with instanceof).
+ */
 const IN_REALM = new Set(['constants.js', 'errors.js', 'process/api.js', 'process/types.js']);
+const inRealm = (rel: string) => IN_REALM.has(rel) || rel.startsWith('devices/');
 
 /** Code cache per module URL, for this worker: compiling the same module in the next realm reuses it. */
 const codeCache = new Map<string, Buffer>();
@@ -135,7 +140,7 @@ export class ModuleLoader {
     const ctx = this.context;
     if (url.startsWith(DEVPAGER_SRC)) {
       const rel = url.slice(DEVPAGER_SRC.length);
-      if (IN_REALM.has(rel)) return this.compile(url);
+      if (inRealm(rel)) return this.compile(url);
       if (url === DEVPAGER_INDEX) return this.packageRoot();
       return this.synthetic(url, await import(url), true);
     }
