@@ -20,7 +20,7 @@ import { PAGE_SIZE, PROT_READ, PROT_WRITE, VM_MAXUSER_ADDRESS } from '../constan
 import { ERRNO, type SigInfo, type SignalName, type SiCodeName, SIGNAL } from '../errors.js';
 import { C, FI_KERNEL, FI_TYPE_SHIFT, S_INVSEQ } from '../layout.js';
 import { PTE_ANON, PTE_PROT, PTE_VALID, pteLoad } from '../pager/pmap.js';
-import { FAULT_DOORBELL, FAULT_MMIO, OP_FAULT, RES_AUX, RES_PTE, RES_VAL, type SlotViews } from '../pager/protocol.js';
+import { AUX_DRIVER_KILLED, FAULT_DOORBELL, FAULT_MMIO, OP_FAULT, RES_AUX, RES_DEV, RES_MS, RES_PTE, RES_VAL, RES_WHY, WHY_TIMEOUT, type SlotViews } from '../pager/protocol.js';
 import type { MachineViews } from './machine.js';
 import type { Requester } from './requester.js';
 import { TLB_ABSENT, TLB_SPECIAL, TLB_UNKNOWN, specialEntry, specialIndex, type Tlb } from './tlb.js';
@@ -177,6 +177,7 @@ export class ThreadMemory {
 
   /** amd64 trap.c: EINVAL -> SIGBUS/BUS_ADRERR; EACCES -> SIGSEGV/SEGV_ACCERR; ENOMEM -> SIGKILL; else SIGSEGV/SEGV_MAPERR. */
   private faultSignal(err: number, va: number): number {
+    if (this.slot.res[RES_AUX] === AUX_DRIVER_KILLED) return this.signal('SIGSEGV', 'SEGV_MAPERR', va, this.driverKilled());
     switch (err) {
       case ERRNO.EINVAL:
         return this.signal('SIGBUS', 'BUS_ADRERR', va);
@@ -189,6 +190,27 @@ export class ThreadMemory {
         return this.signal('SIGSEGV', 'SEGV_MAPERR', va, err === ERRNO.EIO ? 'the device pager could not map this page (d_mmap returned -1)' : undefined);
     }
   }
+
+  /**
+   * The host answered this thread's request in place of its pager, which died or ran a driver
+   * call past driverTimeoutMs while serving it (runtime/pagers.ts): what to say in the signal.
+   */
+  driverKilled(): string {
+    const res = this.slot.res;
+    const dev = res[RES_DEV];
+    const where = dev >= 0 ? ` in ${this.devicePath(dev)} at device offset 0x${res[RES_PTE].toString(16)}` : '';
+    return res[RES_WHY] === WHY_TIMEOUT
+      ? `pager ${res[RES_VAL]} ran driver code${where} for ${Math.round(res[RES_MS])} ms, past driverTimeoutMs, while serving this request; the pager was replaced`
+      : `pager ${res[RES_VAL]} died while serving this request${where}; a new pager took over`;
+  }
+
+  /** Pending signal for a system call whose request killed its pager (syscalls.ts). */
+  driverKilledSignal(): void {
+    this.signal('SIGSEGV', 'SEGV_MAPERR', 0, this.driverKilled());
+  }
+
+  /** The path of device `dev`, for messages. */
+  devicePath: (dev: number) => string = (dev) => `device ${dev}`;
 
   /**
    * SIGKILL cannot be caught: once killed, every access and system call of the thread raises it

@@ -30,6 +30,8 @@ const freeze = Object.freeze;
 
 /** translate(): the access was carried out by the kernel side (a register page; process/access.ts). */
 const ACCESS_DONE = -2;
+/** a system call whose request killed its pager: raise the pending signal (process/syscalls.ts) */
+const SYSCALL_SIGNAL = -1000;
 
 /** The kernel side of one thread, as the program side sees it (process/thread-kernel.ts). */
 export interface KernelPort {
@@ -223,7 +225,10 @@ class ProcessImpl implements Process {
   }
 
   #sys(name: string, r: number): number {
-    if (r < 0) throw new SyscallError(name, errnoName(-r), this.#k.detail());
+    if (r < 0) {
+      if (r === SYSCALL_SIGNAL) this.#signal();
+      throw new SyscallError(name, errnoName(-r), this.#k.detail());
+    }
     return r;
   }
 

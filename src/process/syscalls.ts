@@ -18,7 +18,8 @@ import {
 } from '../layout.js';
 import { PTE_VALID, pteLoad } from '../pager/pmap.js';
 import {
-  OP_EXIT, OP_FORK, OP_MADVISE, OP_MINHERIT, OP_MMAP, OP_MPROTECT, OP_MSYNC, OP_MUNMAP, OP_PMAP_REMOVE, RES_PTE, RES_VAL, type SlotViews,
+  AUX_DRIVER_KILLED, OP_EXIT, OP_FORK, OP_MADVISE, OP_MINHERIT, OP_MMAP, OP_MPROTECT, OP_MSYNC, OP_MUNMAP, OP_PMAP_REMOVE, RES_AUX, RES_PTE, RES_VAL,
+  type SlotViews,
 } from '../pager/protocol.js';
 import { entryIndex } from '../pager/vmmap.js';
 import type { ThreadMemory } from './access.js';
@@ -26,6 +27,9 @@ import type { HostChannel } from './host-channel.js';
 import type { MachineViews } from './machine.js';
 import type { Requester } from './requester.js';
 import { TLB_ABSENT, TLB_UNKNOWN } from './tlb.js';
+
+/** a system call's result: the thread must raise its pending signal (ThreadMemory.signalInfo) */
+export const SYSCALL_SIGNAL = -1000;
 
 export const FREAD = 1;
 export const FWRITE = 2;
@@ -67,13 +71,20 @@ export class Syscalls {
     return -errno;
   }
 
-  /** A request to the pager; the reply's value, or -errno. */
+  /** A request to the pager; the reply's value, or -errno (SYSCALL_SIGNAL: raise mem's pending signal). */
   private request(op: number, a: number, b = 0, c = 0, d = 0, e = 0, f = 0, g = 0): number {
     this.req.counters[C.syscalls]++;
     if (this.mem.killed !== null || this.mem.exited) return this.dead();
     this.req.setRequest(op, a, b, c, d, e, f, g);
     const err = this.req.call();
-    if (err !== 0) return this.fail(err);
+    if (err !== 0) {
+      if (this.req.slot.res[RES_AUX] === AUX_DRIVER_KILLED) {
+        // The request killed its pager (or overran driverTimeoutMs): a signal, not an errno.
+        this.mem.driverKilledSignal();
+        return SYSCALL_SIGNAL;
+      }
+      return this.fail(err);
+    }
     return this.req.slot.res[RES_VAL];
   }
 
@@ -160,6 +171,7 @@ export class Syscalls {
       obj = (file & FD_DEV_MASK) - 1;
     }
     const start = this.request(OP_MMAP, where, size, prot, mflags, obj, pos, maxprot);
+    if (start === SYSCALL_SIGNAL) return start;
     if (start < 0) {
       if (start === -ERRNO.EINVAL && obj !== OBJ_ANON && this.req.slot.res[RES_PTE] >= 0) {
         const at = this.req.slot.res[RES_PTE];

@@ -81,6 +81,29 @@ function route(origin: unknown, error: unknown, how: string): void {
   else console.warn(`devpager: ${how} in a process worker, from no program's realm: ${describeThrown(error)}`);
 }
 
+/**
+ * A realm made ready ahead of the next task, with the Process module loaded in it, so that a
+ * spawn does not wait for a context to be built: the worker prepares the next one whenever it
+ * becomes idle.
+ */
+interface ReadyRealm {
+  realm: ProgramRealm;
+  hooks: { onLateError(e: unknown, how: string): void };
+  api: Record<string, unknown>;
+  SignalError: Function;
+}
+
+async function prepareRealm(): Promise<ReadyRealm> {
+  const hooks = { onLateError: (e: unknown, how: string) => console.warn(`devpager: ${how} in a process worker: ${describeThrown(e)}`) };
+  const realm = new ProgramRealm({ onLateError: (e, how) => hooks.onLateError(e, how) });
+  const api = await realm.loader.import(API_URL);
+  const errors = await realm.loader.import(ERRORS_URL);
+  realm.adoptData = api.toRealm as (v: unknown) => unknown;
+  return { realm, hooks, api, SignalError: errors.SignalError as Function };
+}
+
+let spare: Promise<ReadyRealm> | null = prepareRealm();
+
 interface Machine {
   sab: SharedArrayBuffer;
   layout: Layout;
@@ -112,25 +135,23 @@ export default async function runThread(task: ProcessTask): Promise<ProcessOutco
   const tlb = new Tlb(task.tlb, slot.spinning);
   tlb.reset();
   const mem = new ThreadMemory(task.pid, views, tlb, req, slot, vm);
+  mem.devicePath = (dev) => data.devices[dev]?.path ?? `device ${dev}`;
   mem.io = new DeviceIo(req, new DoorbellRing(sab, layout, task.slot), task.pid);
   const sys = new Syscalls(mem, req, vm, data.devices, views, layout);
   const host = new HostChannel(task.port, slot, req);
   const port: KernelPort = makeKernelPort({ pid: task.pid, tid: task.tid, mv: views, mem, sys, req, host, countAccesses: (layout.flags & FLAG_COUNT_ACCESSES) !== 0 });
 
-  const realm = new ProgramRealm({
-    onLateError: (e, how) => {
-      stats.counters[C.lateErrors]++;
-      console.warn(`devpager: process ${task.pid}${task.tid !== task.pid ? ` thread ${task.tid}` : ''} (${task.url}): ${how} after its main returned: ${describeThrown(e)}`);
-    },
-  });
+  const ready = await (spare ?? prepareRealm());
+  spare = null;
+  const { realm, api } = ready;
+  ready.hooks.onLateError = (e, how) => {
+    stats.counters[C.lateErrors]++;
+    console.warn(`devpager: process ${task.pid}${task.tid !== task.pid ? ` thread ${task.tid}` : ''} (${task.url}): ${how} after its main returned: ${describeThrown(e)}`);
+  };
   let retire = () => {};
   let outcome: ProcessOutcome;
-  let SignalErrorClass: Function | null = null;
+  const SignalErrorClass = ready.SignalError;
   try {
-    const api = await realm.loader.import(API_URL);
-    const errors = await realm.loader.import(ERRORS_URL);
-    SignalErrorClass = errors.SignalError as Function;
-    realm.adoptData = api.toRealm as (v: unknown) => unknown;
     const made = (api.createProcess as (k: KernelPort) => { process: Process; retire(): void })(port);
     retire = made.retire;
     const mod = await realm.loader.import(task.url);
@@ -149,7 +170,7 @@ export default async function runThread(task: ProcessTask): Promise<ProcessOutco
     outcome = { kind: 'exit', result };
   } catch (e) {
     if (ProgramRealm.isExit(e)) outcome = { kind: 'exit', result: undefined, exitCode: e.code };
-    else if (SignalErrorClass !== null && e instanceof SignalErrorClass) {
+    else if (e instanceof SignalErrorClass) {
       const s = e as unknown as SigInfo & { message: string; signo: number };
       outcome = { kind: 'signal', siginfo: { signal: s.signal, signo: s.signo, code: s.code, addr: s.addr }, message: s.message };
     } else outcome = { kind: 'error', error: toWire(e) };
@@ -162,6 +183,10 @@ export default async function runThread(task: ProcessTask): Promise<ProcessOutco
       console.warn(`devpager: process ${task.pid}: exit failed: ${describeThrown(e)}`);
     }
     task.port.close();
+    // Build the next task's realm while this worker is idle.
+    setImmediate(() => {
+      spare ??= prepareRealm();
+    });
   }
   // SIGKILL cannot be caught: whatever the program did with the SignalError, the process is dead.
   if (mem.killed) outcome = { kind: 'signal', siginfo: mem.killed, message: 'killed by SIGKILL' };
