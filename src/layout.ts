@@ -153,7 +153,13 @@ export const P_CALL_OFF_F64 = 4;
 // SLOT_PARKED: 0 running; the request's sequence number while parked on it (its CPU given back);
 //   PARK_GRANTED once a pager woke it and counted a CPU for it. The host's own slots store 1.
 export const SLOT_PARKED = 0;
-export const SLOT_RUNNING = 2; // plain store, same: the process counts itself in RUN_ACTIVE
+/**
+ * 1 while the thread counts itself in RUN_ACTIVE, 0 when not; RUNNING_PREEMPTED when a pager took
+ * its CPU because it made no request for PREEMPT_AFTER_MS while others waited (runqueue.ts). The
+ * thread changes it with exchanges, the pager with a CAS from 1.
+ */
+export const SLOT_RUNNING = 2;
+export const RUNNING_PREEMPTED = 2;
 export const SLOT_PARK_KIND = 3; // plain store before SLOT_PARKED: PARK_* below
 /** parked because the answer was late: first in line for a CPU again */
 export const PARK_LATE = 0;
@@ -287,6 +293,7 @@ export const COUNTER_NAMES = [
   'mmio', // pager: register-page accesses served (driver read/write callbacks)
   'doorbells', // host: doorbell stores delivered to onDoorbell handlers
   'cowCopies', // pager: anonymous pages copied on a write after fork
+  'preempted', // pager: CPUs taken from threads that held one without a request while others waited
 ] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 export const COUNTERS = 48; // slots reserved per thread (>= COUNTER_NAMES.length)

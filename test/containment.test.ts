@@ -127,4 +127,15 @@ test('a heap bomb dies under resourceLimits, and a process.exit(code) ends only 
     assert.is(await rt.run(PROG, 'touch-device-none').catch((e: Error) => e.message), 'unknown mode touch-device-none');
   }));
 
+test('a program that holds a CPU without coming back to devpager loses it, so its neighbours run', () =>
+  withRuntime({ memory: 8 << 20, maxProcesses: 4, prestart: 4, cpus: 1 }, 60_000, 'cpu hog', async (rt) => {
+    const hog = rt.spawn(PROG, 'spin-forever');
+    await new Promise((r) => setTimeout(r, 50));
+    const [a, b] = await Promise.all([rt.run(PROG, 'anon-loop', 400), rt.run(PROG, 'anon-loop', 400)]);
+    assert.ok((a as number) > 0 && (b as number) > 0, 'both neighbours made progress');
+    assert.ok(rt.stats().totals.preempted >= 1, 'the hog\'s CPU was taken');
+    hog.kill();
+    assert.is((await hog.exited).signal, 'SIGKILL');
+  }));
+
 test.run();

@@ -104,7 +104,7 @@ export class Pager {
     this.idleSpin = this.spin;
     this.idleSpinMin = Math.min(this.spin, Math.max(layout.spin, 64));
     this.userSlots = layout.maxProcs - layout.pagers;
-    this.runq = new RunQueue(new Int32Array(sab, layout.runOff, 2), this.slots, layout.spinBudget, this.stats.counters, this.trace, this.timing);
+    this.runq = new RunQueue(new Int32Array(sab, layout.runOff, 2), this.slots, layout.spinBudget, this.stats.counters, this.trace, this.timing, layout.maxProcs - layout.pagers);
     this.shootdown = new Shootdown(tlbs, this.slots, this.pv, this.phys, this.stats.counters, this.timing);
     this.mmio = devices.map((d) => compileRegions(d.driver));
     Atomics.store(this.pv.epoch, P_CALL_SLOT, -1);
@@ -278,9 +278,13 @@ export class Pager {
     const d = Atomics.load(doorbell, 0);
     if (!this.anyPending() && Atomics.load(control, P_SHUTDOWN) === 0) {
       const r = timedPark(this.stats, this.timing, this.trace, K_PARK, doorbell, 0, d, runq.length > 0 ? 1 : Infinity);
-      if (r === 'timed-out' && runq.length > 0 && ++this.quietMs >= OVERDUE_AFTER_MS) {
-        this.quietMs = 0;
-        runq.grantOverdue();
+      if (r === 'timed-out' && runq.length > 0) {
+        // Wake-ups wait and no request came for a millisecond: first take the CPU of threads
+        // that hold one without using devpager; failing that, wake one beyond `cpus`.
+        if (runq.preemptQuiet() === 0 && ++this.quietMs >= OVERDUE_AFTER_MS) {
+          this.quietMs = 0;
+          runq.grantOverdue();
+        }
       }
     }
     Atomics.store(sleeping, P_SLEEPING, 0);

@@ -29,7 +29,7 @@
  * exits and reaps purge their slot's entries, so a later park on that slot never matches one.
  */
 import {
-  C, PARK_GRANTED, PARK_GRANTED_OVERDUE, PARK_LATE, PARK_OVERDUE, RUN_ACTIVE, RUN_HELD, SLOT_PARK_KIND, SLOT_PARKED, SLOT_RUNNING,
+  C, PARK_GRANTED, PARK_GRANTED_OVERDUE, PARK_LATE, PARK_OVERDUE, RUN_ACTIVE, RUN_HELD, RUNNING_PREEMPTED, SLOT_PARK_KIND, SLOT_PARKED, SLOT_RUNNING,
 } from '../layout.js';
 import { clockMs } from '../clock.js';
 import { K_WAKE, type TraceRing } from '../trace.js';
@@ -37,6 +37,12 @@ import type { SlotViews } from './protocol.js';
 
 /** Idle time of a pager with queued wake-ups after which it wakes one beyond `cpus`. */
 export const OVERDUE_AFTER_MS = 20;
+/**
+ * A thread counted on a CPU that has made no request for this long, while wake-ups wait, loses its
+ * CPU (RUNNING_PREEMPTED): it is computing, spinning or blocked outside devpager, and the others
+ * should not wait for it (preemptQuiet).
+ */
+export const PREEMPT_AFTER_MS = 5;
 /** How long a held process waits for its wake-up before it takes a CPU on its own. */
 export const SELF_WAKE_MS = 1000;
 
@@ -55,12 +61,19 @@ export class RunQueue {
     private readonly counters: Float64Array,
     private readonly trace: TraceRing | null,
     private readonly timing: boolean,
+    userSlots: number,
   ) {
     // One entry per slot at most (answered() drops a slot's older, stale entry).
     this.slot = new Int32Array(slots.length);
     this.seq = new Int32Array(slots.length);
     this.since = new Float64Array(slots.length);
+    this.quietDone = new Int32Array(userSlots);
+    this.quietTicks = new Int32Array(userSlots);
   }
+
+  // preemptQuiet's memory: each user slot's `done` at the last look, and for how many looks it held still.
+  private readonly quietDone: Int32Array;
+  private readonly quietTicks: Int32Array;
 
   get length(): number {
     return this.n;
@@ -145,6 +158,35 @@ export class RunQueue {
     return false;
   }
 
+  /**
+   * With wake-ups held: take the CPU of every thread that holds one but made no request (its
+   * `done` word did not move) over the last PREEMPT_AFTER_MS calls of this, one a millisecond.
+   * The thread runs on, as the operating system schedules it; it only stops counting against the
+   * `cpus` devpager lets run, and queues again at its next request. Returns how many were taken.
+   */
+  preemptQuiet(): number {
+    const slots = this.slots;
+    let taken = 0;
+    for (let i = 0; i < this.quietDone.length; i++) {
+      const p = slots[i].parked;
+      const done = Atomics.load(slots[i].done, 0);
+      if (Atomics.load(p, SLOT_RUNNING) !== 1 || done !== this.quietDone[i]) {
+        this.quietDone[i] = done;
+        this.quietTicks[i] = 0;
+        continue;
+      }
+      if (++this.quietTicks[i] < PREEMPT_AFTER_MS) continue;
+      this.quietTicks[i] = 0;
+      if (Atomics.compareExchange(p, SLOT_RUNNING, 1, RUNNING_PREEMPTED) === 1) {
+        Atomics.sub(this.run, RUN_ACTIVE, 1);
+        this.counters[C.preempted]++;
+        taken++;
+      }
+    }
+    if (taken > 0) this.dispatch();
+    return taken;
+  }
+
   /** Wake the process parked on `seq`, a CPU already counted for it. False if it woke itself. */
   private grant(slot: number, seq: number, how = PARK_GRANTED): boolean {
     const parked = this.slots[slot].parked;
@@ -167,8 +209,8 @@ export class RunQueue {
     if (!dead) return;
     const parked = this.slots[slot].parked;
     const state = Atomics.load(parked, SLOT_PARKED);
-    if (parked[SLOT_RUNNING] !== 0 || state === PARK_GRANTED || state === PARK_GRANTED_OVERDUE) Atomics.sub(this.run, RUN_ACTIVE, 1);
-    parked[SLOT_RUNNING] = 0;
+    const running = Atomics.exchange(parked, SLOT_RUNNING, 0);
+    if (running === 1 || state === PARK_GRANTED || state === PARK_GRANTED_OVERDUE) Atomics.sub(this.run, RUN_ACTIVE, 1);
     Atomics.store(parked, SLOT_PARKED, 0);
   }
 

@@ -10,7 +10,7 @@
 import { clockMs } from '../clock.js';
 import {
   C, OBS_IN_KERNEL, P_EPOCH, PARK_GRANTED_OVERDUE, PARK_LATE, PARK_OVERDUE, PARK_YIELD, RUN_ACTIVE, RUN_HELD,
-  S_OBS, SLOT_PARK_KIND, SLOT_PARKED, SLOT_RUNNING, SLOT_SPINNING, type Layout,
+  RUNNING_PREEMPTED, S_OBS, SLOT_PARK_KIND, SLOT_PARKED, SLOT_RUNNING, SLOT_SPINNING, type Layout,
 } from '../layout.js';
 import {
   OP_FAULT, type PagerViews, R_ARG, R_FLOW, R_OP, R_POST_TS, R_SEQ, R_WEIGHT, RES_ERR, type SlotViews, post, ringIfSleeping,
@@ -208,6 +208,12 @@ export class Requester {
         polls += 1 << 30;
       }
     }
+    if (s.parked[SLOT_RUNNING] === RUNNING_PREEMPTED) {
+      // A pager took our CPU while we were away from devpager for long (runqueue.ts): queue for
+      // one again behind whoever waits, as at the end of a quantum.
+      c[C.yields]++;
+      return this.park(s, seq, false);
+    }
     if (--this.quantumLeft <= 0) {
       this.quantumLeft = this.quantum;
       this.overdue = false;
@@ -271,8 +277,8 @@ export class Requester {
     const run = this.run;
     parked[SLOT_PARK_KIND] = !posted ? PARK_YIELD : this.overdue ? PARK_OVERDUE : PARK_LATE;
     Atomics.store(parked, SLOT_PARKED, seq);
-    Atomics.sub(run, RUN_ACTIVE, 1);
-    parked[SLOT_RUNNING] = 0;
+    // Our CPU goes back, unless a pager already took it (RUNNING_PREEMPTED).
+    if (Atomics.exchange(parked, SLOT_RUNNING, 0) === 1) Atomics.sub(run, RUN_ACTIVE, 1);
     if (!posted) post(s, this.pager);
     else if (Atomics.load(s.done, 0) === seq && Atomics.compareExchange(parked, SLOT_PARKED, seq, 0) === seq) {
       // Answered between our last poll and the store above: the pager saw us running.
@@ -314,9 +320,9 @@ export class Requester {
 
   /** Give our CPU back while blocked outside devpager's requests (wait32, joins, exit). */
   releaseCpu(): void {
-    if (this.slot.parked[SLOT_RUNNING] === 0) return;
-    Atomics.sub(this.run, RUN_ACTIVE, 1);
-    this.slot.parked[SLOT_RUNNING] = 0;
+    const was = Atomics.exchange(this.slot.parked, SLOT_RUNNING, 0);
+    if (was === 0) return;
+    if (was === 1) Atomics.sub(this.run, RUN_ACTIVE, 1); // RUNNING_PREEMPTED: a pager took it already
     if (Atomics.load(this.run, RUN_HELD) === 0) return;
     // A pager holding a wake-up may be asleep: ring it so it hands the CPU on now.
     for (const p of this.allPagers) ringIfSleeping(p);
