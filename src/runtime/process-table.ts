@@ -235,6 +235,12 @@ export class ProcessTable {
         Atomics.sub(this.spinners, 0, 1);
         s.spinning[SLOT_SPINNING] = 0;
       }
+      if (t === proc.leader) {
+        // The address space goes with the first thread's reap: its other threads must be gone first.
+        const others = [...proc.threads.values()].filter((x) => x !== t);
+        for (const x of others) x.abort.abort();
+        await Promise.allSettled(others.map((x) => x.done));
+      }
       try {
         await this.reap(proc.pager, t.slot);
       } catch (re) {

@@ -120,6 +120,17 @@ function machineFor(sab: SharedArrayBuffer): Machine {
   return machine;
 }
 
+/** Does the address space in `vm` have a thread other than the one in `self`? */
+function othersLive(vm: SlotViews, self: number): boolean {
+  const words = vm.threads;
+  for (let w = 0; w < words.length; w++) {
+    let bits = Atomics.load(words, w);
+    if (w === self >>> 5) bits &= ~(1 << (self & 31));
+    if (bits !== 0) return true;
+  }
+  return false;
+}
+
 export default async function runThread(task: ProcessTask): Promise<ProcessOutcome> {
   const { sab, layout, views } = machineFor(task.sab);
   const slot = new SlotViews(sab, layout, task.slot);
@@ -178,6 +189,8 @@ export default async function runThread(task: ProcessTask): Promise<ProcessOutco
     realm.end();
     retire();
     try {
+      // exit(2): the process's other threads end before its address space goes.
+      if (task.tid === task.pid && othersLive(vm, task.slot)) host.ask({ op: 'exit-group' });
       sys.exit();
     } catch (e) {
       console.warn(`devpager: process ${task.pid}: exit failed: ${describeThrown(e)}`);
