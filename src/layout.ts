@@ -124,6 +124,16 @@ export const P_DOORBELL = 0;
 export const P_SLEEPING = 0;
 export const P_SHUTDOWN = 0;
 export const P_ASSIGNED = 1; // control line, host writes: live processes assigned to this pager
+/**
+ * control line, host writes (fault injection, for tests and the soak): INJECT_* << 24 | n; the
+ * pager dies at the n-th next such point (pager.ts inject). Every point is between two changes
+ * of the arena, so the replacement finds it consistent.
+ */
+export const P_INJECT = 2;
+export const INJECT_FAULT = 1; // a fault served, its reply not yet published
+export const INJECT_MMAP = 2; // an mmap done, its reply not yet published
+export const INJECT_MUNMAP = 3; // a munmap done, its reply not yet published
+export const INJECT_REPLY = 4; // a reply published, its thread not yet woken
 export const P_EPOCH = 0; // epoch line, Int32 index
 export const P_CALL_SEQ = 1;
 export const P_CALL_KIND = 2; // pager/objects.ts CALL_*

@@ -10,7 +10,7 @@ import type { DevHandle, Driver } from '../driver.js';
 import { ERRNO } from '../errors.js';
 import { KernelApi } from '../kernel.js';
 import {
-  C, D_ATTACHES, D_FREES, D_REFS, FLAG_STATS, FLAG_TRACE, LINE, P_ASSIGNED, P_CALL_DEV, P_CALL_KIND, P_CALL_OFF_F64, P_CALL_SEQ,
+  C, D_ATTACHES, D_FREES, D_REFS, FLAG_STATS, FLAG_TRACE, INJECT_FAULT, INJECT_MMAP, INJECT_MUNMAP, INJECT_REPLY, LINE, P_ASSIGNED, P_INJECT, P_CALL_DEV, P_CALL_KIND, P_CALL_OFF_F64, P_CALL_SEQ,
   P_CALL_SLOT, P_SERVING, P_SHUTDOWN, P_SLEEPING, PARK_GRANTED, PARK_GRANTED_OVERDUE, RUN_HELD, SLOT_PARKED, S_PAGER, S_STATUS, S_VMSPACE, STATUS_LIVE, pagerThread, type Layout,
 } from '../layout.js';
 import { PhysMem } from '../physmem.js';
@@ -189,6 +189,19 @@ export class Pager {
     Atomics.sub(run, RUN_HELD, Math.min(held, found.length));
     for (const [slot, seq] of found) this.runq.answered(slot, seq);
     Atomics.store(this.pv.epoch, P_SERVING, -1);
+  }
+
+  /** Fault injection (layout.ts P_INJECT): die here if the host asked for this point, n times on. */
+  private inject(kind: number): void {
+    const ctl = this.pv.control;
+    for (;;) {
+      const w = Atomics.load(ctl, P_INJECT);
+      if (w >>> 24 !== kind) return;
+      const n = w & 0xffffff;
+      if (Atomics.compareExchange(ctl, P_INJECT, w, n <= 1 ? 0 : w - 1) !== w) continue;
+      if (n <= 1) process.exit(70);
+      return;
+    }
   }
 
   /** MMIO read results: the value (low 32 bits) and, for 8 bytes, the high 32 bits. */
@@ -448,6 +461,7 @@ export class Pager {
       if (sd.holding > 0) sd.finish(vm, slot);
     }
     this.serving = -1;
+    if (Atomics.load(this.pv.control, P_INJECT) !== 0) this.inject(op === OP_FAULT ? INJECT_FAULT : op === OP_MMAP ? INJECT_MMAP : op === OP_MUNMAP ? INJECT_MUNMAP : 0);
     let t1 = 0;
     if (timed) {
       t1 = clockMs();
@@ -463,6 +477,7 @@ export class Pager {
     const parked = reply(s, seq, val, err, pte, aux);
     // Cleared only after the reply is out: a pager found dead with P_SERVING set left that request unanswered.
     this.pv.epoch[P_SERVING] = -1;
+    if (parked !== 0 && Atomics.load(this.pv.control, P_INJECT) !== 0) this.inject(INJECT_REPLY);
     if (parked === 0) return;
     if (slot >= this.userSlots) {
       Atomics.notify(s.done, 0, 1); // the host waits on `done` (Atomics.waitAsync)

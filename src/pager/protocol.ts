@@ -148,7 +148,7 @@ export class PagerViews {
     this.index = p;
     this.doorbell = new Int32Array(sab, base, 1);
     this.sleeping = new Int32Array(sab, base + LINE, 1);
-    this.control = new Int32Array(sab, base + 2 * LINE, 2);
+    this.control = new Int32Array(sab, base + 2 * LINE, 4);
     this.epoch = new Int32Array(sab, base + 3 * LINE, 8);
     this.callOff = new Float64Array(sab, base + 3 * LINE, 8);
     this.pending = new Int32Array(sab, base + PAGER_LINES * LINE, l.pendingWords);

@@ -16,7 +16,7 @@
 import { Worker } from 'node:worker_threads';
 import { describeThrown } from '../errors.js';
 import {
-  C, COUNTERS, HOST_THREAD, P_CALL_DEV, P_CALL_KIND, P_CALL_OFF_F64, P_CALL_SEQ, P_CALL_SLOT, P_SERVING, PARK_GRANTED, RUN_ACTIVE, S_PAGER, S_STATUS,
+  C, COUNTERS, HOST_THREAD, P_CALL_DEV, P_INJECT, P_CALL_KIND, P_CALL_OFF_F64, P_CALL_SEQ, P_CALL_SLOT, P_SERVING, PARK_GRANTED, RUN_ACTIVE, S_PAGER, S_STATUS,
   SLOT_PARKED, STATUS_LIVE, type Layout,
 } from '../layout.js';
 import { CALL_DMMAP, CALL_MMIO_READ } from '../pager/objects.js';
@@ -211,6 +211,11 @@ export class PagerSet {
       this.died(p, w, `a driver call ran for ${ms} ms, past driverTimeoutMs (${this.o.driverTimeoutMs} ms)`, WHY_TIMEOUT);
       void w.terminate();
     }
+  }
+
+  /** Fault injection: pager p dies at the n-th next point of `kind` (layout.ts INJECT_*). */
+  injectDeath(p: number, kind: number, n: number): void {
+    Atomics.store(this.views[p].control, P_INJECT, (kind << 24) | Math.max(1, Math.min(n, 0xffffff)));
   }
 
   /** True while pager p runs driver code (a host request to it may wait that long). */

@@ -10,7 +10,7 @@ import { allowedCpus, pinPlan, pinUnavailable, type PinPlan } from '../affinity.
 import { describe, describeThrown } from '../errors.js';
 import { KernelApi } from '../kernel.js';
 import {
-  COUNTERS, FLAG_COUNT_ACCESSES, FLAG_STATS, FLAG_TRACE, HOST_THREAD, LINE, S_PAGER, S_STATUS, STATUS_LIVE, TLB_BYTES, pagerThread, slotThread,
+  COUNTERS, FLAG_COUNT_ACCESSES, FLAG_STATS, FLAG_TRACE, HOST_THREAD, INJECT_FAULT, INJECT_MMAP, INJECT_MUNMAP, INJECT_REPLY, LINE, S_PAGER, S_STATUS, STATUS_LIVE, TLB_BYTES, pagerThread, slotThread,
   type Layout,
 } from '../layout.js';
 import { OP_NAMES, OP_REVOKE, SlotViews } from '../pager/protocol.js';
@@ -245,6 +245,18 @@ export class Runtime {
       pagers: this.pagerSet.views.map((_, p) => pagerThread(p)),
       slots: Array.from({ length: this.userSlots }, (_, i) => slotThread(this.layout, i)),
     };
+  }
+
+  /**
+   * @internal fault injection for tests and the soak: pager `pager` dies at the n-th next point of
+   * `kind` ('fault', 'mmap', 'munmap' — served, reply not yet out — or 'reply' — out, thread not
+   * yet woken). Each point is between two changes of the arena.
+   */
+  injectPagerDeath(pager: number, kind: 'fault' | 'mmap' | 'munmap' | 'reply', n = 1): void {
+    const k = { fault: INJECT_FAULT, mmap: INJECT_MMAP, munmap: INJECT_MUNMAP, reply: INJECT_REPLY }[kind];
+    if (k === undefined) throw new TypeError(`injectPagerDeath kind must be fault, mmap, munmap or reply, got ${describe(kind)}`);
+    if (!Number.isInteger(pager) || pager < 0 || pager >= this.options.pagers) throw new RangeError(`injectPagerDeath pager must be in [0, ${this.options.pagers})`);
+    this.pagerSet.injectDeath(pager, k, n);
   }
 
   /** @internal live pids by slot */
