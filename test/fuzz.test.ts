@@ -6,7 +6,7 @@
  * frames, device references, processes.
  *
  *   DEVPAGER_TEST_SEED=n      base seed (a failure prints the seed of the failing process)
- *   DEVPAGER_FUZZ_STEPS=n     operations per process (default 6000)
+ *   DEVPAGER_FUZZ_STEPS=n     operations per process (default 5000)
  *   DEVPAGER_FUZZ_STRICT=1    also enforce what devpager does not do yet (fuzz-model.ts
  *                             KNOWN_DEVIATIONS) and send out-of-range values to stores, atomics,
  *                             prot and flags; expected to fail until issue 14 is done
@@ -21,7 +21,7 @@ import { withRuntime } from './fixtures/pager-host.js';
 import { testSeed } from './helpers.js';
 
 const ROLES = 3;
-const STEPS = Number(process.env.DEVPAGER_FUZZ_STEPS ?? 6000);
+const STEPS = Number(process.env.DEVPAGER_FUZZ_STEPS ?? 5000);
 const STRICT = process.env.DEVPAGER_FUZZ_STRICT === '1';
 const base = testSeed(0xf022);
 const SEEDS = [base, (base + 0x1234567) >>> 0];
