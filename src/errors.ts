@@ -61,6 +61,8 @@ export class SignalError extends Error {
   readonly signo: number;
   readonly code: SiCodeName;
   readonly addr: number;
+  /** what devpager knows about why, when it knows more than the signal says */
+  readonly detail: string | undefined;
   constructor(signal: SignalName, code: SiCodeName, addr: number, detail?: string) {
     super(`${signal} (${code}) at 0x${addrHex(addr)}${detail ? `: ${detail}` : ''}`);
     this.name = 'SignalError';
@@ -68,6 +70,7 @@ export class SignalError extends Error {
     this.signo = SIGNAL[signal];
     this.code = code;
     this.addr = addr;
+    this.detail = detail;
   }
   toSigInfo(): SigInfo {
     return { signal: this.signal, signo: this.signo, code: this.code, addr: this.addr };

@@ -16,6 +16,8 @@ export interface RuntimeStats {
   /** every counter summed over all threads; tlbHits = accesses - tlbMisses (countAccesses on, else NaN) */
   totals: Counters;
   driverBugs: number;
+  /** pager threads replaced after they died or overran driverTimeoutMs (also in totals) */
+  pagerRestarts: number;
   pagers: { index: number; busyFraction: number; counters: Counters }[];
   processes: { slot: number; pid: number | null; counters: Counters }[];
   latency: Record<(typeof HIST_NAMES)[number], Percentiles>;
@@ -74,6 +76,7 @@ export function collectStats(rt: StatsSource, devicePaths: string[], uptimeMs: n
     memory: { bytes: layout.frames * 4096, frames: layout.frames, freeFrames: free, usedFrames: layout.frames - free },
     totals: withHits(totals),
     driverBugs: totals.driverBugs,
+    pagerRestarts: totals.pagerRestarts,
     pagers,
     processes,
     latency,

@@ -23,7 +23,7 @@ function stats(o: { faults: number; waitNs: number; queueWaitNs: number; busyNs:
   for (const c of [pager, proc]) for (const k of Object.keys(totals)) if (k !== 'tlbHits') totals[k] += c[k];
   const p = { count: 0, p50Ns: 0, p90Ns: 0, p99Ns: 0, p999Ns: 0, maxNs: 0, meanNs: 0 };
   return {
-    uptimeMs: 1000, memory: { bytes: 0, frames: 0, freeFrames: 0, usedFrames: 0 }, totals: totals as RuntimeStats['totals'], driverBugs: 0,
+    uptimeMs: 1000, memory: { bytes: 0, frames: 0, freeFrames: 0, usedFrames: 0 }, totals: totals as RuntimeStats['totals'], driverBugs: 0, pagerRestarts: 0,
     pagers: [{ index: 0, busyFraction: 0, counters: pager as RuntimeStats['totals'] }],
     processes: [{ slot: 0, pid: 100, counters: proc as RuntimeStats['totals'] }],
     latency: { fault: p, queueWait: p, service: p, park: p }, devices: [], run: { cpus: 1, running: 0, held: 0 },

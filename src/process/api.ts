@@ -596,10 +596,6 @@ function makeCounting(k: KernelPort): ProcessImpl {
       super.store64(va, v);
     }
   }
-  freeze(CountingProcess.prototype);
   return new CountingProcess(k);
 }
 
-// The program cannot change what the next thread's Process does, even in this realm.
-freeze(ProcessImpl.prototype);
-freeze(ProcessImpl);

@@ -9,8 +9,8 @@
  * The realm gets the Web and Node globals of the worker (console, URL, TextEncoder, Buffer, ...)
  * by reference, with these exceptions, so that nothing a program starts outlives it unnoticed:
  *   - setTimeout/setInterval/setImmediate (and their clear*), queueMicrotask and
- *     process.nextTick are wrapped: the realm tracks them, cancels what is pending when the
- *     program ends, and catches what their callbacks throw;
+ *     process.nextTick are wrapped: the realm tracks them, stops its intervals when the program
+ *     ends and cancels the rest shortly after (end()), and catches what their callbacks throw;
  *   - `process` is a per-realm object over the worker's: exit() ends the program, env is a copy;
  *   - structuredClone returns values of the realm.
  * An error thrown by such a callback, or a promise of the realm rejected with no handler, fails
@@ -29,6 +29,9 @@ export interface RealmHooks {
 }
 
 type Timer = ReturnType<typeof setTimeout>;
+
+/** How long a program's one-shot timers may still fire after its main returned (end()). */
+const LATE_GRACE_MS = 2000;
 type Immediate = ReturnType<typeof setImmediate>;
 
 /** Realms by their Promise.prototype and Error.prototype: which realm a stray rejection belongs to. */
@@ -109,14 +112,24 @@ export class ProgramRealm {
     return e instanceof ProgramExit;
   }
 
-  /** The program is over: cancel everything it left pending. */
+  /**
+   * The program is over. Its intervals stop now; what it scheduled to run once may still run for
+   * LATE_GRACE_MS — in its own realm, where it can reach nothing of the next program — so that an
+   * error it raises is reported for this process; then everything left is cancelled. Nothing new
+   * can be scheduled.
+   */
   end(): void {
     this.ended = true;
-    for (const t of this.timers) clearTimeout(t);
     for (const t of this.intervals) clearInterval(t);
+    this.intervals.clear();
+    if (this.timers.size === 0 && this.immediates.size === 0) return;
+    setTimeout(() => this.cancel(), LATE_GRACE_MS).unref();
+  }
+
+  private cancel(): void {
+    for (const t of this.timers) clearTimeout(t);
     for (const t of this.immediates) clearImmediate(t);
     this.timers.clear();
-    this.intervals.clear();
     this.immediates.clear();
   }
 

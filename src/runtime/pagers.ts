@@ -135,10 +135,14 @@ export class PagerSet {
   private died(p: number, w: Worker, why: string, how = WHY_DIED): void {
     if (this.closing || this.workers[p] !== w) return;
     this.workers[p] = null;
+    // Dying inside driver code (a driver calling process.exit, say) is a driver bug too.
+    if (how === WHY_DIED && this.inDriver(p)) this.counters[C.driverBugs]++;
+    const serving = this.inDriver(p) ? this.views[p].epoch[P_CALL_SLOT] : Atomics.load(this.views[p].epoch, P_SERVING);
+    const call = serving >= 0 && serving < this.slots.length ? this.describeCall(p, serving) : '';
     const victim = this.answerVictim(p, how);
     const pid = victim >= 0 ? this.o.pidOf(victim) : null;
     this.counters[C.pagerRestarts]++;
-    console.warn(`devpager: pager ${p} ${how === WHY_TIMEOUT ? 'was stopped' : 'died'}: ${why}${victim >= 0 ? `; ${this.describeCall(p, victim)}, so ${pid !== null ? `pid ${pid}` : `slot ${victim}`} gets SIGSEGV` : ''}; a new pager ${p} takes over`);
+    console.warn(`devpager: pager ${p} ${how === WHY_TIMEOUT ? 'was stopped' : 'died'}: ${why}${call ? `; ${call}` : ''}${victim >= 0 ? `, so ${pid !== null ? `pid ${pid}` : `slot ${victim}`} gets SIGSEGV` : ''}; a new pager ${p} takes over`);
     this.restart(p, 1);
   }
 
@@ -150,7 +154,7 @@ export class PagerSet {
     });
   }
 
-  /** "serving slot 3's fault in /dev/foo0 d_mmap at offset 0x3000" */
+  /** "it was in /dev/foo0 d_mmap at device offset 0x3000" or "it was serving slot 3's munmap" */
   private describeCall(p: number, slot: number): string {
     const w = this.views[p].epoch;
     const inCall = (Atomics.load(w, P_CALL_SEQ) & 1) === 1;
@@ -207,6 +211,7 @@ export class PagerSet {
       }
       if (now - st.since < this.o.driverTimeoutMs) continue;
       this.counters[C.driverTimeouts]++;
+      this.counters[C.driverBugs]++;
       const ms = Math.round(now - st.since);
       this.died(p, w, `a driver call ran for ${ms} ms, past driverTimeoutMs (${this.o.driverTimeoutMs} ms)`, WHY_TIMEOUT);
       void w.terminate();

@@ -31,6 +31,8 @@ export interface ProcessStatus {
   error?: Error;
   /** the program called process.exit(code) */
   exitCode?: number;
+  /** with `signal`: what devpager knows of why, when the signal alone does not say (a dead pager, a driver overrun) */
+  detail?: string;
 }
 
 export interface ProcessHandle {
@@ -71,8 +73,8 @@ interface ProcRec {
   pager: number;
   leader: ThreadRec | null;
   threads: Map<number, ThreadRec>;
-  /** the signal that ends the whole process, once one thread died of it */
-  fatal: SigInfo | null;
+  /** the signal that ends the whole process, once one thread died of it, and what it said */
+  fatal: { siginfo: SigInfo; detail?: string } | null;
   killed: boolean;
   exited: Promise<ProcessStatus>;
   resolveExit: (s: ProcessStatus) => void;
@@ -223,6 +225,8 @@ export class ProcessTable {
     const proc = t.proc;
     let outcome: ProcessOutcome | null = null;
     let lost = false;
+    /** a reap left to finish later: the slot is released when it does */
+    let later: Promise<void> | null = null;
     try {
       outcome = (await this.o.pool().run(task, { signal: t.abort.signal, transferList: [port] as unknown as NonNullable<Parameters<Piscina['run']>[1]>['transferList'] })) as ProcessOutcome;
     } catch (e) {
@@ -241,13 +245,19 @@ export class ProcessTable {
         for (const x of others) x.abort.abort();
         await Promise.allSettled(others.map((x) => x.done));
       }
-      try {
-        await this.reap(proc.pager, t.slot);
-      } catch (re) {
-        // A slot whose address space could not be torn down is never handed out again.
-        lost = true;
-        console.warn(`devpager: slot ${t.slot} retired: ${describeThrown(re)}`);
-      }
+      if (!this.closing) {
+        const reaped = this.reap(proc.pager, t.slot).catch((re) => {
+          // A slot whose address space could not be torn down is never handed out again.
+          lost = true;
+          console.warn(`devpager: slot ${t.slot} retired: ${describeThrown(re)}`);
+          throw re;
+        });
+        // A pager stuck in a driver is replaced by the watchdog, and its replacement reaps: the
+        // process has ended for its waiters now, and its slot comes back when the reap is done.
+        if (this.o.pagers.inDriver(proc.pager)) later = reaped;
+        else await reaped.catch(() => undefined);
+      } else lost = true; // the arena goes with the runtime
+
       if (!t.abort.signal.aborted) outcome = { kind: 'error', error: { name: (e as Error)?.name ?? 'Error', message: `the thread of pid ${proc.pid} died: ${describeThrown(e)}` } };
     } finally {
       Atomics.store(s.status, S_STATUS, STATUS_FREE);
@@ -255,7 +265,8 @@ export class ProcessTable {
       this.bySlot.delete(t.slot);
       t.port?.close();
       t.port = null;
-      if (!lost) this.releaseSlot(t.slot);
+      if (later !== null) later.then(() => this.releaseSlot(t.slot), () => undefined);
+      else if (!lost) this.releaseSlot(t.slot);
     }
     t.outcome = outcome;
     this.threadEnded(t, outcome);
@@ -284,7 +295,7 @@ export class ProcessTable {
     const proc = t.proc;
     // A signal no thread caught ends the whole process (the first one wins).
     if (outcome?.kind === 'signal' && proc.fatal === null) {
-      proc.fatal = outcome.siginfo;
+      proc.fatal = outcome.detail !== undefined ? { siginfo: outcome.siginfo, detail: outcome.detail } : { siginfo: outcome.siginfo };
       if (t !== proc.leader) this.kill(proc);
     }
     if (t === proc.leader) void this.leaderEnded(proc, outcome);
@@ -296,11 +307,13 @@ export class ProcessTable {
     await Promise.allSettled([...proc.threads.values()].map((t) => t.done));
     this.setLoad(proc.pager, -1);
     let st: ProcessStatus;
-    if (proc.fatal !== null) st = { pid: proc.pid, signal: proc.fatal.signal, siginfo: proc.fatal };
-    else if (outcome === null || proc.killed) st = { pid: proc.pid, signal: 'SIGKILL', siginfo: SIGKILL_INFO };
+    if (proc.fatal !== null) {
+      st = { pid: proc.pid, signal: proc.fatal.siginfo.signal, siginfo: proc.fatal.siginfo };
+      if (proc.fatal.detail !== undefined) st.detail = proc.fatal.detail;
+    } else if (outcome === null || proc.killed) st = { pid: proc.pid, signal: 'SIGKILL', siginfo: SIGKILL_INFO };
     else if (outcome.kind === 'exit') st = outcome.exitCode !== undefined ? { pid: proc.pid, result: outcome.result, exitCode: outcome.exitCode } : { pid: proc.pid, result: outcome.result };
-    else if (outcome.kind === 'signal') st = { pid: proc.pid, signal: outcome.siginfo.signal, siginfo: outcome.siginfo };
-    else st = { pid: proc.pid, error: fromWire(outcome.error as WireError) };
+    else if (outcome.kind === 'error') st = { pid: proc.pid, error: fromWire(outcome.error as WireError) };
+    else st = { pid: proc.pid, signal: outcome.siginfo.signal, siginfo: outcome.siginfo };
     this.finish(proc, st);
   }
 
@@ -449,7 +462,7 @@ function wireStatus(st: ProcessStatus): unknown {
 
 /** rt.run's outcome as a value or a rejection. */
 export function statusToResult(st: ProcessStatus): unknown {
-  if (st.signal) throw new ProcessSignalError(st.pid, st.siginfo ?? { ...SIGKILL_INFO, signal: st.signal });
+  if (st.signal) throw new ProcessSignalError(st.pid, st.siginfo ?? { ...SIGKILL_INFO, signal: st.signal }, st.detail);
   if (st.error) throw st.error;
   return st.result;
 }

@@ -53,7 +53,7 @@ export interface ProcessTask {
 
 export type ProcessOutcome =
   | { kind: 'exit'; result: unknown; exitCode?: number }
-  | { kind: 'signal'; siginfo: SigInfo; message: string }
+  | { kind: 'signal'; siginfo: SigInfo; message: string; detail?: string }
   | { kind: 'error'; error: WireError };
 
 const API_URL = new URL('../process/api.js', import.meta.url).href;
@@ -182,8 +182,8 @@ export default async function runThread(task: ProcessTask): Promise<ProcessOutco
   } catch (e) {
     if (ProgramRealm.isExit(e)) outcome = { kind: 'exit', result: undefined, exitCode: e.code };
     else if (e instanceof SignalErrorClass) {
-      const s = e as unknown as SigInfo & { message: string; signo: number };
-      outcome = { kind: 'signal', siginfo: { signal: s.signal, signo: s.signo, code: s.code, addr: s.addr }, message: s.message };
+      const s = e as unknown as SigInfo & { message: string; signo: number; detail?: string };
+      outcome = { kind: 'signal', siginfo: { signal: s.signal, signo: s.signo, code: s.code, addr: s.addr }, message: s.message, detail: typeof s.detail === 'string' ? s.detail : undefined };
     } else outcome = { kind: 'error', error: toWire(e) };
   } finally {
     realm.end();
