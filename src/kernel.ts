@@ -35,14 +35,14 @@ export class KernelApi {
   readonly phys: PhysMem;
   readonly #host: KernelHostServices | null;
   readonly #m16: Uint16Array;
-  readonly #m64: BigInt64Array;
+  readonly #m64: BigUint64Array;
 
   /** @internal */
   constructor(phys: PhysMem, host: KernelHostServices | null = null) {
     this.phys = phys;
     this.#host = host;
     this.#m16 = new Uint16Array(phys.m8.buffer, phys.m8.byteOffset, phys.m8.length / 2);
-    this.#m64 = new BigInt64Array(phys.m8.buffer, phys.m8.byteOffset, phys.m8.length / 8);
+    this.#m64 = new BigUint64Array(phys.m8.buffer, phys.m8.byteOffset, phys.m8.length / 8);
   }
 
   /**

@@ -75,7 +75,7 @@ export function mmioAccess(k: Pager, vm: SlotViews, va: number, access: number, 
       }
     } else {
       if (typeof spec.write !== 'function') return 0; // a read-only register ignores stores
-      const value: number | bigint = size === 8 ? BigInt.asIntN(64, (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0)) : lo;
+      const value: number | bigint = size === 8 ? (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0) : lo;
       k.callStart(dev, off, CALL_MMIO_WRITE);
       try {
         spec.write(d.handle, off, size, value, k.kernel);

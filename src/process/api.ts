@@ -42,7 +42,7 @@ export interface KernelPort {
   readonly m8: Uint8Array;
   readonly m16: Uint16Array;
   readonly m32: Uint32Array;
-  readonly m64: BigInt64Array;
+  readonly m64: BigUint64Array;
   readonly counters: Float64Array | null;
   readonly accessCounter: number;
   translate(va: number, access: number, size: number, value: number, value64: bigint): number;
@@ -193,7 +193,7 @@ class ProcessImpl implements Process {
   readonly #m8: Uint8Array;
   readonly #m16: Uint16Array;
   readonly #m32: Uint32Array;
-  readonly #m64: BigInt64Array;
+  readonly #m64: BigUint64Array;
   readonly #k: KernelPort;
   declare readonly pid: number;
   declare readonly tid: number;
@@ -318,7 +318,7 @@ class ProcessImpl implements Process {
     if (typeof v !== 'bigint') throw badType('store64 value', 'a bigint', v);
     if (typeof va === 'number') {
       const f = this.#tlbW[va >>> 12];
-      if (f > 0 && (va & 7) === 0 && va === va >>> 0 && BigInt.asIntN(64, v) === v) {
+      if (f > 0 && (va & 7) === 0 && va === va >>> 0 && (BigInt.asIntN(64, v) === v || BigInt.asUintN(64, v) === v)) {
         this.#m64[((f - 1) << 9) | ((va & 4095) >>> 3)] = v;
         if (this.#tlbW[va >>> 12] !== f) this.#k.storeRaced(f);
         return;

@@ -63,7 +63,7 @@ export class DeviceIo {
     if (err !== 0) return err;
     const res = this.req.slot.res;
     this.resultLo = res[RES_VAL];
-    if (size === 8) this.result64 = BigInt.asIntN(64, (BigInt(res[RES_PTE] >>> 0) << 32n) | BigInt(res[RES_VAL] >>> 0));
+    if (size === 8) this.result64 = BigInt.asUintN(64, (BigInt(res[RES_PTE] >>> 0) << 32n) | BigInt(res[RES_VAL] >>> 0));
     return ACCESS_DONE;
   }
 
@@ -80,7 +80,7 @@ export class DeviceIo {
     e[b + DB_PID] = this.pid;
     if (size === 8) {
       e[b + DB_VALUE] = Number(BigInt.asUintN(32, value64));
-      e[b + DB_VALUE_HI] = Number(BigInt.asIntN(32, value64 >> 32n));
+      e[b + DB_VALUE_HI] = Number(BigInt.asUintN(32, value64 >> 32n));
     } else {
       e[b + DB_VALUE] = value;
       e[b + DB_VALUE_HI] = 0;

@@ -13,7 +13,7 @@ export class MachineViews {
   readonly m16: Uint16Array;
   readonly m32: Uint32Array;
   readonly m32i: Int32Array;
-  readonly m64: BigInt64Array;
+  readonly m64: BigUint64Array;
   /** the run line (layout.ts RUN_*) */
   readonly run: Int32Array;
   readonly spinners: Int32Array;
@@ -33,7 +33,7 @@ export class MachineViews {
     this.m16 = new Uint16Array(sab, off, bytes / 2);
     this.m32 = new Uint32Array(sab, off, bytes / 4);
     this.m32i = new Int32Array(sab, off, bytes / 4);
-    this.m64 = new BigInt64Array(sab, off, bytes / 8);
+    this.m64 = new BigUint64Array(sab, off, bytes / 8);
     this.dirty = new Int32Array(sab, layout.dirtyBitsOff, layout.bitmapWords);
     this.frameInfo = new Int32Array(sab, layout.frameInfoOff, layout.frames);
   }

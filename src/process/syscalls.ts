@@ -156,7 +156,7 @@ export class Syscalls {
     let mflags = flags;
     if (flags & MAP_ANON) {
       if (fd !== -1) return this.fail(ERRNO.EINVAL, 'MAP_ANON with fd != -1');
-      if (len === 0) return where; // uvm_mmap: size 0 maps nothing
+      if (size === 0) return where; // uvm_mmap: size 0 maps nothing
     } else {
       const file = this.file(fd);
       if (file === 0) return this.fail(ERRNO.EBADF, String(fd));
@@ -195,6 +195,9 @@ export class Syscalls {
   }
 
   munmap(addr: number, len: number): number {
+    // sys_munmap returns 0 for a size that rounds to 0 before it tests the range.
+    if (len === 0 && addr % PAGE_SIZE === 0) return 0;
+    if (len >= 0 && Math.ceil((len + (((addr % PAGE_SIZE) + PAGE_SIZE) % PAGE_SIZE)) / PAGE_SIZE) === 0) return 0;
     const r = this.range(addr, len, ERRNO.EINVAL);
     if (typeof r === 'number') return r;
     if (!r) return 0; // len 0 is a no-op, not EINVAL
@@ -238,8 +241,9 @@ export class Syscalls {
     if (r) [sva, eva] = r;
     else {
       // len 0: the whole entry containing addr (NetBSD msync)
+      // sys___msync13: len 0 means the whole entry containing addr; none there is EINVAL.
       const i = this.entryAt(addr - (((addr % PAGE_SIZE) + PAGE_SIZE) % PAGE_SIZE));
-      if (i < 0) return this.fail(ERRNO.ENOMEM);
+      if (i < 0) return this.fail(ERRNO.EINVAL, `0x${addr.toString(16)} is not mapped`);
       sva = this.vm.entries[i * ENTRY_F64 + E_START];
       eva = this.vm.entries[i * ENTRY_F64 + E_END];
     }
@@ -253,6 +257,7 @@ export class Syscalls {
    */
   mincoreLength(addr: number, len: number): number {
     if (addr % PAGE_SIZE !== 0 || addr < 0) return this.fail(ERRNO.EINVAL, 'addr not page aligned');
+    if (addr >= VM_MAXUSER_ADDRESS && len > 0) return this.fail(ERRNO.ENOMEM, 'range past the user address space');
     const eva = addr + Math.ceil(len / PAGE_SIZE) * PAGE_SIZE;
     if (len <= 0 || eva <= addr) return this.fail(ERRNO.EINVAL, 'empty range');
     if (eva > VM_MAXUSER_ADDRESS) return this.fail(ERRNO.ENOMEM);

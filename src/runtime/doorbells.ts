@@ -83,7 +83,7 @@ export class DoorbellPump {
         const b = (head % DB_RING) * DB_ENTRY_F64;
         const dev = e[b + DB_DEV];
         const size = e[b + DB_SIZE];
-        const value = size === 8 ? BigInt.asIntN(64, (BigInt(e[b + DB_VALUE_HI]) << 32n) | BigInt(e[b + DB_VALUE] >>> 0)) : e[b + DB_VALUE];
+        const value = size === 8 ? (BigInt(e[b + DB_VALUE_HI] >>> 0) << 32n) | BigInt(e[b + DB_VALUE] >>> 0) : e[b + DB_VALUE];
         this.deliver(dev, e[b + DB_OFF], value, e[b + DB_PID]);
         head++;
         n++;
