@@ -1,5 +1,5 @@
 /**
- * Repro (expected to fail until issue 14 point 5 is done): bad values get clear errors.
+ * bad values get clear errors.
  *
  * - a non-number or out-of-range value passed to a store or an atomic throws a TypeError or
  *   RangeError naming the argument ('value'), and stores nothing;
@@ -8,7 +8,7 @@
  * - a driver attach that throws a non-Error is described;
  * - an arena that cannot be allocated names the option and the bytes asked for.
  *
- *   node dist/test/containment-badvalues.repro.js
+ *   node dist/test/run.js containment-badvalues
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

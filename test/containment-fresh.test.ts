@@ -1,12 +1,12 @@
 /**
- * Repro (expected to fail until issue 14 points 1 and 4 are done): every process starts with fresh
+ * every process starts with fresh
  * JavaScript state, an error raised after a process returned is reported for that process and
  * never fails another, and only mappings reach memory.
  *
  * Names assumed: rt.stats().totals.lateErrors counts errors raised after a process's main
  * returned; the warning for one names its pid and its program's URL.
  *
- *   node dist/test/containment-fresh.repro.js
+ *   node dist/test/run.js containment-fresh
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

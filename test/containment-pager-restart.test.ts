@@ -1,5 +1,5 @@
 /**
- * Repro (expected to fail until issue 14 point 3 is done): a pager thread that dies comes back.
+ * a pager thread that dies comes back.
  *
  * Stat assumed: rt.stats().pagerRestarts, pager threads replaced since Runtime.create. The victim's
  * error message names the pager, the device and the device offset whose d_mmap killed it.
@@ -7,7 +7,7 @@
  * The fuzzing device's EXIT_OFF page (fixtures/fuzz-drv.ts) calls process.exit inside d_mmap at
  * fault time, which ends the pager thread that serves the fault.
  *
- *   node dist/test/containment-pager-restart.repro.js
+ *   node dist/test/run.js containment-pager-restart
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

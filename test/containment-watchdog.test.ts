@@ -1,5 +1,5 @@
 /**
- * Repro (expected to fail until issue 14 point 2 is done): a watchdog for driver code.
+ * a watchdog for driver code.
  *
  * Option assumed: Runtime.create({ driverTimeoutMs }) (API.md "Containment"), default 1000. A
  * d_mmap past it is a driver bug: its process gets SIGSEGV, the pager is replaced, everyone else
@@ -9,7 +9,7 @@
  * The hung d_mmap of the fuzzing device (fixtures/fuzz-drv.ts) spins until a kernel word is set,
  * so each test lets it go in its cleanup and today's wedged pagers cannot keep the file alive.
  *
- *   node dist/test/containment-watchdog.repro.js
+ *   node dist/test/run.js containment-watchdog
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

@@ -1,5 +1,5 @@
 /**
- * Repro (expected to fail until issue 13 point 8 is done): the defects found while writing devices.
+ * the defects found while writing devices.
  *
  * - an error thrown in a program reaches rt.run with its class: SyscallError keeps code, errno and
  *   syscall; TypeError and RangeError stay what they are; a signal stays a ProcessSignalError
@@ -8,7 +8,7 @@
  *   quote the address that was passed;
  * - an mmap that d_mmap refused says which device offset, in the message; the errno stays EINVAL.
  *
- *   node dist/test/devicekit-defects.repro.js
+ *   node dist/test/run.js devicekit-defects
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

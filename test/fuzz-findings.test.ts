@@ -1,10 +1,10 @@
 /**
- * Repro (expected to fail until fixed): what the fuzzer (test/fuzz.test.ts) found devpager doing
+ * what the fuzzer (test/fuzz.test.ts) found devpager doing
  * differently from NetBSD or its README. Each is tolerated by the fuzzer today and listed in
  * test/fixtures/fuzz-model.ts KNOWN_DEVIATIONS; once one is fixed, drop its entry there and
  * DEVPAGER_FUZZ_STRICT=1 starts enforcing it in every fuzz run.
  *
- *   node dist/test/fuzz-findings.repro.js
+ *   node dist/test/run.js fuzz-findings
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
