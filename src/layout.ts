@@ -21,6 +21,7 @@
  * | kpt           | kvaPages Int32                         | kmAlloc/kmFree (CAS claim, store) | kernel pmap: 0 free, -1 claimed, pfn+1 mapped          |
  * | kallocLen     | kvaPages Int32                         | kmAlloc/kmFree                    | at the first page of an allocation: its page count     |
  * | devices       | maxDevices lines                       | pagers, host (Atomics.add)        | D_* words: uvm_device references, interrupt count      |
+ * | aobjs         | aobjs lines                            | pagers (CAS, Atomics.add)         | A_* words: shared anonymous objects (pager/aobj.ts)    |
  * | pagers        | npagers x PAGER_LINES lines            | see P_* below                     | pending bitmap, doorbell, sleeping flag, control, epoch|
  * | slots         | maxProcs x SLOT_BYTES                  | see S_* below                     | one per thread: request, reply; the address space (L1  |
  * |               |                                        |                                   | table, map entries, descriptors) lives in the slot of  |
@@ -260,6 +261,16 @@ export const EF_INHERIT_MASK = 3 << EF_INHERIT_SHIFT;
 export const EF_COW = 1 << 18;
 
 export const OBJ_ANON = -1;
+/** E_OBJ of an entry mapping shared anonymous object k (pager/aobj.ts): -2 - k */
+export const aobjOf = (obj: number) => -2 - obj;
+export const objOfAobj = (k: number) => -2 - k;
+
+// ---- shared anonymous objects: one line each (pager/aobj.ts) ----
+/** Int32 index: map entries referencing the object (0: the line is free) */
+export const A_REFS = 0;
+export const A_PAGES = 1;
+/** Float64 index: kernel address of the page table (one Int32 per page: pfn + 1, 0 = none yet) */
+export const A_TABLE_F64 = 1;
 
 // ---- counters: per thread, Float64, owner writes plainly ----
 export const COUNTER_NAMES = [
@@ -351,6 +362,8 @@ export interface Layout extends LayoutInput {
   kptOff: number;
   kallocLenOff: number;
   devicesOff: number;
+  aobjs: number;
+  aobjsOff: number;
   pagersOff: number;
   pagerBytes: number;
   slotsOff: number;
@@ -393,6 +406,8 @@ export function computeLayout(inp: LayoutInput): Layout {
   const kptOff = take(kvaPages * 4);
   const kallocLenOff = take(kvaPages * 4);
   const devicesOff = take(maxDevices * LINE);
+  const aobjs = Math.max(64, 4 * maxProcs);
+  const aobjsOff = take(aobjs * LINE);
   const pagerBytes = (PAGER_LINES + Math.ceil((pendingWords * 4) / LINE)) * LINE;
   const pagersOff = take(pagers * pagerBytes);
   const slotFdsOff = 8 * LINE;
@@ -411,7 +426,7 @@ export function computeLayout(inp: LayoutInput): Layout {
   const totalBytes = framesOff + frames * PAGE_SIZE;
   return {
     ...inp, nthreads, kvaPages, kvaBase: kvaBase(frames), pendingWords, freeCountOff, spinnersOff, runOff, bitmapOff, bitmapWords, dirtyBitsOff, frameInfoOff,
-    kptOff, kallocLenOff, devicesOff, pagersOff, pagerBytes, slotsOff, slotBytes, slotFdsOff, slotThreadsOff, slotL1Off,
+    kptOff, kallocLenOff, devicesOff, aobjs, aobjsOff, pagersOff, pagerBytes, slotsOff, slotBytes, slotFdsOff, slotThreadsOff, slotL1Off,
     slotEntriesOff, bellOff, doorbellsOff, countersOff, histsOff, traceOff, traceBytesPerThread, framesOff, totalBytes,
   };
 }

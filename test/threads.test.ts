@@ -108,6 +108,16 @@ test('fork: the child inherits the descriptors; minherit with a bad value is EIN
     assert.is(m.noneChild.siginfo.code, 'SEGV_MAPERR');
   }));
 
+test('shared anonymous memory: MAP_SHARED|MAP_ANON and minherit SHARE are shared with a child, even pages first touched there; COPY of one is private', () =>
+  withRuntime({ memory: 4 << 20, maxProcesses: 4 }, 60_000, 'fork share', async (rt) => {
+    const before = rt.kernel.freeFrames();
+    const a = (await rt.run(PROG, 'fork-share')) as { child: number; page0: number; page1: number };
+    assert.equal(a, { child: 1, page0: 2, page1: 3 });
+    const b = (await rt.run(PROG, 'minherit-share')) as Record<string, unknown>;
+    assert.equal(b, { child: 10, afterChild: [2, 3], copyChildSaw: 7, copyChildHas: 555, sharedAfterCopyChild: 7 });
+    assert.is(rt.kernel.freeFrames(), before, 'no frame leaked (objects and their tables freed)');
+  }));
+
 test('revoke: every translation of the offsets is gone when it resolves; the next access calls d_mmap again, or faults after the driver shrank the region', () =>
   withRuntime({ memory: 4 << 20, maxProcesses: 4, devices: [logDevice()] }, 60_000, 'revoke', async (rt) => {
     const st = logState(rt);

@@ -29,8 +29,8 @@
  *     device (NetBSD serialises it under the object lock; nothing here needs that).
  */
 import { ERRNO } from '../errors.js';
-import { C, E_OBJ, E_PROT } from '../layout.js';
-import { ERESTART, anonPagerOps, devicePagerOps } from './objects.js';
+import { C, E_OBJ, E_PROT, OBJ_ANON } from '../layout.js';
+import { ERESTART, anonPagerOps, aobjPagerOps, devicePagerOps } from './objects.js';
 import type { Pager } from './pager.js';
 import type { SlotViews } from './protocol.js';
 
@@ -43,7 +43,8 @@ export function uvmFault(k: Pager, s: SlotViews, va: number, access: number, sel
     if (i < 0) return ERRNO.EFAULT;
     const prot = k.vmmap.field(s, i, E_PROT);
     if ((access & prot) !== access) return ERRNO.EFAULT;
-    const ops = k.vmmap.field(s, i, E_OBJ) >= 0 ? devicePagerOps : anonPagerOps;
+    const obj = k.vmmap.field(s, i, E_OBJ);
+    const ops = obj >= 0 ? devicePagerOps : obj === OBJ_ANON ? anonPagerOps : aobjPagerOps;
     const r = ops.fault(k, s, i, pageVa, access, self);
     if (r !== ERRNO.ENOMEM && r !== ERESTART) return r;
     // uvm_fault: wait for memory (another thread may free some) and redo the fault

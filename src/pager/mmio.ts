@@ -11,7 +11,7 @@
 import { PAGE_SIZE, PROT_READ } from '../constants.js';
 import type { Driver, MmioRegionSpec } from '../driver.js';
 import { ERRNO, describeThrown } from '../errors.js';
-import { E_END, E_OBJ, E_OFFSET, E_PROT, E_START, OBJ_ANON } from '../layout.js';
+import { E_END, E_OBJ, E_OFFSET, E_PROT, E_START } from '../layout.js';
 import { CALL_MMIO_READ, CALL_MMIO_WRITE } from './objects.js';
 import type { Pager } from './pager.js';
 import type { SlotViews } from './protocol.js';
@@ -43,7 +43,7 @@ export function mmioAccess(k: Pager, vm: SlotViews, va: number, access: number, 
   const i = k.vmmap.lookup(vm, va - (va % PAGE_SIZE));
   if (i < 0) return ERRNO.EFAULT;
   const dev = k.vmmap.field(vm, i, E_OBJ);
-  if (dev === OBJ_ANON) return ERRNO.EAGAIN;
+  if (dev < 0) return ERRNO.EAGAIN; // anonymous memory now: translate again
   const prot = k.vmmap.field(vm, i, E_PROT);
   if (access === PROT_READ ? (prot & 3) === 0 : (prot & access) !== access) return ERRNO.EFAULT;
   const off = k.vmmap.field(vm, i, E_OFFSET) + (va - k.vmmap.field(vm, i, E_START));

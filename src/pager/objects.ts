@@ -18,7 +18,7 @@
  */
 import { ERRNO, describeThrown } from '../errors.js';
 import { PAGE_SIZE, PROT_WRITE } from '../constants.js';
-import { C, E_FLAGS, E_OBJ, E_OFFSET, E_PROT, E_START, EF_COW, FI_ANON } from '../layout.js';
+import { C, E_FLAGS, E_OBJ, E_OFFSET, E_PROT, E_START, EF_COW, FI_ANON, aobjOf } from '../layout.js';
 import type { Pager } from './pager.js';
 import { ENTER_NOMEM, ENTER_OK, PTE_VALID, ptePfn } from './pmap.js';
 import type { SlotViews } from './protocol.js';
@@ -94,6 +94,21 @@ export const anonPagerOps: PagerOps = {
       return ERRNO.ENOMEM;
     }
     return 0;
+  },
+};
+
+/**
+ * Shared anonymous objects (aobj.ts): the page comes from the object's table, allocated there on
+ * first touch, and is entered with the entry's full protection — no copy-on-write: every mapper
+ * sees every write.
+ */
+export const aobjPagerOps: PagerOps = {
+  fault(k, s, i, va) {
+    const obj = aobjOf(k.vmmap.field(s, i, E_OBJ));
+    const page = (k.vmmap.field(s, i, E_OFFSET) + (va - k.vmmap.field(s, i, E_START))) / PAGE_SIZE;
+    const pfn = k.aobjs.fault(obj, page);
+    if (pfn < 0) return ERRNO.ENOMEM;
+    return k.pmap.enter(s, va, pfn, k.vmmap.field(s, i, E_PROT), true) === ENTER_OK ? 0 : ERRNO.ENOMEM;
   },
 };
 

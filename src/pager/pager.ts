@@ -11,10 +11,11 @@ import { ERRNO } from '../errors.js';
 import { KernelApi } from '../kernel.js';
 import {
   C, D_ATTACHES, D_FREES, D_REFS, FLAG_STATS, FLAG_TRACE, INJECT_FAULT, INJECT_MMAP, INJECT_MUNMAP, INJECT_REPLY, LINE, P_ASSIGNED, P_INJECT, P_CALL_DEV, P_CALL_KIND, P_CALL_OFF_F64, P_CALL_SEQ,
-  P_CALL_SLOT, P_SERVING, P_SHUTDOWN, P_SLEEPING, PARK_GRANTED, PARK_GRANTED_OVERDUE, RUN_HELD, SLOT_PARKED, S_PAGER, S_STATUS, S_VMSPACE, STATUS_LIVE, pagerThread, type Layout,
+  P_CALL_SLOT, P_SERVING, aobjOf, P_SHUTDOWN, P_SLEEPING, PARK_GRANTED, PARK_GRANTED_OVERDUE, RUN_HELD, SLOT_PARKED, S_PAGER, S_STATUS, S_VMSPACE, STATUS_LIVE, pagerThread, type Layout,
 } from '../layout.js';
 import { PhysMem } from '../physmem.js';
 import { H, ThreadStats, timedPark } from '../stats.js';
+import { AnonObjects } from './aobj.js';
 import { uvmFault } from './fault.js';
 import { mmioAccess, type MmioRegion, compileRegions } from './mmio.js';
 import { FAULT_SPECIAL } from './objects.js';
@@ -73,6 +74,7 @@ export class Pager {
   private readonly warned = new Set<string>();
   private readonly napWord = new Int32Array(new SharedArrayBuffer(4));
   readonly shootdown: Shootdown;
+  readonly aobjs: AnonObjects;
   /** set by a fault on a register page (FAULT_SPECIAL) */
   readonly special: SpecialPage = { kind: 0, devOff: 0, dev: 0, prot: 0 };
   /** the device offset d_mmap refused when an mmap failed (vmMmap), else -1 */
@@ -91,7 +93,8 @@ export class Pager {
     this.kernel = new KernelApi(this.phys);
     this.pmap = new Pmap(this.phys, (pfn, anon) => this.shootdown.retire(pfn, anon));
     this.devWords = new Int32Array(sab, layout.devicesOff, layout.maxDevices * (LINE / 4));
-    this.vmmap = new VmMap(layout.mapEntries, (obj, delta) => this.devRef(obj, delta));
+    this.aobjs = new AnonObjects(this.phys, layout);
+    this.vmmap = new VmMap(layout.mapEntries, (obj, delta) => (obj >= 0 ? this.devRef(obj, delta) : this.aobjs.ref(aobjOf(obj), delta)));
     this.slots = [];
     for (let i = 0; i < layout.maxProcs; i++) this.slots.push(new SlotViews(sab, layout, i));
     this.pv = new PagerViews(sab, layout, index);

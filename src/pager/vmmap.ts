@@ -9,7 +9,7 @@
  * reads its own entries (mincore, msync) only between its own requests, when none is changing.
  */
 import { PAGE_SIZE, VM_DEFAULT_MMAP_BASE, VM_MAXUSER_ADDRESS } from '../constants.js';
-import { E_ADVICE, E_END, E_FLAGS, E_MAXPROT, E_OBJ, E_OFFSET, E_PROT, E_START, ENTRY_F64, S_NENTRIES } from '../layout.js';
+import { E_ADVICE, E_END, E_FLAGS, E_MAXPROT, E_OBJ, E_OFFSET, E_PROT, E_START, ENTRY_F64, OBJ_ANON, S_NENTRIES } from '../layout.js';
 import type { SlotViews } from './protocol.js';
 
 /** Index of the entry containing va among the first n sorted entries, or -1 (any thread: it only reads). */
@@ -37,7 +37,7 @@ export interface EntryInit {
   flags: number;
 }
 
-/** Called whenever an entry referencing an object appears (+1) or disappears (-1). */
+/** Called whenever an entry referencing an object (a device or a shared anonymous object) appears (+1) or disappears (-1). */
 export type RefHook = (obj: number, delta: number) => void;
 
 export class VmMap {
@@ -121,7 +121,7 @@ export class VmMap {
     const e = s.entries;
     e.copyWithin((i + 1) * ENTRY_F64, i * ENTRY_F64, n * ENTRY_F64);
     this.write(s, i, x);
-    if (x.obj >= 0) this.refHook(x.obj, 1);
+    if (x.obj !== OBJ_ANON) this.refHook(x.obj, 1);
     this.setCount(s, n + 1);
     return true;
   }
@@ -171,7 +171,7 @@ export class VmMap {
     e[b2 + E_START] = va;
     e[b2 + E_OFFSET] = e[b + E_OFFSET] + (va - start);
     const obj = e[b + E_OBJ];
-    if (obj >= 0) this.refHook(obj, 1);
+    if (obj !== OBJ_ANON) this.refHook(obj, 1);
     this.setCount(s, n + 1);
   }
 
@@ -202,7 +202,7 @@ export class VmMap {
     while (i < n && e[i * ENTRY_F64 + E_END] <= eva) {
       const b = i * ENTRY_F64;
       each(e[b + E_START], e[b + E_END], e[b + E_OBJ]);
-      if (e[b + E_OBJ] >= 0) this.refHook(e[b + E_OBJ], -1);
+      if (e[b + E_OBJ] !== OBJ_ANON) this.refHook(e[b + E_OBJ], -1);
       i++;
     }
     // The last entry may end after eva: keep its tail.
@@ -253,7 +253,7 @@ export class VmMap {
     const b2 = b + ENTRY_F64;
     e[b2 + E_START] = eva;
     e[b2 + E_OFFSET] = e[b + E_OFFSET] + (eva - start);
-    if (obj >= 0) this.refHook(obj, 1);
+    if (obj !== OBJ_ANON) this.refHook(obj, 1);
     this.setCount(s, n + 1);
     return true;
   }

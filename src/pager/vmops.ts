@@ -9,12 +9,12 @@
  */
 import {
   MADV_DONTNEED, MADV_FREE, MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MAP_FIXED, MAP_INHERIT_COPY, MAP_INHERIT_NONE,
-  MAP_INHERIT_SHARE, PAGE_SIZE, PROT_WRITE,
+  MAP_INHERIT_SHARE, MAP_SHARED, PAGE_SIZE, PROT_WRITE,
 } from '../constants.js';
 import { ERRNO } from '../errors.js';
 import {
   E_ADVICE, E_END, E_FLAGS, E_MAXPROT, E_OBJ, E_OFFSET, E_PROT, E_START, EF_COW, EF_INHERIT_MASK, EF_INHERIT_SHIFT, ENTRY_F64, FD_WORDS,
-  MAX_FDS, OBJ_ANON, S_NENTRIES,
+  FI_ANON, MAX_FDS, OBJ_ANON, S_NENTRIES, aobjOf, objOfAobj,
 } from '../layout.js';
 import { udvAttach } from './objects.js';
 import type { Pager } from './pager.js';
@@ -33,7 +33,7 @@ function shootdown(k: Pager, vm: SlotViews, self: number, sva: number, eva: numb
 /** mmap after the thread-side checks. Returns the mapping's start, or -errno (k.refused: the device offset d_mmap refused). */
 export function vmMmap(k: Pager, vm: SlotViews, self: number, addr: number, size: number, prot: number, flags: number, obj: number, off: number, maxprot: number): number {
   k.refused = -1;
-  if (obj !== OBJ_ANON) {
+  if (obj >= 0) {
     // vn_mmap: try udv_attach with maxprot, then maxprot-1, ... down to 1 (docs/netbsd.md, "mmap time").
     let refused = -1;
     let ok = false;
@@ -60,12 +60,20 @@ export function vmMmap(k: Pager, vm: SlotViews, self: number, addr: number, size
     start = k.vmmap.findSpace(vm, addr, size);
     if (start < 0) return -ERRNO.ENOMEM;
   }
+  // Shared anonymous memory pages from an object of its own, so that a child after fork shares it.
+  let aobj = -1;
+  if (obj === OBJ_ANON && (flags & MAP_SHARED) !== 0) {
+    aobj = k.aobjs.create(size / PAGE_SIZE);
+    if (aobj < 0) return aobj;
+    obj = objOfAobj(aobj);
+  }
   // Inheritance: device and shared mappings are shared with a child, private anonymous memory is copied.
-  const inherit = obj === OBJ_ANON && (flags & 1) === 0 ? MAP_INHERIT_COPY : MAP_INHERIT_SHARE;
+  const inherit = obj === OBJ_ANON ? MAP_INHERIT_COPY : MAP_INHERIT_SHARE;
   const ok = k.vmmap.insert(vm, {
-    start, end: start + size, offset: obj === OBJ_ANON ? 0 : off, obj, prot, maxprot,
-    advice: obj === OBJ_ANON ? MADV_NORMAL : MADV_RANDOM, flags: flags | (inherit << EF_INHERIT_SHIFT),
+    start, end: start + size, offset: obj >= 0 ? off : 0, obj, prot, maxprot,
+    advice: obj >= 0 ? MADV_RANDOM : MADV_NORMAL, flags: flags | (inherit << EF_INHERIT_SHIFT),
   });
+  if (aobj >= 0) k.aobjs.ref(aobj, -1); // the entry holds the reference now (or, if none was made, it goes)
   return ok ? start : -ERRNO.ENOMEM;
 }
 
@@ -115,8 +123,15 @@ export function vmMadvise(k: Pager, vm: SlotViews, self: number, sva: number, ev
       if (!k.vmmap.isFullyMapped(vm, sva, eva)) return ERRNO.EFAULT;
       if (advice === MADV_FREE) {
         k.vmmap.forEachIn(vm, sva, eva, (i) => {
-          if (k.vmmap.field(vm, i, E_OBJ) !== OBJ_ANON) return;
-          k.pmap.remove(vm, Math.max(sva, k.vmmap.field(vm, i, E_START)), Math.min(eva, k.vmmap.field(vm, i, E_END)));
+          const obj = k.vmmap.field(vm, i, E_OBJ);
+          if (obj >= 0) return;
+          const start = k.vmmap.field(vm, i, E_START);
+          const a = Math.max(sva, start);
+          const b = Math.min(eva, k.vmmap.field(vm, i, E_END));
+          k.pmap.remove(vm, a, b);
+          // A shared anonymous object loses those pages too (pgo_put with PGO_FREE); another
+          // address space that still maps one keeps its frame until it unmaps it.
+          if (obj !== OBJ_ANON) k.aobjs.discard(aobjOf(obj), (k.vmmap.field(vm, i, E_OFFSET) + (a - start)) / PAGE_SIZE, (b - a) / PAGE_SIZE);
         });
         shootdown(k, vm, self, sva, eva, TLB_UNKNOWN);
       }
@@ -138,7 +153,7 @@ export function vmMsync(k: Pager, vm: SlotViews, sva: number, eva: number): numb
 export function vmPmapRemove(k: Pager, vm: SlotViews, self: number, sva: number, eva: number): number {
   let n = 0;
   k.vmmap.forEachIn(vm, sva, eva, (i) => {
-    if (k.vmmap.field(vm, i, E_OBJ) === OBJ_ANON) return;
+    if (k.vmmap.field(vm, i, E_OBJ) < 0) return; // anonymous pages stay
     const a = Math.max(sva, k.vmmap.field(vm, i, E_START));
     const b = Math.min(eva, k.vmmap.field(vm, i, E_END));
     const removed = k.pmap.remove(vm, a, b);
@@ -167,32 +182,34 @@ export function vmMinherit(k: Pager, vm: SlotViews, sva: number, eva: number, in
  *     of each page calls d_mmap again;
  *   - COPY of a device: the entry is marked copy-on-write, and a device pager cannot do that: the
  *     child's touch faults with EIO (SIGSEGV);
- *   - COPY of anonymous memory: the child's page table gets the parent's PTEs read-only, both
- *     share the frames, and the first write on either side copies the page (objects.ts);
- *   - SHARE of anonymous memory: not supported (it needs an anonymous object both address spaces
- *     page from); the child gets a copy-on-write copy, as for COPY.
+ *   - COPY of private anonymous memory (its default): the child's page table gets the parent's
+ *     PTEs read-only, both share the frames, and the first write on either side copies the page
+ *     (objects.ts); a page neither writes is never copied;
+ *   - SHARE of private anonymous memory (minherit): it becomes a shared anonymous object
+ *     (aobj.ts) that both address spaces page from, the parent's resident pages moved into it;
+ *   - SHARE of a shared anonymous object: the same object; COPY of one: the child gets a private
+ *     copy of every resident page.
  * The descriptor table is copied. Returns 0 or an errno (the child's slot is then left empty).
  */
 export function vmFork(k: Pager, vm: SlotViews, self: number, child: SlotViews): number {
   const e = vm.entries;
-  const n = vm.meta[S_NENTRIES];
   if (child.meta[S_NENTRIES] !== 0) return ERRNO.EINVAL;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < vm.meta[S_NENTRIES]; i++) {
     const b = i * ENTRY_F64;
     const flags = e[b + E_FLAGS];
     const inherit = (flags & EF_INHERIT_MASK) >>> EF_INHERIT_SHIFT;
     if (inherit === MAP_INHERIT_NONE) continue;
+    if (e[b + E_OBJ] === OBJ_ANON && inherit === MAP_INHERIT_SHARE && !shareAnon(k, vm, self, i)) return forkFailed(k, child);
     const obj = e[b + E_OBJ];
     const start = e[b + E_START];
     const end = e[b + E_END];
+    const privateCopy = obj < -1 && inherit === MAP_INHERIT_COPY;
     const ok = k.vmmap.insert(child, {
-      start, end, offset: e[b + E_OFFSET], obj, prot: e[b + E_PROT], maxprot: e[b + E_MAXPROT], advice: e[b + E_ADVICE],
-      flags: obj !== OBJ_ANON && inherit === MAP_INHERIT_COPY ? flags | EF_COW : flags,
+      start, end, offset: privateCopy ? 0 : e[b + E_OFFSET], obj: privateCopy ? OBJ_ANON : obj, prot: e[b + E_PROT], maxprot: e[b + E_MAXPROT], advice: e[b + E_ADVICE],
+      flags: obj >= 0 && inherit === MAP_INHERIT_COPY ? flags | EF_COW : flags,
     });
-    if (!ok) {
-      vmExit(k, child);
-      return ERRNO.ENOMEM;
-    }
+    if (!ok) return forkFailed(k, child);
+    if (privateCopy && !copyPages(k, vm, child, start, end)) return forkFailed(k, child);
     if (obj !== OBJ_ANON) continue;
     // Share every resident anonymous page read-only; the parent's PTEs lose their write right.
     let failed = false;
@@ -203,14 +220,81 @@ export function vmFork(k: Pager, vm: SlotViews, self: number, child: SlotViews):
       if (k.pmap.enter(child, va, pfn, ro, true) !== 0) failed = true;
       else if ((pte & PTE_PROT) !== ro) k.pmap.setProt(vm, va, ro);
     });
-    if (failed) {
-      vmExit(k, child);
-      return ERRNO.ENOMEM;
-    }
+    if (failed) return forkFailed(k, child);
     k.shootdown.invalidate(vm, start / PAGE_SIZE, end / PAGE_SIZE, TLB_UNKNOWN, self, true);
   }
   for (let i = 0; i < MAX_FDS * FD_WORDS; i++) Atomics.store(child.fds, i, Atomics.load(vm.fds, i));
   return 0;
+}
+
+function forkFailed(k: Pager, child: SlotViews): number {
+  vmExit(k, child);
+  return ERRNO.ENOMEM;
+}
+
+/**
+ * Turn private anonymous entry i of `vm` into a shared anonymous object (minherit SHARE at fork):
+ * the resident pages move into the object's table — a page still shared copy-on-write with an
+ * earlier child is copied first, so that child keeps its own — and stay mapped in the parent.
+ */
+function shareAnon(k: Pager, vm: SlotViews, self: number, i: number): boolean {
+  const start = k.vmmap.field(vm, i, E_START);
+  const end = k.vmmap.field(vm, i, E_END);
+  const prot = k.vmmap.field(vm, i, E_PROT);
+  const obj = k.aobjs.create((end - start) / PAGE_SIZE);
+  if (obj < 0) return false;
+  let failed = false;
+  k.pmap.forEach(vm, start, end, (va, pte) => {
+    if (failed || (pte & PTE_ANON) === 0) return;
+    let pfn = ptePfn(pte);
+    if (k.phys.anonCount(pfn) > 1) {
+      const copy = k.phys.allocFrame(FI_ANON, false);
+      if (copy < 0) {
+        failed = true;
+        return;
+      }
+      k.phys.m8.copyWithin(copy * PAGE_SIZE, pfn * PAGE_SIZE, (pfn + 1) * PAGE_SIZE);
+      if (k.pmap.enter(vm, va, copy, prot, true) !== 0) {
+        k.phys.freeFrame(copy);
+        failed = true;
+        return;
+      }
+      pfn = copy;
+    } else if ((pte & PTE_PROT) !== (prot & PTE_PROT)) k.pmap.setProt(vm, va, prot);
+    k.phys.anonRef(pfn); // the object's table holds it too
+    k.aobjs.install(obj, (va - start) / PAGE_SIZE, pfn);
+  });
+  // A copied page replaced a PTE: other threads must not keep the old frame.
+  if (k.shootdown.holding > 0) k.shootdown.invalidate(vm, start / PAGE_SIZE, end / PAGE_SIZE, TLB_UNKNOWN, self);
+  k.shootdown.finish(vm, self);
+  if (failed) {
+    k.aobjs.ref(obj, -1);
+    return false;
+  }
+  // The entry now pages from the object: it takes the object's one reference.
+  k.vmmap.setField(vm, i, E_OBJ, objOfAobj(obj));
+  k.vmmap.setField(vm, i, E_OFFSET, 0);
+  return true;
+}
+
+/** A private copy of every resident page of a shared object's range, for a child (COPY of an aobj). */
+function copyPages(k: Pager, vm: SlotViews, child: SlotViews, start: number, end: number): boolean {
+  let failed = false;
+  k.pmap.forEach(vm, start, end, (va, pte) => {
+    if (failed || (pte & PTE_ANON) === 0) return;
+    const copy = k.phys.allocFrame(FI_ANON, false);
+    if (copy < 0) {
+      failed = true;
+      return;
+    }
+    const pfn = ptePfn(pte);
+    k.phys.m8.copyWithin(copy * PAGE_SIZE, pfn * PAGE_SIZE, (pfn + 1) * PAGE_SIZE);
+    if (k.pmap.enter(child, va, copy, pte & PTE_PROT, true) !== 0) {
+      k.phys.freeFrame(copy);
+      failed = true;
+    }
+  });
+  return !failed;
 }
 
 /**

@@ -316,7 +316,7 @@ export class ThreadMemory {
     for (let done = 0; done < dst.length; ) {
       const a = va + done;
       const n = Math.min(dst.length - done, PAGE_SIZE - (a & 4095));
-      const f = this.tlb.r[a >>> 12];
+      const f = a === a >>> 0 ? this.tlb.r[a >>> 12] : 0; // -1 >>> 12 would alias the top page
       if (f > 0) {
         const pa = (f - 1) * PAGE_SIZE + (a & 4095);
         set(dst, m8.subarray(pa, pa + n), done);
@@ -343,7 +343,7 @@ export class ThreadMemory {
       const a = va + done;
       const n = Math.min(src.length - done, PAGE_SIZE - (a & 4095));
       const vpn = a >>> 12;
-      let f = this.tlb.w[vpn];
+      let f = a === a >>> 0 ? this.tlb.w[vpn] : 0;
       if (f <= 0) {
         const pa = this.translate(a, PROT_WRITE, 1, 0, 0n, false);
         if (pa === ACCESS_SIGNAL) return pa;

@@ -99,11 +99,11 @@ function numArg(name: string, v: unknown): asserts v is number {
   if (!Number.isInteger(v)) throw badType(name, 'an integer', v);
 }
 
+/** A timeout in ms, as Atomics.wait takes it: undefined for none, a negative one is 0 (a poll). */
 function timeoutArg(name: string, v: unknown): number {
   if (v === undefined) return Infinity;
   if (typeof v !== 'number' || Number.isNaN(v)) throw badType(name, 'a number of milliseconds', v);
-  if (v < 0) throw badRange(name, 'a number of milliseconds >= 0', v);
-  return v;
+  return v < 0 ? 0 : v;
 }
 
 /** The value a store of `bits` bits accepts: an integer in [-2^(bits-1), 2^bits). */
@@ -353,15 +353,15 @@ class ProcessImpl implements Process {
 
   /** Copy from virtual memory; crosses pages, faulting each as needed. */
   read(va: number, dst: Uint8Array): Uint8Array {
-    checkVa('read', va);
     if (!isUint8Array(dst)) throw badType('read dst', 'a Uint8Array', dst);
+    checkVa('read', va);
     if (this.#k.read(va, dst) < 0) this.#signal();
     return dst;
   }
 
   write(va: number, src: Uint8Array): void {
-    checkVa('write', va);
     if (!isUint8Array(src)) throw badType('write src', 'a Uint8Array', src);
+    checkVa('write', va);
     if (this.#k.write(va, src) < 0) this.#signal();
   }
 

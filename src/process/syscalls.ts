@@ -135,7 +135,6 @@ export class Syscalls {
   mmap(a: number, len: number, prot: number, flags: number, fd: number, off: number): number {
     if (outside32(prot)) return this.fail(ERRNO.EINVAL, `prot ${prot} does not fit an int`);
     if (outside32(flags)) return this.fail(ERRNO.EINVAL, `flags ${flags} do not fit an int`);
-    if (outside32(fd)) return this.fail(ERRNO.EBADF, String(fd));
     prot &= PROT_ALL;
     if ((flags & (MAP_SHARED | MAP_PRIVATE)) === (MAP_SHARED | MAP_PRIVATE)) return this.fail(ERRNO.EINVAL, 'MAP_SHARED and MAP_PRIVATE both set');
     if (len === 0 && !(flags & MAP_ANON)) return this.fail(ERRNO.EINVAL, 'len is 0');
@@ -173,7 +172,7 @@ export class Syscalls {
     const start = this.request(OP_MMAP, where, size, prot, mflags, obj, pos, maxprot);
     if (start === SYSCALL_SIGNAL) return start;
     if (start < 0) {
-      if (start === -ERRNO.EINVAL && obj !== OBJ_ANON && this.req.slot.res[RES_PTE] >= 0) {
+      if (start === -ERRNO.EINVAL && obj >= 0 && this.req.slot.res[RES_PTE] >= 0) {
         const at = this.req.slot.res[RES_PTE];
         this.detail = `${this.devices[obj]?.path ?? 'the device'}'s d_mmap refused device offset 0x${at.toString(16)} (prot ${this.req.slot.res[RES_VAL]})`;
       }
@@ -273,7 +272,7 @@ export class Syscalls {
     for (let k = 0, va = addr; k < vec.length; k++, va += PAGE_SIZE) {
       const i = this.entryAt(va);
       if (i < 0) return this.fail(ERRNO.ENOMEM, `0x${va.toString(16)} is not mapped`);
-      if (this.vm.entries[i * ENTRY_F64 + E_OBJ] !== OBJ_ANON) vec[k] = 1;
+      if (this.vm.entries[i * ENTRY_F64 + E_OBJ] >= 0) vec[k] = 1; // device pages are always resident
       else vec[k] = pteLoad(this.mv.m32i, this.vm.l1, va) & PTE_VALID ? 1 : 0;
     }
     return 0;
@@ -301,7 +300,7 @@ export class Syscalls {
       const b = i * ENTRY_F64;
       const sva = Math.max(r[0], e[b + E_START]);
       const eva = Math.min(r[1], e[b + E_END]);
-      if (sva < eva) this.invalidate(sva, eva, e[b + E_OBJ] === OBJ_ANON ? TLB_UNKNOWN : TLB_ABSENT);
+      if (sva < eva) this.invalidate(sva, eva, e[b + E_OBJ] < 0 ? TLB_UNKNOWN : TLB_ABSENT);
     }
     return n;
   }
@@ -359,11 +358,12 @@ export class Syscalls {
       host.tell({ op: 'fork-abort', child: slot });
       return v;
     }
-    // Anonymous pages are now copy-on-write in this process too: its write entries must go.
+    // Anonymous pages are now copy-on-write (or moved into a shared object, some copied) in this
+    // process too: its entries for them must go.
     const e = this.vm.entries;
     for (let i = 0, ne = this.vm.nentries; i < ne; i++) {
       const b = i * ENTRY_F64;
-      if (e[b + E_OBJ] === OBJ_ANON) this.mem.tlb.invalidateWrites(e[b + E_START] / PAGE_SIZE, e[b + E_END] / PAGE_SIZE);
+      if (e[b + E_OBJ] < 0) this.mem.tlb.invalidate(e[b + E_START] / PAGE_SIZE, e[b + E_END] / PAGE_SIZE, TLB_UNKNOWN);
     }
     const s = host.ask({ op: 'fork-start', child: slot, url, args });
     if (s === null || s.errno !== 0) return this.fail(s?.errno ?? ERRNO.EAGAIN, s?.detail);
