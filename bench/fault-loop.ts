@@ -16,7 +16,7 @@
 import { parseArgs } from 'node:util';
 import { Runtime } from '../src/index.js';
 import type { WaitStrategy } from '../src/wait.js';
-import { spinFloor } from './baselines/spin.js';
+import { spinFloor } from '../src/bench/baselines/spin.js';
 
 const { values } = parseArgs({
   options: {

@@ -5,7 +5,7 @@
  */
 import { availableParallelism, cpus, freemem, loadavg, platform, arch, release, totalmem } from 'node:os';
 import type { WaitStrategy } from '../wait.js';
-import { isSkipped, pick, type Baselines, type BaselineResult, type SkippedBaseline } from './baselines.js';
+import { isSkipped, pick, type Baselines, type BaselineResult, type SkippedBaseline } from './baselines/suite.js';
 import type { CellResult, Workload } from './cell.js';
 import type { CellError } from './matrix.js';
 import type { ProbeResult } from './probe.js';

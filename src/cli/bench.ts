@@ -8,7 +8,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { MAX_MEMORY } from '../physmem.js';
 import type { WaitStrategy } from '../wait.js';
-import { addSpinFloorReading, baselineSteps, measureSpinFloor, runBaselines, type Baselines } from '../bench/baselines.js';
+import { addSpinFloorReading, baselineSteps, measureSpinFloor, runBaselines, type Baselines } from '../bench/baselines/suite.js';
 import { createBenchRuntime, runCell, type CellResult, type Workload } from '../bench/cell.js';
 import { validateChromeTrace } from '../report/chrome-trace.js';
 import { WAIT_STRATEGIES, WORKLOADS, DEFAULT_WARMUP_MS, cellLabel, checkEveryFor, expandMatrix, runMatrix, type CellError } from '../bench/matrix.js';

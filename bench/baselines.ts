@@ -1,5 +1,5 @@
 /**
- * Run every baseline and print a table:  node dist/bench/baselines/main.js [options]
+ * Run every baseline and print a table:  node dist/bench/baselines.js [options]
  *
  *   --duration MS     timed window per baseline (default 1000)
  *   --procs 1,2,4     faulting threads for the pager baselines (default 1,2,4,8,16)
@@ -9,11 +9,11 @@
  *   --json            print one JSON array instead of the table
  */
 import { parseArgs } from 'node:util';
-import {
-  isSkipped, nativeBaselines, parkPager, postMessagePager, spinFloor,
-  type BaselineResult, type SkippedBaseline,
-} from './index.js';
-import { NativeBuild, runNative } from './native.js';
+import { isSkipped, type BaselineResult, type SkippedBaseline } from '../src/bench/baselines/harness.js';
+import { NativeBuild, nativeBaselines, runNative } from '../src/bench/baselines/native.js';
+import { parkPager } from '../src/bench/baselines/park.js';
+import { postMessagePager } from '../src/bench/baselines/postmessage.js';
+import { spinFloor } from '../src/bench/baselines/spin.js';
 
 function list(name: string, s: string): number[] {
   const v = s.split(',').map((x) => Number(x.trim()));

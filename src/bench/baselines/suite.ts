@@ -1,13 +1,14 @@
 /**
- * The baselines `devpager bench` reads its figures against, run in the same Node process
- * (bench/baselines/, written separately): the spin floor, the park pager, the postMessage pager,
- * and, when a C compiler and the kernel allow it, Linux's own anonymous fault and userfaultfd.
- * Every entry is either a result or a skip with its reason; nothing is silently dropped.
+ * The baselines `devpager bench` reads its figures against, run in the same Node process: the
+ * spin floor, the park pager, the postMessage pager, and, when a C compiler and the kernel allow
+ * it, Linux's own anonymous fault and userfaultfd. Every entry is either a result or a skip with
+ * its reason; nothing is silently dropped.
  */
-import {
-  isSkipped, nativeBaselines, parkPager, postMessagePager, spinFloor,
-  type BaselineResult, type SkippedBaseline,
-} from '../../bench/baselines/index.js';
+import { isSkipped, type BaselineResult, type SkippedBaseline } from './harness.js';
+import { nativeBaselines } from './native.js';
+import { parkPager } from './park.js';
+import { postMessagePager } from './postmessage.js';
+import { spinFloor } from './spin.js';
 
 export type { BaselineResult, SkippedBaseline };
 export { isSkipped };

@@ -1,7 +1,7 @@
 /**
  * Medians and spread over several `devpager bench --json` files, as Markdown (for BENCHMARKS.md):
  *
- *   node dist/src/bench/median.js run1.json run2.json run3.json
+ *   node dist/bench/median.js run1.json run2.json run3.json
  *
  * Per cell: median faults/s with [min – max], median p50 / p99 and the median pager busy; then the
  * baselines, the ratios and the targets the same way (a target passes in the median if the median
@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { fmtRate, fmtUs, fmtX, type BenchJson } from './report.js';
+import { fmtRate, fmtUs, fmtX, type BenchJson } from '../src/bench/report.js';
 
 export function median(xs: number[]): number {
   const v = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
@@ -120,7 +120,7 @@ export function medianReport(docs: BenchJson[]): string {
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const files = process.argv.slice(2);
   if (files.length === 0) {
-    console.error('usage: node dist/src/bench/median.js RUN.json...');
+    console.error('usage: node dist/bench/median.js RUN.json...');
     process.exit(2);
   }
   console.log(medianReport(files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as BenchJson)));
