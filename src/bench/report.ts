@@ -4,6 +4,8 @@
  * Pure functions over plain data, so `devpager profile` can reuse them.
  */
 import { availableParallelism, cpus, freemem, loadavg, platform, arch, release, totalmem } from 'node:os';
+import { fmtNsAsUs, fmtRate, fmtX } from '../util/format.js';
+import { median } from '../util/stats.js';
 import type { WaitStrategy } from '../wait.js';
 import { isSkipped, pick, type Baselines, type BaselineResult, type SkippedBaseline } from './baselines/suite.js';
 import type { CellResult, Workload } from './cell.js';
@@ -48,31 +50,7 @@ export function machineInfo(): Machine {
   };
 }
 
-// ------------------------------------------------------------------ units
-
-/** 1234567 -> "1.23M", 45678 -> "45.7k", 999 -> "999". */
-export function fmtRate(n: number): string {
-  if (!Number.isFinite(n)) return '-';
-  const a = Math.abs(n);
-  if (a >= 1e9) return `${(n / 1e9).toFixed(2)}G`;
-  if (a >= 1e6) return `${(n / 1e6).toFixed(a >= 1e7 ? 1 : 2)}M`;
-  if (a >= 1e3) return `${(n / 1e3).toFixed(a >= 1e5 ? 0 : a >= 1e4 ? 1 : 2)}k`;
-  return n.toFixed(0);
-}
-
-/** Nanoseconds shown in µs: 6400 -> "6.4", 1769472 -> "1,769". "-" for no data. */
-export function fmtUs(ns: number): string {
-  if (!Number.isFinite(ns) || ns <= 0) return '-';
-  const us = ns / 1000;
-  if (us < 10) return us.toFixed(2);
-  if (us < 100) return us.toFixed(1);
-  return Math.round(us).toLocaleString('en-US');
-}
-
-export function fmtX(r: number): string {
-  if (!Number.isFinite(r)) return 'n/a';
-  return r >= 100 ? `${r.toFixed(0)}x` : r >= 10 ? `${r.toFixed(1)}x` : r >= 0.1 ? `${r.toFixed(2)}x` : `${r.toPrecision(2)}x`;
-}
+// ------------------------------------------------------------------ text helpers
 
 /** Align columns: first `left` columns left-aligned, the rest right-aligned. */
 export function table(rows: string[][], left = 1): string {
@@ -201,12 +179,11 @@ export function computeTargets(r: Ratios, baselines: Baselines | null, probe: Pr
   // The worst cell of each pager count too, and the median cell: one cell of the eight decides
   // the verdict, and a cell's rate moves by a third between runs here (BENCHMARKS.md).
   const perPagers = pagerCounts.length > 1 ? pagerCounts.map((g) => `${g} pager${g > 1 ? 's' : ''} worst ${Math.round(lowest(over.filter((x) => x.pagers === g))!.ratio * 100)}%`) : [];
-  const sorted = over.map((x) => x.ratio).sort((a, b) => a - b);
-  const median = sorted.length ? sorted[(sorted.length - 1) >> 1] : NaN;
+  const medianCell = median(over.map((x) => x.ratio));
   t.push({
     name: `${worst?.procs ?? 16} procs on ${cores} cores, default strategy vs its best`,
     detail: worst
-      ? `worst of ${over.length} (workload, pagers): ${worst.workload} pagers=${worst.pagers}: ${DEFAULT_WAIT} x${worst.procs} ${fmtRate(worst.faultsPerSec)}/s vs its best x${worst.bestProcs} ${fmtRate(worst.bestFaultsPerSec)}/s${[...perPagers, `median cell ${Math.round(median * 100)}%`].map((x) => `; ${x}`).join('')}`
+      ? `worst of ${over.length} (workload, pagers): ${worst.workload} pagers=${worst.pagers}: ${DEFAULT_WAIT} x${worst.procs} ${fmtRate(worst.faultsPerSec)}/s vs its best x${worst.bestProcs} ${fmtRate(worst.bestFaultsPerSec)}/s${[...perPagers, `median cell ${Math.round(medianCell * 100)}%`].map((x) => `; ${x}`).join('')}`
       : `needs ${DEFAULT_WAIT} cells at more than one process count`,
     value: worst ? worst.ratio : NaN, goal: '>= 50%', pass: worst ? worst.ratio >= 0.5 : null,
   });
@@ -227,7 +204,7 @@ export function resultsTable(results: CellResult[]): string {
     const prev = results[i - 1];
     if (prev && (prev.pagers !== r.pagers || prev.wait !== r.wait)) sep.push(rows.length);
     rows.push([
-      r.workload, r.wait, String(r.pagers), String(r.procs), fmtRate(r.faultsPerSec), fmtUs(r.p50Ns), fmtUs(r.p99Ns), fmtUs(r.p999Ns),
+      r.workload, r.wait, String(r.pagers), String(r.procs), fmtRate(r.faultsPerSec), fmtNsAsUs(r.p50Ns), fmtNsAsUs(r.p99Ns), fmtNsAsUs(r.p999Ns),
       r.pagerBusy.map((b) => `${Math.round(b * 100)}%`).join('/'), r.cpuMs.toFixed(0), Number.isFinite(r.cpuUsPerFault) ? r.cpuUsPerFault.toFixed(1) : '-',
       r.cores.toFixed(2), Number.isFinite(r.otherCores) ? r.otherCores.toFixed(2) : '-', r.fairness.toFixed(2),
     ]);
@@ -240,7 +217,7 @@ export function resultsTable(results: CellResult[]): string {
 
 function baselineRow(r: BaselineResult | SkippedBaseline): string[] {
   if (isSkipped(r)) return [r.name, '-', 'skipped', '', '', '', ''];
-  return [r.name, String(r.procs), fmtRate(r.opsPerSec), fmtUs(r.p50Ns), fmtUs(r.p99Ns), fmtUs(r.p999Ns), fmtUs(r.meanNs)];
+  return [r.name, String(r.procs), fmtRate(r.opsPerSec), fmtNsAsUs(r.p50Ns), fmtNsAsUs(r.p99Ns), fmtNsAsUs(r.p999Ns), fmtNsAsUs(r.meanNs)];
 }
 
 export function baselinesTable(b: Baselines): string {
@@ -295,8 +272,8 @@ export function targetsText(t: Target[]): string {
 export function probeText(p: ProbeResult): string {
   const rows = [
     ['mapping', 'faults/s', 'p50 µs', 'mean µs', 'p99 µs'],
-    [`refault, ${p.smallPages} pages`, fmtRate(p.small.faultsPerSec), fmtUs(p.small.p50Ns), fmtUs(p.small.meanNs), fmtUs(p.small.p99Ns)],
-    [`${p.sample} of ${p.largePages} pages`, fmtRate(p.large.faultsPerSec), fmtUs(p.large.p50Ns), fmtUs(p.large.meanNs), fmtUs(p.large.p99Ns)],
+    [`refault, ${p.smallPages} pages`, fmtRate(p.small.faultsPerSec), fmtNsAsUs(p.small.p50Ns), fmtNsAsUs(p.small.meanNs), fmtNsAsUs(p.small.p99Ns)],
+    [`${p.sample} of ${p.largePages} pages`, fmtRate(p.large.faultsPerSec), fmtNsAsUs(p.large.p50Ns), fmtNsAsUs(p.large.meanNs), fmtNsAsUs(p.large.p99Ns)],
   ];
   return `${table(rows)}\nmmap of the ${p.largePages}-page mapping (d_mmap on every page): ${p.largeMmapMs.toFixed(0)} ms; wait=${p.wait}`;
 }

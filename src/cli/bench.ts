@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { MAX_MEMORY } from '../physmem.js';
+import { fmtRate } from '../util/format.js';
 import type { WaitStrategy } from '../wait.js';
 import { addSpinFloorReading, baselineSteps, measureSpinFloor, runBaselines, type Baselines } from '../bench/baselines/suite.js';
 import { createBenchRuntime, runCell, type CellResult, type Workload } from '../bench/cell.js';
@@ -14,7 +15,7 @@ import { validateChromeTrace } from '../report/chrome-trace.js';
 import { WAIT_STRATEGIES, WORKLOADS, DEFAULT_WARMUP_MS, cellLabel, checkEveryFor, expandMatrix, runMatrix, type CellError } from '../bench/matrix.js';
 import { runScalingProbe, type ProbeResult } from '../bench/probe.js';
 import {
-  DEFAULT_WAIT, baselinesJson, baselinesTable, computeRatios, computeTargets, fmtRate, machineInfo, probeText, ratiosText,
+  DEFAULT_WAIT, baselinesJson, baselinesTable, computeRatios, computeTargets, machineInfo, probeText, ratiosText,
   resultsTable, targetsText, type BenchJson,
 } from '../bench/report.js';
 import { UsageError, bytes, choiceList, intList, posInt } from './args.js';
