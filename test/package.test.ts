@@ -25,7 +25,7 @@ const SCRATCH = mkdtempSync(join(os.tmpdir(), 'devpager-user-'));
 process.on('exit', () => rmSync(SCRATCH, { recursive: true, force: true }));
 
 /** What the tarball may hold: the compiled library, the C baselines' sources, README, package.json. */
-const SHIPS = /^(dist\/src\/.+\.(js|cjs|d\.ts|d\.cts)|src\/bench\/baselines\/native\/[^/]+\.c|README\.md|package\.json)$/;
+const SHIPS = /^(dist\/src\/.+\.(js|cjs|d\.ts|d\.cts)|src\/bench\/baselines\/native\/[^/]+\.[ch]|README\.md|package\.json)$/;
 
 function tourBlocks(): { host: string; prog: string } {
   const md = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -96,7 +96,7 @@ test('the tarball holds the library, its types and the C baselines, and nothing 
   const needed = [
     pkg.bin.devpager, pkg.exports['.'].import, pkg.exports['.'].types, pkg.exports['./drivers/foo'].import,
     'dist/src/workers/process-entry.cjs', 'dist/src/bench/baselines/native.js',
-    'src/bench/baselines/native/anon-fault.c', 'src/bench/baselines/native/uffd.c', 'README.md',
+    'src/bench/baselines/native/anon-fault.c', 'src/bench/baselines/native/uffd.c', 'src/bench/baselines/native/latency.h', 'README.md',
   ].map((p: string) => p.replace(/^\.\//, ''));
   for (const f of needed) assert.ok(packed.files.includes(f), `${f} ships`);
 });

@@ -10,14 +10,12 @@ import {
   LINE, PHASE, PHASE_MEASURE, PHASE_STOP,
   elapsedIndex, nSamplesIndex, opsIndex, waitForStart,
 } from './layout.js';
+import type { WorkerShared } from './recorder.js';
 
-interface SpinData {
+interface SpinData extends WorkerShared {
   role: 'ping' | 'pong';
   pair: number;
-  ctl: SharedArrayBuffer;
   words: SharedArrayBuffer;
-  samples: SharedArrayBuffer;
-  cap: number;
   /** 0: run by phases (duration mode); > 0: warm up, then time exactly this many round trips. */
   iterations: number;
 }
