@@ -66,7 +66,9 @@ export function medianReport(docs: BenchJson[]): string {
     const num = (name: string) => b.map((x) => (typeof x[name] === 'number' ? (x[name] as number) : NaN));
     out.push(md([
       ['baseline', 'median [min–max]'],
-      ['spin floor p50 µs', spread(num('spinFloorNs'), fmtNsAsUs)],
+      ['spin floor p50 µs (the lower kind)', spread(num('spinFloorNs'), fmtNsAsUs)],
+      ['spin floor p50 µs, pinned', spread(num('spinFloorPinnedNs'), fmtNsAsUs)],
+      ['spin floor p50 µs, unpinned', spread(num('spinFloorUnpinnedNs'), fmtNsAsUs)],
       ['park pager faults/s', spread(num('parkPagerFaultsPerSec'), fmtRate)],
       ['park pager p50 µs', spread(num('parkPagerP50Ns'), fmtNsAsUs)],
       ['postMessage pager faults/s', spread(num('postMessagePagerFaultsPerSec'), fmtRate)],

@@ -7,6 +7,7 @@ import { availableParallelism, cpus, freemem, loadavg, platform, arch, release, 
 import { fmtNsAsUs, fmtRate, fmtX } from '../util/format.js';
 import { median } from '../util/stats.js';
 import type { WaitStrategy } from '../wait.js';
+import type { FloorMoment } from './baselines/floor.js';
 import { isSkipped, pick, type Baselines, type BaselineResult, type SkippedBaseline } from './baselines/suite.js';
 import type { CellResult, Workload } from './cell.js';
 import type { CellError } from './matrix.js';
@@ -105,7 +106,7 @@ export function referenceCell(results: CellResult[]): CellResult | undefined {
 
 export function computeRatios(results: CellResult[], baselines: Baselines | null, probe: ProbeResult | null): Ratios {
   const ref = referenceCell(results);
-  const floor = baselines && !isSkipped(baselines.spinFloor) ? baselines.spinFloor : undefined;
+  const floor = baselines && !isSkipped(baselines.spinFloor.floor) ? baselines.spinFloor.floor : undefined;
   const pm = baselines ? pick(baselines.postMessage, 'postmessage-pager', 1) : undefined;
   const park = baselines ? pick(baselines.park, 'park-pager', 1) : undefined;
   const uffd = baselines ? pick(baselines.native, 'userfaultfd') : undefined;
@@ -144,20 +145,31 @@ export function computeRatios(results: CellResult[], baselines: Baselines | null
   };
 }
 
+/** The floor the ratios use, in words: "195 ns (pinned; unpinned 831 ns)", or why there is none. */
+function floorText(b: Baselines): string {
+  const f = b.spinFloor;
+  if (isSkipped(f.floor)) return `not measured (${f.floor.skipped})`;
+  const other = f.floor === f.pinned ? f.unpinned : f.pinned;
+  const kind = f.floor === f.pinned ? 'pinned' : 'unpinned';
+  return `${Math.round(f.floor.p50Ns)} ns (${kind}; ${other === f.pinned ? 'pinned' : 'unpinned'} ${isSkipped(other) ? `not measured: ${other.skipped}` : `${Math.round(other.p50Ns)} ns`})`;
+}
+
 export function computeTargets(r: Ratios, baselines: Baselines | null, probe: ProbeResult | null, cores: number, results: CellResult[] = []): Target[] {
+  const ref = r.reference ? findCell(results, r.reference.workload, 1, 1, r.reference.wait) : undefined;
   const refName = r.reference ? `${r.reference.workload}, 1 process, 1 pager, ${r.reference.wait}` : 'no 1-process/1-pager cell was run';
   const t: Target[] = [];
   const judge = (v: number, ok: (v: number) => boolean) => (Number.isFinite(v) ? ok(v) : null);
+  const sf = baselines && !isSkipped(baselines.spinFloor.floor) ? baselines.spinFloor.floor : undefined;
   t.push({
     name: 'fault p50 vs spin floor',
-    detail: baselines ? `devpager (${refName}) fault p50 / spin-floor round-trip p50` : 'baselines not run (--no-baselines)',
+    detail: !baselines ? 'baselines not run (--no-baselines)'
+      : `devpager (${refName}) fault p50 ${ref ? `${Math.round(ref.p50Ns)} ns` : 'not measured'} / spin floor ${floorText(baselines)}, the lower of its pinned and unpinned medians`,
     value: r.faultP50VsSpinFloor, goal: '<= 3x', pass: judge(r.faultP50VsSpinFloor, (v) => v <= 3),
   });
   // Issue 4: >= 1 M faults/s with one process whenever the run's spin floor is <= 0.5 µs.
   const one = results.filter((c) => c.procs === 1);
   const bestOne = one.reduce<CellResult | null>((a, b) => (a === null || b.faultsPerSec > a.faultsPerSec ? b : a), null);
-  const sf = baselines?.spinFloor;
-  const floor = sf && !isSkipped(sf) ? sf.p50Ns : NaN;
+  const floor = sf ? sf.p50Ns : NaN;
   t.push({
     name: '1 process: best faults/s / 1 M',
     detail: !bestOne
@@ -221,14 +233,19 @@ function baselineRow(r: BaselineResult | SkippedBaseline): string[] {
 }
 
 export function baselinesTable(b: Baselines): string {
-  const all = [b.spinFloor, ...b.park, ...b.postMessage, ...b.native];
+  const f = b.spinFloor;
+  const all = [f.unpinned, f.pinned, ...b.park, ...b.postMessage, ...b.native];
   const rows = [['baseline', 'threads', 'ops/s', 'p50 µs', 'p99 µs', 'p99.9 µs', 'mean µs'], ...all.map(baselineRow)];
   const notes = all.filter(isSkipped).map((r) => `  ${r.name}: skipped: ${r.skipped}`);
   const details = all.filter((r): r is BaselineResult => !isSkipped(r) && !!r.detail).map((r) => `  ${r.name} x${r.procs}: ${r.detail}`);
-  const readings = b.spinFloorReadings.map((r) => (isSkipped(r) ? 'skipped' : `${Math.round(r.p50Ns)}`));
-  if (readings.length > 1) details.push(`  spin-floor: the median of ${readings.length} readings spread over the run (p50 ns, in run order): ${readings.join(', ')}`);
+  const moments = [...new Set(f.readings.map((r) => r.moment))].map((m) => MOMENT_TEXT[m]).join(', ');
+  const readings = (pinned: boolean) => f.readings.filter((r) => r.pinned === pinned).map((r) => (isSkipped(r.result) ? 'skipped' : `${Math.round(r.result.p50Ns)}`)).join(', ');
+  details.push(`  spin floor p50 ns (${moments}): unpinned ${readings(false)}; pinned like the cells ${readings(true)}`);
+  details.push(`  the rows above are each kind's median reading; the ratios use the lower: ${floorText(b)}`);
   return [table(rows), ...notes, ...details].join('\n');
 }
+
+const MOMENT_TEXT: Record<FloorMoment, string> = { start: 'at the start', reference: 'next to the reference cell', end: 'at the end' };
 
 export function ratiosText(r: Ratios): string {
   const ref = r.reference;
@@ -294,15 +311,20 @@ export interface BenchJson {
 }
 
 export function baselinesJson(b: Baselines): Record<string, unknown> {
-  const floor = isSkipped(b.spinFloor) ? undefined : b.spinFloor;
+  const f = b.spinFloor;
   const park = pick(b.park, 'park-pager', 1);
   const pm = pick(b.postMessage, 'postmessage-pager', 1);
   const uffd = pick(b.native, 'userfaultfd');
   const anon = pick(b.native, 'linux-anon-fault', 1);
   const nan = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? null : v);
+  const p50 = (r: BaselineResult | SkippedBaseline) => (isSkipped(r) ? null : nan(r.p50Ns));
+  const all = [f.unpinned, f.pinned, ...b.park, ...b.postMessage, ...b.native];
   return {
-    spinFloorNs: nan(floor?.p50Ns),
-    spinFloorReadingsNs: b.spinFloorReadings.map((r) => (isSkipped(r) ? null : nan(r.p50Ns))),
+    spinFloorNs: p50(f.floor),
+    spinFloorKind: isSkipped(f.floor) ? null : f.floor === f.pinned ? 'pinned' : 'unpinned',
+    spinFloorPinnedNs: p50(f.pinned),
+    spinFloorUnpinnedNs: p50(f.unpinned),
+    spinFloorReadings: f.readings.map((r) => ({ moment: r.moment, pinned: r.pinned, p50Ns: p50(r.result), ...(isSkipped(r.result) ? { skipped: r.result.skipped } : {}) })),
     parkPagerFaultsPerSec: nan(park?.opsPerSec),
     parkPagerP50Ns: nan(park?.p50Ns),
     postMessagePagerFaultsPerSec: nan(pm?.opsPerSec),
@@ -311,7 +333,7 @@ export function baselinesJson(b: Baselines): Record<string, unknown> {
     userfaultfdP50Ns: nan(uffd?.p50Ns),
     linuxAnonFaultsPerSec: nan(anon?.opsPerSec),
     linuxAnonFaultP50Ns: nan(anon?.p50Ns),
-    skipped: [b.spinFloor, ...b.park, ...b.postMessage, ...b.native].filter(isSkipped),
-    all: [b.spinFloor, ...b.park, ...b.postMessage, ...b.native].filter((r): r is BaselineResult => !isSkipped(r)),
+    skipped: all.filter(isSkipped),
+    all: all.filter((r): r is BaselineResult => !isSkipped(r)),
   };
 }

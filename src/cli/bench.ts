@@ -8,7 +8,8 @@ import { availableParallelism, loadavg } from 'node:os';
 import { MAX_MEMORY } from '../physmem.js';
 import { fmtRate } from '../util/format.js';
 import type { WaitStrategy } from '../wait.js';
-import { addSpinFloorReading, baselineSteps, measureSpinFloor, runBaselines, type Baselines } from '../bench/baselines/suite.js';
+import { readSpinFloor } from '../bench/baselines/floor.js';
+import { baselineSteps, runBaselines, type Baselines } from '../bench/baselines/suite.js';
 import { createBenchRuntime, runCell, type CellResult, type Workload } from '../bench/cell.js';
 import { validateChromeTrace } from '../report/chrome-trace.js';
 import { WAIT_STRATEGIES, WORKLOADS, DEFAULT_WARMUP_MS, cellLabel, checkEveryFor, expandMatrix, runMatrix, type CellError } from '../bench/matrix.js';
@@ -187,6 +188,7 @@ function costs(o: BenchOptions) {
     runtime: 400,
     baseline: bd + Math.min(300, Math.max(50, bd / 5)) + 200,
     native: 3 * (bd + Math.min(300, Math.max(50, bd / 5))) + 1500,
+    floor: 2 * (bd + Math.min(300, Math.max(50, bd / 5)) + 200), // unpinned and pinned
     probe: Math.max(o.durationMs, 100) + 150,
   };
 }
@@ -202,14 +204,17 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const cells = expandMatrix(o);
   const runtimes = o.pagers.length * o.waits.length;
   const baselineOpts = { durationMs: Math.max(o.durationMs, 200), native: o.native, procs: [1] };
-  // The spin floor is read again right before the reference cell's runtime starts its cells
-  // (1 pager, the first of adaptive/park/spin that runs) and after the matrix (Baselines.spinFloorReadings).
+  // The spin floor is read at the start (runBaselines), again right before the reference cell's
+  // runtime starts its cells (1 pager, the first of adaptive/park/spin that runs), and after the
+  // matrix (src/bench/baselines/floor.ts).
   const refWait = ([DEFAULT_WAIT, 'park', 'spin'] as const).find((w) => o.waits.includes(w));
   const refRuntime = o.pagers.includes(1) && o.procs.includes(1) && refWait !== undefined;
-  const nBaselines = o.baselines ? baselineSteps(baselineOpts) + 1 + (refRuntime ? 1 : 0) : 0;
+  const floorReads = o.baselines ? 2 + (refRuntime ? 1 : 0) : 0;
+  const nBaselines = o.baselines ? baselineSteps(baselineOpts) + floorReads - 1 : 0;
   const c = costs(o);
   const warmups = o.warmupMs > 0 ? runtimes : 0;
-  const totalCost = cells.length * c.cell + warmups * c.warmup + runtimes * c.runtime + (o.baselines ? (nBaselines - (o.native ? 1 : 0)) * c.baseline + (o.native ? c.native : 0) : 0) + (o.probe ? 7 * c.probe : 0);
+  const baselineCost = o.baselines ? floorReads * c.floor + 2 * baselineOpts.procs.length * c.baseline + (o.native ? c.native : 0) : 0;
+  const totalCost = cells.length * c.cell + warmups * c.warmup + runtimes * c.runtime + baselineCost + (o.probe ? 7 * c.probe : 0);
   const progress = new Progress(cells.length + warmups + runtimes + nBaselines + (o.probe ? 7 : 0), totalCost);
 
   let baselines: Baselines | null = null;
@@ -222,7 +227,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     if (o.baselines) {
       baselines = await runBaselines({
         ...baselineOpts,
-        onStep: (label) => progress.step(label, label.includes('native') ? c.native : c.baseline),
+        onStep: (label) => progress.step(label, label.includes('native') ? c.native : label.includes('spin-floor') ? c.floor : c.baseline),
       });
     }
     const m = await runMatrix({
@@ -231,8 +236,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
       warmupMs: o.warmupMs,
       beforeCells: async (pagers, wait) => {
         if (!baselines || !refRuntime || pagers !== 1 || wait !== refWait) return;
-        progress.step('baseline spin-floor (again, next to the reference cell)', c.baseline);
-        addSpinFloorReading(baselines, await measureSpinFloor(baselineOpts.durationMs));
+        progress.step('baseline spin-floor, unpinned and pinned (again, next to the reference cell)', c.floor);
+        await readSpinFloor(baselines.spinFloor, 'reference', baselineOpts.durationMs);
       },
       spin: o.spin,
       quantum: o.quantum,
@@ -241,8 +246,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
     results = m.results;
     errors = m.errors;
     if (baselines) {
-      progress.step('baseline spin-floor (again, at the end)', c.baseline);
-      addSpinFloorReading(baselines, await measureSpinFloor(baselineOpts.durationMs));
+      progress.step('baseline spin-floor, unpinned and pinned (again, at the end)', c.floor);
+      await readSpinFloor(baselines.spinFloor, 'end', baselineOpts.durationMs);
     }
     if (o.trace) traced = await traceFirstCell(o, o.trace);
     if (o.probe) {
