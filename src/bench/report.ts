@@ -145,6 +145,9 @@ export function computeRatios(results: CellResult[], baselines: Baselines | null
   };
 }
 
+/** A 1-process fault rate of 1 M/s is the goal on a machine whose spin floor is at most this (ns). */
+const ONE_M_FLOOR_NS = 500;
+
 /** The floor the ratios use, in words: "195 ns (pinned; unpinned 831 ns)", or why there is none. */
 function floorText(b: Baselines): string {
   const f = b.spinFloor;
@@ -166,18 +169,23 @@ export function computeTargets(r: Ratios, baselines: Baselines | null, probe: Pr
       : `devpager (${refName}) fault p50 ${ref ? `${Math.round(ref.p50Ns)} ns` : 'not measured'} / spin floor ${floorText(baselines)}, the lower of its pinned and unpinned medians`,
     value: r.faultP50VsSpinFloor, goal: '<= 3x', pass: judge(r.faultP50VsSpinFloor, (v) => v <= 3),
   });
-  // Issue 4: >= 1 M faults/s with one process whenever the run's spin floor is <= 0.5 µs.
+  // Issue 4 asked for 1 M faults/s with one process where the spin floor is <= 0.5 µs. Where it
+  // is slower, the goal scales down with it (a fault may cost two floor round trips), so the
+  // target applies on every machine instead of passing by default.
   const one = results.filter((c) => c.procs === 1);
   const bestOne = one.reduce<CellResult | null>((a, b) => (a === null || b.faultsPerSec > a.faultsPerSec ? b : a), null);
-  const floor = sf ? sf.p50Ns : NaN;
+  const floorNs = sf ? sf.p50Ns : NaN;
+  const scale = floorNs > ONE_M_FLOOR_NS ? ONE_M_FLOOR_NS / floorNs : 1;
+  const goalRate = 1e6 * scale;
+  const goalText = !sf
+    ? `goal 1 M/s, not scaled: spin floor ${baselines ? floorText(baselines) : 'not measured (--no-baselines)'}`
+    : scale < 1 ? `goal ${fmtRate(goalRate)}/s = 1 M x 0.5 µs / spin floor ${Math.round(floorNs)} ns` : `goal 1 M/s (spin floor ${Math.round(floorNs)} ns <= 0.5 µs)`;
   t.push({
-    name: '1 process: best faults/s / 1 M',
-    detail: !bestOne
-      ? 'no 1-process cell was run'
-      : `best 1-process cell ${bestOne.workload} pagers=${bestOne.pagers} ${bestOne.wait}: ${fmtRate(bestOne.faultsPerSec)}/s; spin floor ${Number.isFinite(floor) ? `${Math.round(floor)} ns` : 'not measured'}${floor > 500 ? ' (> 0.5 µs: target does not apply)' : ''}`,
-    value: bestOne ? bestOne.faultsPerSec / 1e6 : NaN,
+    name: '1 process: best faults/s vs 1 M (scaled to a floor > 0.5 µs)',
+    detail: bestOne ? `best 1-process cell ${bestOne.workload} pagers=${bestOne.pagers} ${bestOne.wait}: ${fmtRate(bestOne.faultsPerSec)}/s; ${goalText}` : 'no 1-process cell was run',
+    value: bestOne ? bestOne.faultsPerSec / goalRate : NaN,
     goal: '>= 1x',
-    pass: !bestOne ? null : floor > 500 ? true : bestOne.faultsPerSec >= 1e6,
+    pass: bestOne ? bestOne.faultsPerSec >= goalRate : null,
   });
   t.push({
     name: 'faults/s vs postMessage pager',
