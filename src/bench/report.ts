@@ -157,6 +157,12 @@ function floorText(b: Baselines): string {
   return `${Math.round(f.floor.p50Ns)} ns (${kind}; ${other === f.pinned ? 'pinned' : 'unpinned'} ${isSkipped(other) ? `not measured: ${other.skipped}` : `${Math.round(other.p50Ns)} ns`})`;
 }
 
+/** The 1-thread postMessage pager's rate, or why there is none. */
+function pmText(b: Baselines): string {
+  const pm = b.postMessage.find((r) => isSkipped(r) || r.procs === 1);
+  return !pm ? 'not run' : isSkipped(pm) ? `skipped: ${pm.skipped}` : `${fmtRate(pm.opsPerSec)} faults/s`;
+}
+
 export function computeTargets(r: Ratios, baselines: Baselines | null, probe: ProbeResult | null, cores: number, results: CellResult[] = []): Target[] {
   const ref = r.reference ? findCell(results, r.reference.workload, 1, 1, r.reference.wait) : undefined;
   const refName = r.reference ? `${r.reference.workload}, 1 process, 1 pager, ${r.reference.wait}` : 'no 1-process/1-pager cell was run';
@@ -189,7 +195,8 @@ export function computeTargets(r: Ratios, baselines: Baselines | null, probe: Pr
   });
   t.push({
     name: 'faults/s vs postMessage pager',
-    detail: baselines ? `devpager (${refName}) faults/s / postMessage pager (1 thread) faults/s` : 'baselines not run (--no-baselines)',
+    detail: !baselines ? 'baselines not run (--no-baselines)'
+      : `devpager (${refName}) faults/s / postMessage pager (1 thread) ${pmText(baselines)}`,
     value: r.faultsPerSecVsPostMessage, goal: '>= 10x', pass: judge(r.faultsPerSecVsPostMessage, (v) => v >= 10),
   });
   const over = r.oversubscribed;

@@ -43,8 +43,7 @@ export interface SpinFloor {
 }
 
 export function emptyFloor(): SpinFloor {
-  const none = (name: string): SkippedBaseline => ({ name, skipped: 'not measured' });
-  return { floor: none(UNPINNED), pinned: none(PINNED), unpinned: none(UNPINNED), readings: [] };
+  return { ...summariseFloor([]), readings: [] };
 }
 
 /** The CPUs a one-pager runtime gives its pager (pong) and its processes (ping), or why there are none. */
@@ -77,13 +76,17 @@ export async function readSpinFloor(f: SpinFloor, moment: FloorMoment, durationM
       : await read(PINNED, durationMs, pin);
     f.readings.push({ moment, pinned, result });
   }
-  f.pinned = kindFloor(f, true);
-  f.unpinned = kindFloor(f, false);
-  const both = [f.pinned, f.unpinned].filter((r): r is BaselineResult => !isSkipped(r));
-  f.floor = both.length === 0 ? f.unpinned : both.reduce((a, b) => (b.p50Ns < a.p50Ns ? b : a));
+  Object.assign(f, summariseFloor(f.readings));
 }
 
-function kindFloor(f: SpinFloor, pinned: boolean): BaselineResult | SkippedBaseline {
-  const mine = f.readings.filter((r) => r.pinned === pinned).map((r) => r.result);
-  return atMedian(mine.filter((r): r is BaselineResult => !isSkipped(r)), (r) => r.p50Ns) ?? mine[mine.length - 1];
+/** Each kind's median reading (or its latest skip) and the lower of the two: the run's floor. */
+export function summariseFloor(readings: readonly FloorReading[]): Omit<SpinFloor, 'readings'> {
+  const kind = (pinned: boolean, name: string): BaselineResult | SkippedBaseline => {
+    const mine = readings.filter((r) => r.pinned === pinned).map((r) => r.result);
+    return atMedian(mine.filter((r): r is BaselineResult => !isSkipped(r)), (r) => r.p50Ns) ?? mine[mine.length - 1] ?? { name, skipped: 'not measured' };
+  };
+  const pinned = kind(true, PINNED);
+  const unpinned = kind(false, UNPINNED);
+  const both = [pinned, unpinned].filter((r): r is BaselineResult => !isSkipped(r));
+  return { pinned, unpinned, floor: both.length === 0 ? unpinned : both.reduce((a, b) => (b.p50Ns < a.p50Ns ? b : a)) };
 }
