@@ -12,7 +12,7 @@ import { readSpinFloor } from '../bench/baselines/floor.js';
 import { baselineSteps, runBaselines, type Baselines } from '../bench/baselines/suite.js';
 import { createBenchRuntime, runCell, type CellResult, type Workload } from '../bench/cell.js';
 import { validateChromeTrace } from '../report/chrome-trace.js';
-import { WAIT_STRATEGIES, WORKLOADS, DEFAULT_WARMUP_MS, cellLabel, checkEveryFor, expandMatrix, runMatrix, type CellError } from '../bench/matrix.js';
+import { DISTURBED_CORES, WAIT_STRATEGIES, WORKLOADS, DEFAULT_WARMUP_MS, cellLabel, checkEveryFor, expandMatrix, runMatrix, type CellError } from '../bench/matrix.js';
 import { runScalingProbe, type ProbeResult } from '../bench/probe.js';
 import {
   DEFAULT_WAIT, baselinesJson, baselinesTable, computeRatios, computeTargets, machineInfo, probeText, ratiosText,
@@ -63,7 +63,7 @@ export const BENCH_OPTIONS = {
   quantum: { kind: 'int', min: 1, max: 1 << 30, help: 'requests a process makes before it yields its CPU to a waiting one\n(Runtime quantum; default 1024)' },
   warmup: {
     kind: 'int', min: 0, max: 600_000, arg: 'MS',
-    help: `longest untimed warm-up per runtime: 100 ms cells of every workload in\nturn, every process busy, until each workload's rate stops rising, so that\nV8 has compiled every process thread's code before the timed cells\n(default ${DEFAULT_WARMUP_MS}, a quarter of it for spin and park; --quick 50; 0 = none)`,
+    help: `longest untimed warm-up per runtime: 100 ms cells of every workload in\nturn, every process busy, until each workload's rate stops rising, so that\nV8 has compiled every process thread's code before the timed cells; time\nthat other processes take from the CPUs does not count (but at most 3 x MS\nof wall time) (default ${DEFAULT_WARMUP_MS}, a quarter of it for spin and park; --quick 50;\n0 = none)`,
   },
   'no-baselines': { kind: 'flag', help: 'skip the baselines (ratios against them show n/a)' },
   'no-native': { kind: 'flag', help: 'skip only the C baselines (Linux anon fault, userfaultfd)' },
@@ -95,7 +95,8 @@ drainFaultsPerSec, which adds the wind-down until every process has seen the sto
 percentiles are measured inside the faulting threads (rt.stats().latency.fault); pager busy =
 busyNs / cell wall time; cpu = process.cpuUsage() (all threads) over the cell; cores = that cpu /
 wall time; other = CPUs other processes kept busy meanwhile (/proc/stat; > 0.2 means the cell was
-disturbed); fair = min/max faults over processes in the window.`;
+disturbed, and it is measured again, up to 3 times, keeping the least disturbed); fair = min/max
+faults over processes in the window.`;
 
 export interface BenchOptions {
   durationMs: number;
@@ -278,9 +279,10 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const other = results.map((r) => r.otherCores).filter((x) => Number.isFinite(x));
   if (other.length > 0) {
     const avg = other.reduce((a, b) => a + b, 0) / other.length;
-    const disturbed = other.filter((x) => x > 0.2).length;
+    const disturbed = other.filter((x) => x > DISTURBED_CORES).length;
+    const again = results.filter((r) => r.attempts > 1).length;
     out.push('');
-    out.push(`other processes kept ${avg.toFixed(2)} CPUs busy on average during the cells; ${disturbed} of ${other.length} cells disturbed (other > 0.2)${avg > 0.1 ? ' — figures are noisy, run again on a quiet machine' : ''}`);
+    out.push(`other processes kept ${avg.toFixed(2)} CPUs busy on average during the cells; ${disturbed} of ${other.length} cells disturbed (other > ${DISTURBED_CORES})${again > 0 ? ` after ${again} were measured again` : ''}${avg > 0.1 ? ' — figures are noisy, run again on a quiet machine' : ''}`);
   }
   if (errors.length > 0) {
     out.push('');
