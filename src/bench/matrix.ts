@@ -32,7 +32,7 @@ export const WARMUP_CELL_MS = 100;
  * start and stop of a cell); one long cell, an idle pause or V8 flags do not replace the cells
  * (BENCHMARKS.md). What V8 needs is running time, so time that other processes took from the
  * CPUs during a cell (cell.ts otherCores) does not count towards `maxMs`; the warm-up still
- * ends after 3 x maxMs of wall time, so that a machine that stays busy cannot hold it forever.
+ * ends after 2 x maxMs of wall time, so that a machine that stays busy cannot hold it forever.
  */
 export async function warmUp(b: BenchRuntime, workloads: Workload[], procs: number, maxMs: number, cell: Omit<CellSpec, 'workload' | 'procs' | 'durationMs'>): Promise<Map<Workload, number[]>> {
   const rates = new Map<Workload, number[]>(workloads.map((w) => [w, []]));
@@ -40,7 +40,7 @@ export async function warmUp(b: BenchRuntime, workloads: Workload[], procs: numb
   const t0 = performance.now();
   const cpus = availableParallelism();
   let ours = 0; // ms of wall time, less the share other processes took
-  const over = () => ours >= maxMs || performance.now() - t0 >= 3 * maxMs;
+  const over = () => ours >= maxMs || performance.now() - t0 >= 2 * maxMs;
   while (rising.size > 0 && !over()) {
     for (const w of [...rising]) {
       const c0 = performance.now();

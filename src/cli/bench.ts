@@ -63,7 +63,7 @@ export const BENCH_OPTIONS = {
   quantum: { kind: 'int', min: 1, max: 1 << 30, help: 'requests a process makes before it yields its CPU to a waiting one\n(Runtime quantum; default 1024)' },
   warmup: {
     kind: 'int', min: 0, max: 600_000, arg: 'MS',
-    help: `longest untimed warm-up per runtime: 100 ms cells of every workload in\nturn, every process busy, until each workload's rate stops rising, so that\nV8 has compiled every process thread's code before the timed cells; time\nthat other processes take from the CPUs does not count (but at most 3 x MS\nof wall time) (default ${DEFAULT_WARMUP_MS}, a quarter of it for spin and park; --quick 50;\n0 = none)`,
+    help: `longest untimed warm-up per runtime: 100 ms cells of every workload in\nturn, every process busy, until each workload's rate stops rising, so that\nV8 has compiled every process thread's code before the timed cells; time\nthat other processes take from the CPUs does not count (but at most 2 x MS\nof wall time) (default ${DEFAULT_WARMUP_MS}, a quarter of it for spin and park; --quick 50;\n0 = none)`,
   },
   'no-baselines': { kind: 'flag', help: 'skip the baselines (ratios against them show n/a)' },
   'no-native': { kind: 'flag', help: 'skip only the C baselines (Linux anon fault, userfaultfd)' },
