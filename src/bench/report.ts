@@ -158,9 +158,9 @@ const ONE_M_FLOOR_NS = 500;
 function floorText(b: Baselines): string {
   const f = b.spinFloor;
   if (isSkipped(f.floor)) return `not measured (${f.floor.skipped})`;
-  const other = f.floor === f.pinned ? f.unpinned : f.pinned;
-  const kind = f.floor === f.pinned ? 'pinned' : 'unpinned';
-  return `${Math.round(f.floor.p50Ns)} ns (${kind}; ${other === f.pinned ? 'pinned' : 'unpinned'} ${isSkipped(other) ? `not measured: ${other.skipped}` : `${Math.round(other.p50Ns)} ns`})`;
+  const pinned = f.floor === f.pinned;
+  const other = pinned ? f.unpinned : f.pinned;
+  return `${Math.round(f.floor.p50Ns)} ns (${pinned ? 'pinned; unpinned' : 'unpinned; pinned'} ${isSkipped(other) ? `not measured: ${other.skipped}` : `${Math.round(other.p50Ns)} ns`})`;
 }
 
 /** The 1-thread postMessage pager's rate, or why there is none. */
