@@ -16,7 +16,7 @@ test('a cell counts the faults of its timed window, published while every proces
       // A first cell warms the new runtime up, as the bench does: a cold one on a loaded machine
       // can spend a whole window before its processes publish their first count.
       await runCell(b, { workload: 'refault', procs: 3, durationMs: 50, pages: 64 });
-      const r = await runCell(b, { workload: 'refault', procs: 3, durationMs: 150, pages: 64 });
+      const r = await runCell(b, { workload: 'refault', procs: 3, durationMs: 300, pages: 64 });
       assert.ok(r.windowFaults > 0, 'faults were published during the window');
       assert.is(r.perProcess.length, 3);
       let sum = 0;
