@@ -16,7 +16,7 @@ import { DISTURBED_CORES, WORKLOADS, createBenchRuntime, runCell, type BenchRunt
 
 export { DISTURBED_CORES, WORKLOADS, WAIT_STRATEGIES };
 
-/** Longest warm-up per runtime, ms of wall time (see warmUp). */
+/** Longest warm-up per runtime, ms of the time other processes leave to the bench (see warmUp). */
 export const DEFAULT_WARMUP_MS = 4000;
 /** One warm-up cell's window, ms (a cell also takes ~50 ms to start and stop 16 processes). */
 export const WARMUP_CELL_MS = 100;
