@@ -13,63 +13,57 @@
  *
  * A config is `off` (stats: false) or `on:N` (stats: true, statsSample N).
  */
-import { parseArgs } from 'node:util';
-import { Runtime } from '../src/index.js';
-import type { WaitStrategy } from '../src/wait.js';
-import { spinFloor } from './baselines/spin.js';
+import { spinFloor } from '../src/bench/baselines/spin.js';
+import { median } from '../src/util/stats.js';
+import { WAIT_STRATEGIES, type WaitStrategy } from '../src/wait.js';
+import { benchArgs, fmtSpread, fooRuntime, refaultRounds } from './common.js';
 
-const { values } = parseArgs({
-  options: {
-    runs: { type: 'string', default: '4' },
-    pages: { type: 'string', default: '4096' },
-    rounds: { type: 'string', default: '20' },
-    wait: { type: 'string', default: 'spin,adaptive' },
-    configs: { type: 'string', default: 'off,on:64,on:16' },
-    floor: { type: 'boolean' },
-    help: { type: 'boolean' },
-  },
+const o = benchArgs('fault-loop', 'One process refaulting a mapping: ns per fault for each configuration, alternated runs.', {
+  runs: { kind: 'int', min: 1, max: 1000, default: 4, help: 'alternated runs of every configuration (default 4)' },
+  pages: { kind: 'int', min: 1, max: 1_000_000, default: 4096, help: 'pages of the mapping (default 4096)' },
+  rounds: { kind: 'int', min: 1, max: 100_000, default: 20, help: 'refault rounds per run; a run\'s figure is its median round (default 20)' },
+  wait: { kind: 'choices', choices: WAIT_STRATEGIES, default: ['spin', 'adaptive'], help: 'wait strategies (default spin,adaptive)' },
+  configs: { kind: 'string', default: 'off,on:64,on:16', arg: 'LIST', help: 'off (stats: false) or on:N (stats on, statsSample N), comma separated\n(default off,on:64,on:16)' },
+  floor: { kind: 'flag', help: 'also read the spin ping-pong floor in each run, and ns per fault over it' },
 });
-if (values.help) {
-  console.log('usage: node dist/bench/fault-loop.js [--runs N] [--pages N] [--rounds N] [--wait spin,park,adaptive] [--configs off,on:64,on:16] [--floor]');
-  process.exit(0);
-}
-const runs = Number(values.runs);
-const pages = Number(values.pages);
-const rounds = Number(values.rounds);
-const waits = values.wait!.split(',') as WaitStrategy[];
-const configs = values.configs!.split(',').map((c) => (c === 'off' ? { name: 'stats off', stats: false, sample: 64 } : { name: `stats on, sample ${c.split(':')[1]}`, stats: true, sample: Number(c.split(':')[1]) }));
-const FOO = new URL('../src/drivers/foo.js', import.meta.url);
-const PROG = new URL('./workers/refault-loop.js', import.meta.url);
+const waits: readonly WaitStrategy[] = o.wait;
+const configs = o.configs.split(',').map((c) => {
+  if (c === 'off') return { name: 'stats off', stats: false, sample: 64 };
+  const n = Number(c.split(':')[1]);
+  if (!c.startsWith('on:') || !Number.isInteger(n) || n < 1 || (n & (n - 1)) !== 0) {
+    console.error(`fault-loop: --configs: '${c}' is neither off nor on:N with N a power of two`);
+    process.exit(2);
+  }
+  return { name: `stats on, sample ${n}`, stats: true, sample: n };
+});
 
-const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
 const results = new Map<string, number[]>();
 const floors: number[] = [];
-for (let r = 0; r < runs; r++) {
+for (let r = 0; r < o.runs; r++) {
   // --floor: the spin ping-pong floor of this run, so each run's fault cost reads as a ratio
-  if (values.floor) floors.push((await spinFloor({ iterations: 200_000 })).p50Ns);
+  if (o.floor) floors.push((await spinFloor({ iterations: 200_000 })).p50Ns);
   for (const wait of waits) {
     for (const c of configs) {
-      const rt = await Runtime.create({ memory: 64 << 20, wait, stats: c.stats, statsSample: c.sample, devices: [{ name: 'foo', driver: FOO, config: { size1: pages * 4096 } }] });
+      const rt = await fooRuntime(o.pages, { wait, stats: c.stats, statsSample: c.sample });
       try {
-        const out = (await rt.run(PROG, pages, rounds)) as { nsPerFault: number[] };
         const key = `${wait} | ${c.name}`;
-        const ns = median(out.nsPerFault);
+        const ns = median(await refaultRounds(rt, o.pages, o.rounds));
         results.set(key, [...(results.get(key) ?? []), ns]);
-        if (values.floor) results.set(`${key} /floor`, [...(results.get(`${key} /floor`) ?? []), ns / floors[r]]);
+        if (o.floor) results.set(`${key} /floor`, [...(results.get(`${key} /floor`) ?? []), ns / floors[r]]);
       } finally {
         await rt.close();
       }
     }
   }
 }
-console.log(`one process, refault of ${pages} pages x ${rounds} rounds, ${runs} alternated runs; ns per fault, median (min..max)`);
+console.log(`one process, refault of ${o.pages} pages x ${o.rounds} rounds, ${o.runs} alternated runs; ns per fault, median (min..max)`);
 for (const wait of waits) {
   const base = results.get(`${wait} | ${configs[0].name}`)!;
   for (const c of configs) {
     const v = results.get(`${wait} | ${c.name}`)!;
     const rel = c === configs[0] ? '' : ` ${((median(v) / median(base) - 1) * 100).toFixed(1)}% vs ${configs[0].name}`;
-    console.log(`${wait.padEnd(9)} ${c.name.padEnd(22)} ${median(v).toFixed(0).padStart(6)} (${Math.min(...v).toFixed(0)}..${Math.max(...v).toFixed(0)})${rel}`);
+    console.log(`${wait.padEnd(9)} ${c.name.padEnd(22)} ${fmtSpread(v, (x) => x.toFixed(0))}${rel}`);
     const f = results.get(`${wait} | ${c.name} /floor`);
-    if (f) console.log(`${''.padEnd(9)} ${'  per fault / floor'.padEnd(22)} ${median(f).toFixed(2).padStart(5)}x (${Math.min(...f).toFixed(2)}..${Math.max(...f).toFixed(2)}), floor p50 ${median(floors)} ns (${Math.min(...floors)}..${Math.max(...floors)})`);
+    if (f) console.log(`${''.padEnd(9)} ${'  per fault / floor'.padEnd(22)} ${fmtSpread(f, (x) => `${x.toFixed(2)}x`)}, floor p50 ${fmtSpread(floors, (x) => `${x.toFixed(0)}`)} ns`);
   }
 }

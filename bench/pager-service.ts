@@ -11,7 +11,6 @@
  * round does (pmapRemove), and reports ns per fault and per removed page; the table gives the
  * median and the spread over runs, after a warm-up that lets V8 optimise the path.
  */
-import { parseArgs } from 'node:util';
 import { MAP_SHARED, PAGE_SIZE, PROT_READ, PROT_WRITE } from '../src/constants.js';
 import type { Driver } from '../src/driver.js';
 import bench from '../src/drivers/bench.js';
@@ -21,27 +20,18 @@ import { STATUS_LIVE, S_STATUS, TLB_BYTES } from '../src/layout.js';
 import { Pager } from '../src/pager/pager.js';
 import { OP_FAULT, OP_MMAP, OP_PMAP_REMOVE, R_ARG, R_OP, R_POST_TS, R_SEQ, RES_ERR, RES_VAL } from '../src/pager/protocol.js';
 import { createArena } from '../src/physmem.js';
+import { benchArgs, fmtSpread } from './common.js';
 
-const { values } = parseArgs({
-  options: {
-    runs: { type: 'string', default: '15' },
-    pages: { type: 'string', default: '4096' },
-    driver: { type: 'string', default: 'bench' },
-    help: { type: 'boolean' },
-  },
+const { runs, pages, driver } = benchArgs('pager-service', 'What the pager spends on one fault, on one thread, without the handoff.', {
+  runs: { kind: 'int', min: 1, max: 100_000, default: 15, help: 'timed rounds after the warm-up (default 15)' },
+  pages: { kind: 'int', min: 1, max: 1_000_000, default: 4096, help: 'pages of the mapping: faults per round (default 4096)' },
+  driver: { kind: 'choice', choices: ['bench', 'foo'], default: 'bench', help: 'the device: bench (as devpager bench uses it) or foo (default bench)' },
 });
-if (values.help) {
-  console.log('usage: node dist/bench/pager-service.js [--runs N] [--pages N] [--driver bench|foo]');
-  process.exit(0);
-}
-const runs = Number(values.runs);
-const pages = Number(values.pages);
-const drivers: Record<string, { driver: Driver; config: unknown }> = {
+const drivers: Record<typeof driver, { driver: Driver; config: unknown }> = {
   bench: { driver: bench, config: { pages, ring: Math.min(pages, 4096) } },
   foo: { driver: foo, config: { size1: pages * PAGE_SIZE } },
 };
-const d = drivers[values.driver!];
-if (!d) throw new TypeError(`--driver must be bench or foo, got ${values.driver}`);
+const d = drivers[driver];
 
 const { sab, layout, phys } = createArena({ memory: 128 << 20, maxProcs: 2 });
 const tlbs = [new SharedArrayBuffer(TLB_BYTES)];
@@ -95,8 +85,7 @@ for (let r = 0; r < runs; r++) {
   fault.push(f);
   remove.push(rm);
 }
-const med = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
-const spread = (a: number[]) => `${Math.min(...a).toFixed(0)}..${Math.max(...a).toFixed(0)}`;
-console.log(`pager service, ${values.driver} driver, ${pages} pages, ${runs} runs: ns, median (min..max)`);
-console.log(`fault (OP_FAULT served, reply written)  ${med(fault).toFixed(0).padStart(5)} (${spread(fault)})`);
-console.log(`pmapRemove, per page                    ${med(remove).toFixed(0).padStart(5)} (${spread(remove)})`);
+const ns = (x: number) => x.toFixed(0);
+console.log(`pager service, ${driver} driver, ${pages} pages, ${runs} runs: ns, median (min..max)`);
+console.log(`fault (OP_FAULT served, reply written)  ${fmtSpread(fault, ns)}`);
+console.log(`pmapRemove, per page                    ${fmtSpread(remove, ns)}`);

@@ -11,52 +11,31 @@
  * `pin` is RuntimeOptions.pin: true (pager on a core of its own, the process on the others;
  * Linux); `free` is pin: false.
  */
-import { parseArgs } from 'node:util';
-import { Runtime } from '../src/index.js';
+import { median } from '../src/util/stats.js';
+import { benchArgs, fooRuntime, refaultRounds } from './common.js';
 
-const { values } = parseArgs({
-  options: {
-    runs: { type: 'string', default: '3' },
-    passes: { type: 'string', default: '30' },
-    pages: { type: 'string', default: '4096' },
-    warm: { type: 'string', default: '10' },
-    configs: { type: 'string', default: 'free,pin' },
-    help: { type: 'boolean' },
-  },
+const { runs, passes, pages, warm, configs } = benchArgs('passes', 'Pass after pass of one process over a warm runtime, pinned and not.', {
+  runs: { kind: 'int', min: 1, max: 1000, default: 3, help: 'alternated runs of every configuration (default 3)' },
+  passes: { kind: 'int', min: 1, max: 100_000, default: 30, help: 'timed passes per run (default 30)' },
+  pages: { kind: 'int', min: 1, max: 1_000_000, default: 4096, help: 'pages of the mapping: faults per pass (default 4096)' },
+  warm: { kind: 'int', min: 0, max: 100_000, default: 10, arg: 'ROUNDS', help: 'untimed rounds before the passes (default 10)' },
+  configs: { kind: 'choices', choices: ['free', 'pin'], default: ['free', 'pin'], help: 'free (pin: false) and/or pin (pin: true) (default free,pin)' },
 });
-if (values.help) {
-  console.log('usage: node dist/bench/passes.js [--runs N] [--passes N] [--pages N] [--warm ROUNDS] [--configs free,pin]');
-  process.exit(0);
-}
-const num = (name: string, v: string | undefined, min: number) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new TypeError(`--${name} must be an integer >= ${min}, got ${v}`);
-  return n;
-};
-const runs = num('runs', values.runs, 1);
-const passes = num('passes', values.passes, 1);
-const pages = num('pages', values.pages, 1);
-const warm = num('warm', values.warm, 0);
-const configs = values.configs!.split(',');
-for (const c of configs) if (c !== 'free' && c !== 'pin') throw new TypeError(`--configs: '${c}' is neither free nor pin`);
-const FOO = new URL('../src/drivers/foo.js', import.meta.url);
-const PROG = new URL('./workers/refault-loop.js', import.meta.url);
-const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
 
 const all = new Map<string, { us: number[]; collapses: number; collapseParks: number[] }>();
 console.log(`one process, ${passes} passes of ${pages} faults after ${warm} warm rounds, ${runs} alternated runs per configuration`);
 for (let r = 0; r < runs; r++) {
   for (const c of configs) {
-    const rt = await Runtime.create({ memory: 64 << 20, pin: c === 'pin', devices: [{ name: 'foo', driver: FOO, config: { size1: pages * 4096 } }] });
+    const rt = await fooRuntime(pages, { pin: c === 'pin' });
     try {
-      if (warm > 0) await rt.run(PROG, pages, warm);
+      if (warm > 0) await refaultRounds(rt, pages, warm);
       const us: number[] = [];
       const parks: number[] = [];
       for (let k = 0; k < passes; k++) {
         rt.resetStats();
-        const out = (await rt.run(PROG, pages, 1)) as { nsPerFault: number[] };
+        const [ns] = await refaultRounds(rt, pages, 1);
         const s = rt.stats();
-        us.push(out.nsPerFault[0] / 1000);
+        us.push(ns / 1000);
         parks.push(s.totals.parks - s.pagers.reduce((a, p) => a + p.counters.parks, 0));
       }
       const m = median(us);

@@ -20,58 +20,24 @@ import { Worker } from 'node:worker_threads';
 import { Bench } from 'tinybench';
 import { PAGE_SIZE } from '../src/constants.js';
 import { FI_ANON } from '../src/layout.js';
+import type { OptionSpecs, OptionValues } from '../src/cli/args.js';
 import { createArena } from '../src/physmem.js';
+import { median } from '../src/util/stats.js';
+import { benchArgs } from './common.js';
 import { makeBatch, type BenchOp, type BenchWorkerData, type BenchWorkerResult } from './workers/physmem-bench.js';
 
 const BATCH = 1000;
 const MEMORY = 64 << 20;
 const FILL = 0.5;
 
-interface Options { runs: number; timeMs: number; durationMs: number; workers: number[]; json: string | null }
-
-function usage(): string {
-  return `usage: node dist/bench/physmem.js [options]
-  --runs N         measure every figure N times on a fresh arena (default 3, >= 1)
-  --time MS        tinybench time budget per single-thread task and run (default 500)
-  --duration MS    fixed loop duration per worker and run (default 1000)
-  --workers LIST   worker counts for the multi-thread part, comma separated (default 1,2,4)
-  --json FILE      also write the results as JSON to FILE
-  --help           this text`;
-}
-
-function parseArgs(argv: string[]): Options {
-  const o: Options = { runs: 3, timeMs: 500, durationMs: 1000, workers: [1, 2, 4], json: null };
-  const num = (name: string, v: string | undefined, min: number): number => {
-    const n = Number(v);
-    if (v === undefined || !Number.isInteger(n) || n < min) throw new RangeError(`${name} must be an integer >= ${min}, got ${v === undefined ? 'nothing' : JSON.stringify(v)}`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    switch (a) {
-      case '--runs': o.runs = num('--runs', argv[++i], 1); break;
-      case '--time': o.timeMs = num('--time', argv[++i], 10); break;
-      case '--duration': o.durationMs = num('--duration', argv[++i], 10); break;
-      case '--workers': {
-        const v = argv[++i];
-        if (v === undefined) throw new RangeError('--workers needs a list such as 2,4');
-        o.workers = v.split(',').map((s) => num('--workers', s, 1));
-        if (o.workers.some((n) => n > 8)) throw new RangeError('--workers: at most 8 workers (arena thread slots)');
-        break;
-      }
-      case '--json': {
-        const v = argv[++i];
-        if (v === undefined || v.startsWith('--')) throw new RangeError('--json needs a file name');
-        o.json = v;
-        break;
-      }
-      case '--help': case '-h': console.log(usage()); process.exit(0);
-      // falls through (unreachable)
-      default: throw new RangeError(`unknown option ${JSON.stringify(a)}\n${usage()}`);
-    }
-  }
-  return o;
-}
+const OPTIONS = {
+  runs: { kind: 'int', min: 1, max: 1000, default: 3, help: 'measure every figure N times on a fresh arena (default 3)' },
+  time: { kind: 'int', min: 10, max: 600_000, default: 500, arg: 'MS', help: 'tinybench time budget per single-thread task and run (default 500)' },
+  duration: { kind: 'int', min: 10, max: 600_000, default: 1000, arg: 'MS', help: 'fixed loop duration per worker and run (default 1000)' },
+  workers: { kind: 'ints', min: 1, max: 8, default: [1, 2, 4], help: 'worker counts for the multi-thread part, at most 8 (arena thread slots) (default 1,2,4)' },
+  json: { kind: 'string', arg: 'FILE', help: 'also write the results as JSON to FILE' },
+} as const satisfies OptionSpecs;
+type Options = OptionValues<typeof OPTIONS>;
 
 /** A fresh arena with FILL of its frames taken at random (scattered), the rest free. */
 function freshArena() {
@@ -80,12 +46,6 @@ function freshArena() {
   for (let i = 0; i < n; i++) a.phys.allocFrame(FI_ANON, true);
   return a;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 interface Row {
   name: string;
@@ -118,7 +78,7 @@ const MULTI: Array<[string, BenchOp]> = [
 async function singleThread(o: Options): Promise<Row[]> {
   const runs = new Map<string, number[]>(SINGLE.map(([n]) => [n, []]));
   for (let r = 0; r < o.runs; r++) {
-    const bench = new Bench({ time: o.timeMs, warmupTime: 100, throws: true });
+    const bench = new Bench({ time: o.time, warmupTime: 100, throws: true });
     for (const [name, op] of SINGLE) {
       const { phys } = freshArena();
       const batch = makeBatch(phys, op);
@@ -160,7 +120,7 @@ async function multiThread(o: Options): Promise<Row[]> {
         const gate = new SharedArrayBuffer(8);
         const g = new Int32Array(gate);
         const ws = Array.from({ length: n }, (_, i) =>
-          startWorker(url, { sab, gate, thread: i + 1, op, durationMs: o.durationMs }, o.durationMs + 30_000));
+          startWorker(url, { sab, gate, thread: i + 1, op, durationMs: o.duration }, o.duration + 30_000));
         const all = Promise.all(ws.map((w) => w.done));
         while (Atomics.load(g, 0) < n) await Promise.race([all, new Promise((res) => setTimeout(res, 1))]);
         Atomics.store(g, 1, 1);
@@ -196,13 +156,7 @@ function printTable(title: string, rows: Row[]): void {
 }
 
 async function main(): Promise<void> {
-  let o: Options;
-  try {
-    o = parseArgs(process.argv.slice(2));
-  } catch (e) {
-    console.error(`physmem bench: ${(e as Error).message}`);
-    process.exit(2);
-  }
+  const o = benchArgs('physmem', 'Physical-memory micro-benchmarks: alloc+free pairs per second, one thread and several.', OPTIONS);
   const machine = {
     cpus: os.availableParallelism?.() ?? os.cpus().length,
     cpuModel: os.cpus()[0]?.model ?? 'unknown',
@@ -213,7 +167,7 @@ async function main(): Promise<void> {
   };
   console.log(`physmem micro-benchmarks: ${machine.cpus} CPUs (${machine.cpuModel}), Node ${machine.node}, ${machine.platform}, load average ${machine.loadAvg1}`);
   console.log(`arena ${MEMORY >> 20} MiB (${MEMORY / PAGE_SIZE} frames, ${FILL * 100}% pre-allocated), ${o.runs} runs per figure; ` +
-    `single thread: tinybench ${o.timeMs} ms/task, batches of ${BATCH}; workers: ${o.durationMs} ms loops`);
+    `single thread: tinybench ${o.time} ms/task, batches of ${BATCH}; workers: ${o.duration} ms loops`);
 
   const single = await singleThread(o);
   printTable('One thread (tinybench)', single);
@@ -223,7 +177,7 @@ async function main(): Promise<void> {
   if (o.json) {
     writeFileSync(o.json, JSON.stringify({
       benchmark: 'physmem', date: new Date().toISOString(), machine,
-      config: { memoryBytes: MEMORY, fill: FILL, batch: BATCH, runs: o.runs, timeMs: o.timeMs, durationMs: o.durationMs, workers: o.workers },
+      config: { memoryBytes: MEMORY, fill: FILL, batch: BATCH, runs: o.runs, timeMs: o.time, durationMs: o.duration, workers: o.workers },
       unit: 'alloc+free pairs per second',
       singleThread: single, workers: multi,
     }, null, 2) + '\n');

@@ -17,7 +17,6 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { parseArgs } from 'node:util';
 import vm from 'node:vm';
 import { Bench } from 'tinybench';
 import { C, FI_KERNEL, TLB_BYTES, VPAGES } from '../src/layout.js';
@@ -31,6 +30,8 @@ if (typeof (vm as { SourceTextModule?: unknown }).SourceTextModule !== 'function
   const r = spawnSync(process.execPath, ['--experimental-vm-modules', '--experimental-import-meta-resolve', '--no-warnings', ...process.argv.slice(1)], { stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }
+import { median } from '../src/util/stats.js';
+import { benchArgs, fmtSpread } from './common.js';
 
 const BATCH = 1 << 14;
 const VA = 0x0100_0000;
@@ -81,19 +82,12 @@ async function setup() {
 
 export interface TlbResult { task: string; nsPerAccess: number[]; ratioToRaw: number[] }
 
-function median(a: number[]): number {
-  const s = [...a].sort((x, y) => x - y);
-  return s[s.length >> 1];
-}
-
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string' }, time: { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean' } } });
-  if (values.help) {
-    console.log('usage: node dist/bench/tlb.js [--runs N (5)] [--time MS per task (300)] [--json FILE]');
-    return;
-  }
-  const runs = Number(values.runs ?? 5);
-  const time = Number(values.time ?? 300);
+  const { runs, time, json } = benchArgs('tlb', 'TLB-hit cost of p.load32/p.store32 against a raw Int32Array read.', {
+    runs: { kind: 'int', min: 1, max: 1000, default: 5, help: 'tinybench runs of every task (default 5)' },
+    time: { kind: 'int', min: 10, max: 60_000, default: 300, arg: 'MS', help: 'tinybench time per task and run (default 300)' },
+    json: { kind: 'string', arg: 'FILE', help: 'also write the results as JSON' },
+  });
   const { p, pc, pfns, raw, loops } = await setup();
   const base0 = pfns[0] * 1024;
   let sink = 0;
@@ -122,12 +116,12 @@ async function main(): Promise<void> {
   console.log(`TLB-hit cost, ${runs} runs x tinybench ${time} ms/task, batches of ${BATCH}; ${os.cpus().length} CPUs, Node ${process.version}`);
   console.log('task'.padEnd(48), 'ns/access (median, min..max)'.padEnd(30), 'x raw (median, min..max)');
   for (const r of results) {
-    const f = (a: number[]) => `${median(a).toFixed(2)} (${Math.min(...a).toFixed(2)}..${Math.max(...a).toFixed(2)})`;
+    const f = (a: number[]) => fmtSpread(a, (x) => x.toFixed(2));
     console.log(r.task.padEnd(48), f(r.nsPerAccess).padEnd(30), r.task.startsWith('raw') ? '' : f(r.ratioToRaw));
   }
   const hit = results.find((r) => r.task === 'p.load32 TLB hit, 1 page')!;
   console.log(`\ntarget: load32 hit <= 3x raw read: ${median(hit.ratioToRaw) <= 3 ? 'PASS' : 'MISS'} (${median(hit.ratioToRaw).toFixed(2)}x median)`);
-  if (values.json) writeFileSync(values.json, JSON.stringify({ runs, time, batch: BATCH, node: process.version, cpus: os.cpus().length, results }, null, 1));
+  if (json) writeFileSync(json, JSON.stringify({ runs, time, batch: BATCH, node: process.version, cpus: os.cpus().length, results }, null, 1));
   if (sink === 0.5) console.log(sink);
 }
 

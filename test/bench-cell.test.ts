@@ -13,7 +13,10 @@ test('a cell counts the faults of its timed window, published while every proces
   withTimeout(60_000, async () => {
     const b = await createBenchRuntime({ pagers: 1, wait: 'adaptive', maxProcs: 3, devicePages: 4096 });
     try {
-      const r = await runCell(b, { workload: 'refault', procs: 3, durationMs: 150, pages: 64 });
+      // A first cell warms the new runtime up, as the bench does: a cold one on a loaded machine
+      // can spend a whole window before its processes publish their first count.
+      await runCell(b, { workload: 'refault', procs: 3, durationMs: 50, pages: 64 });
+      const r = await runCell(b, { workload: 'refault', procs: 3, durationMs: 300, pages: 64 });
       assert.ok(r.windowFaults > 0, 'faults were published during the window');
       assert.is(r.perProcess.length, 3);
       let sum = 0;
@@ -30,7 +33,10 @@ test('a cell counts the faults of its timed window, published while every proces
       assert.ok(r.countWindowMs >= r.windowMs, 'the drain window ends after STOP');
       // The runtime's own fault counter (process threads, until t2) saw at least the window's.
       assert.ok(r.counters.faults >= r.windowFaults, `runtime ${r.counters.faults} >= window ${r.windowFaults}`);
-      assert.ok(r.fairness > 0 && r.fairness <= 1, `fairness over window counts: ${r.fairness}`);
+      // Fairness is over the window counts (a process may publish none in a window on a busy machine).
+      const counts = r.perProcess.map((p) => p.windowFaults);
+      assert.is(r.fairness, Math.max(...counts) > 0 ? Math.min(...counts) / Math.max(...counts) : 0, `fairness over window counts: ${r.fairness}`);
+      assert.is(r.attempts, 1, 'runCell measures once; only the matrix measures again');
 
       // A second cell in the same runtime starts its counts from zero.
       const r2 = await runCell(b, { workload: 'refault', procs: 1, durationMs: 50, pages: 64 });

@@ -54,6 +54,9 @@ const PROGRAMS: Record<Program, URL> = {
   sparse: new URL('./programs/sparse.js', import.meta.url),
 };
 
+/** Other processes keeping more CPUs busy than this on average during a cell disturbed it (CellResult.otherCores). */
+export const DISTURBED_CORES = 0.2;
+
 export const BENCH_DRIVER = new URL('../drivers/bench.js', import.meta.url);
 export const BENCH_DEV = '/dev/bench0';
 
@@ -162,10 +165,15 @@ export interface CellResult {
   cores: number;
   /**
    * CPUs busy with other processes on average over the cell (machine busy time from /proc/stat
-   * minus ours, 10 ms resolution; NaN off Linux). Above ~0.2 on 2 cores the cell was disturbed.
+   * minus ours, 10 ms resolution; NaN off Linux). Above DISTURBED_CORES the cell was disturbed.
    */
   otherCores: number;
   perProcess: { windowFaults: number; faults: number; elapsedMs: number; setupMs: number }[];
+  /**
+   * How many times the cell was measured: 1 from runCell; more when the matrix measured it again
+   * because other processes disturbed it, and kept the least disturbed (matrix.ts measureCell).
+   */
+  attempts: number;
   /** min / max windowFaults over processes (1 = perfectly fair) */
   fairness: number;
   /** program-specific extras (sparse: mmapMs) */
@@ -339,6 +347,7 @@ function summarise(
     otherCores: Number.isFinite(busyMs) ? Math.max(0, (busyMs - cpuMs) / totalMs) : NaN,
     stopMs: t2 - t1,
     perProcess: results.map((r, i) => ({ windowFaults: windowCounts[i], faults: r.faults, elapsedMs: r.elapsedMs, setupMs: r.setupMs })),
+    attempts: 1,
     fairness: maxF > 0 ? minF / maxF : 0,
     extra,
     queueWaitP50Ns: stats.latency.queueWait.p50Ns,

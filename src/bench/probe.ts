@@ -5,7 +5,7 @@
  *   large: `sparse` over a 10^6-page mapping, touching a seeded random sample of 4 096 pages per
  *          round (spread over ~1 000 page-table pages), then pmapRemove of the whole range.
  *
- * Each is run three times, alternating; the median-p50 run of each is reported. Per-fault cost
+ * Each is run three times, alternating; the median-p50 run of each is reported (atMedian). Per-fault cost
  * is the fault latency measured inside the faulting thread (p50 and mean), so the
  * whole-range pmapRemove between rounds (which walks every page-table page) is not charged to the
  * faults; the throughput of both is reported too. Setting up the large mapping calls d_mmap for
@@ -13,6 +13,7 @@
  */
 import type { WaitStrategy } from '../wait.js';
 import { createBenchRuntime, runCell, type CellResult } from './cell.js';
+import { atMedian } from './median-run.js';
 
 export interface ProbeOptions {
   durationMs: number;
@@ -70,9 +71,8 @@ export async function runScalingProbe(o: ProbeOptions): Promise<ProbeResult> {
       o.onStep?.(`probe: ${sample} pages of a ${largePages}-page mapping (${i + 1}/${repeats})`);
       larges.push(await runCell(b, { workload: 'sparse', procs: 1, durationMs: o.durationMs, rangePages: largePages, chunkPages: sample, seed: o.seed }));
     }
-    const mid = (rs: CellResult[]) => rs.slice().sort((a, b) => a.p50Ns - b.p50Ns)[rs.length >> 1];
-    const small = mid(smalls);
-    const large = mid(larges);
+    const small = atMedian(smalls, (r) => r.p50Ns) ?? smalls[0];
+    const large = atMedian(larges, (r) => r.p50Ns) ?? larges[0];
     return {
       smallPages, largePages, sample, wait, small, large,
       smallP50s: smalls.map((r) => r.p50Ns),
@@ -86,3 +86,4 @@ export async function runScalingProbe(o: ProbeOptions): Promise<ProbeResult> {
     await b.close();
   }
 }
+

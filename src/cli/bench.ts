@@ -5,19 +5,20 @@
  */
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
-import { parseArgs } from 'node:util';
 import { MAX_MEMORY } from '../physmem.js';
+import { fmtRate } from '../util/format.js';
 import type { WaitStrategy } from '../wait.js';
-import { addSpinFloorReading, baselineSteps, measureSpinFloor, runBaselines, type Baselines } from '../bench/baselines.js';
+import { readSpinFloor } from '../bench/baselines/floor.js';
+import { baselineSteps, runBaselines, type Baselines } from '../bench/baselines/suite.js';
 import { createBenchRuntime, runCell, type CellResult, type Workload } from '../bench/cell.js';
 import { validateChromeTrace } from '../report/chrome-trace.js';
-import { WAIT_STRATEGIES, WORKLOADS, DEFAULT_WARMUP_MS, cellLabel, checkEveryFor, expandMatrix, runMatrix, type CellError } from '../bench/matrix.js';
+import { DISTURBED_CORES, WAIT_STRATEGIES, WORKLOADS, DEFAULT_WARMUP_MS, cellLabel, checkEveryFor, expandMatrix, runMatrix, type CellError } from '../bench/matrix.js';
 import { runScalingProbe, type ProbeResult } from '../bench/probe.js';
 import {
-  DEFAULT_WAIT, baselinesJson, baselinesTable, computeRatios, computeTargets, fmtRate, machineInfo, probeText, ratiosText,
+  DEFAULT_WAIT, baselinesJson, baselinesTable, computeRatios, computeTargets, machineInfo, probeText, ratiosText,
   resultsTable, targetsText, type BenchJson,
 } from '../bench/report.js';
-import { UsageError, bytes, choiceList, intList, posInt } from './args.js';
+import { UsageError, optionsHelp, parseOptions, type OptionSpecs } from './args.js';
 import { Progress } from './progress.js';
 
 export const BENCH_SUMMARY = 'run the multi-threaded fault benchmark and print a table';
@@ -31,6 +32,45 @@ const DEFAULTS = {
   memory: 64 << 20,
 };
 
+/**
+ * The options of `devpager bench`, declared once: parsing and the help both come from here.
+ * Options whose default depends on --quick have none here (parseBenchArgs fills them in).
+ */
+export const BENCH_OPTIONS = {
+  duration: { kind: 'int', min: 1, max: 600_000, arg: 'MS', help: `timed window per cell (default ${DEFAULTS.duration}); baselines use max(MS, 200)` },
+  quick: { kind: 'flag', help: 'tiny matrix: every workload, procs 1,4, 1 pager, adaptive, 100 ms cells' },
+  workload: { kind: 'choices', choices: WORKLOADS, help: `comma list of ${WORKLOADS.join(', ')} (default all)` },
+  procs: { kind: 'ints', min: 1, max: 256, help: `processes per cell (default ${DEFAULTS.procs.join(',')})` },
+  pagers: { kind: 'ints', min: 1, max: 64, help: `pager threads (default ${DEFAULTS.pagers.join(',')})` },
+  wait: { kind: 'choices', choices: WAIT_STRATEGIES, help: `wait strategies: ${WAIT_STRATEGIES.join(', ')} (default all)` },
+  pages: { kind: 'int', min: 1, max: 1_000_000, default: DEFAULTS.pages, help: `pages per mapping (page_fault, refault, shared; random maps 64 x N) (default ${DEFAULTS.pages})` },
+  memory: { kind: 'size', default: DEFAULTS.memory, help: 'physical memory per runtime, e.g. 64M, 1G (default 64M)' },
+  ring: { kind: 'int', min: 1, max: 1 << 20, help: 'frames behind the bench device\'s data range (default 4096)' },
+  seed: { kind: 'int', min: 0, max: 2 ** 32 - 1, default: 42, help: 'PRNG seed of the random workload and the probe (default 42)' },
+  json: { kind: 'string', arg: 'FILE', help: 'also write machine, results, baselines, ratios and targets as JSON' },
+  trace: {
+    kind: 'string', arg: 'FILE',
+    help: 'after the matrix, re-run its first cell with tracing on and write the trace\nas Chrome Trace Event JSON (Perfetto, chrome://tracing); tracing times every\nrequest, so the measured cells themselves run untraced',
+  },
+  'no-stats': { kind: 'flag', help: 'run the runtimes with stats off (no latency, no busy time): with a run\nthat has stats on, this measures what stats cost' },
+  'stats-sample': { kind: 'int', min: 1, max: 1 << 20, help: 'time 1 fault in N (a power of two; default the Runtime\'s, 256)' },
+  'process-nice': { kind: 'int', min: 0, max: 19, default: 0, help: 'run process threads at nice N (0-19; default 0): pagers then win the CPU\nwhen processes outnumber cores (see BENCHMARKS.md for the trade-off)' },
+  pin: {
+    kind: 'choice', choices: ['auto', 'on', 'off'], default: 'auto', arg: 'MODE',
+    help: 'auto, on or off (default auto): pin the pagers to the top cores and the\nprocesses to the cores left (Runtime pin; Linux, taskset; with as many\npagers as cores, the pagers share the top core)',
+  },
+  spin: { kind: 'int', min: 0, max: 1 << 30, help: 'a waiting process\'s polls before it parks while others wait for a CPU\n(Runtime spin; default 1000)' },
+  quantum: { kind: 'int', min: 1, max: 1 << 30, help: 'requests a process makes before it yields its CPU to a waiting one\n(Runtime quantum; default 1024)' },
+  warmup: {
+    kind: 'int', min: 0, max: 600_000, arg: 'MS',
+    help: `longest untimed warm-up per runtime: 100 ms cells of every workload in\nturn, every process busy, until each workload's rate stops rising, so that\nV8 has compiled every process thread's code before the timed cells; time\nthat other processes take from the CPUs does not count (but at most 2 x MS\nof wall time) (default ${DEFAULT_WARMUP_MS}, a quarter of it for spin and park; --quick 50;\n0 = none)`,
+  },
+  'no-baselines': { kind: 'flag', help: 'skip the baselines (ratios against them show n/a)' },
+  'no-native': { kind: 'flag', help: 'skip only the C baselines (Linux anon fault, userfaultfd)' },
+  'no-probe': { kind: 'flag', help: 'skip the scaling probe' },
+  help: { kind: 'flag', short: 'h', help: 'show this help' },
+} as const satisfies OptionSpecs;
+
 export const BENCH_USAGE = `usage: devpager bench [options]
 
 Runs every cell of workloads x processes x pagers x wait strategies (one Runtime per
@@ -40,40 +80,7 @@ probe (1k vs 10^6 mapped pages), then prints a table, the ratios and the targets
 The defaults finish in under a minute on 2 cores.
 
 options:
-  --duration MS       timed window per cell (default ${DEFAULTS.duration}); baselines use max(MS, 200)
-  --quick             tiny matrix: every workload, procs 1,4, 1 pager, adaptive, 100 ms cells
-  --workload LIST     comma list of ${WORKLOADS.join(', ')} (default all)
-  --procs LIST        processes per cell (default ${DEFAULTS.procs.join(',')})
-  --pagers LIST       pager threads (default ${DEFAULTS.pagers.join(',')})
-  --wait LIST         wait strategies: ${WAIT_STRATEGIES.join(', ')} (default all)
-  --pages N           pages per mapping (page_fault, refault, shared; random maps 64 x N) (default ${DEFAULTS.pages})
-  --memory SIZE       physical memory per runtime, e.g. 64M, 1G (default 64M)
-  --ring N            frames behind the bench device's data range (default 4096)
-  --seed N            PRNG seed of the random workload and the probe (default 42)
-  --json FILE         also write machine, results, baselines, ratios and targets as JSON
-  --trace FILE        after the matrix, re-run its first cell with tracing on and write the trace
-                      as Chrome Trace Event JSON (Perfetto, chrome://tracing); tracing times every
-                      request, so the measured cells themselves run untraced
-  --no-stats          run the runtimes with stats off (no latency, no busy time): with a run
-                      that has stats on, this measures what stats cost
-  --stats-sample N    time 1 fault in N (a power of two; default the Runtime's, 256)
-  --process-nice N    run process threads at nice N (0-19; default 0): pagers then win the CPU
-                      when processes outnumber cores (see BENCHMARKS.md for the trade-off)
-  --pin MODE          auto, on or off (default auto): pin the pagers to the top cores and the
-                      processes to the cores left (Runtime pin; Linux, taskset; with as many
-                      pagers as cores, the pagers share the top core)
-  --spin N            a waiting process's polls before it parks while others wait for a CPU
-                      (Runtime spin; default 1000)
-  --quantum N         requests a process makes before it yields its CPU to a waiting one
-                      (Runtime quantum; default 1024)
-  --warmup MS         longest untimed warm-up per runtime: 100 ms cells of every workload in
-                      turn, every process busy, until each workload's rate stops rising, so that
-                      V8 has compiled every process thread's code before the timed cells
-                      (default 4000, a quarter of it for spin and park; --quick 50; 0 = none)
-  --no-baselines      skip the baselines (ratios against them show n/a)
-  --no-native         skip only the C baselines (Linux anon fault, userfaultfd)
-  --no-probe          skip the scaling probe
-  -h, --help          show this help
+${optionsHelp(BENCH_OPTIONS)}
 
 workloads:
   page_fault  mmap N pages, touch each (one load32: one fault), munmap, repeat
@@ -88,7 +95,8 @@ drainFaultsPerSec, which adds the wind-down until every process has seen the sto
 percentiles are measured inside the faulting threads (rt.stats().latency.fault); pager busy =
 busyNs / cell wall time; cpu = process.cpuUsage() (all threads) over the cell; cores = that cpu /
 wall time; other = CPUs other processes kept busy meanwhile (/proc/stat; > 0.2 means the cell was
-disturbed); fair = min/max faults over processes in the window.`;
+disturbed, and it is measured again, up to 3 times, keeping the least disturbed); fair = min/max
+faults over processes in the window.`;
 
 export interface BenchOptions {
   durationMs: number;
@@ -117,71 +125,34 @@ export interface BenchOptions {
 
 /** Parse `devpager bench` arguments. Throws UsageError; returns null for --help. */
 export function parseBenchArgs(argv: string[]): BenchOptions | null {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        duration: { type: 'string' },
-        quick: { type: 'boolean', default: false },
-        workload: { type: 'string' },
-        procs: { type: 'string' },
-        pagers: { type: 'string' },
-        wait: { type: 'string' },
-        pages: { type: 'string' },
-        memory: { type: 'string' },
-        ring: { type: 'string' },
-        seed: { type: 'string' },
-        json: { type: 'string' },
-        trace: { type: 'string' },
-        'no-stats': { type: 'boolean', default: false },
-        'stats-sample': { type: 'string' },
-        'process-nice': { type: 'string' },
-        pin: { type: 'string' },
-        warmup: { type: 'string' },
-        spin: { type: 'string' },
-        quantum: { type: 'string' },
-        'no-baselines': { type: 'boolean', default: false },
-        'no-native': { type: 'boolean', default: false },
-        'no-probe': { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (e) {
-    // parseArgs appends advice about '--' that does not apply here; keep the first sentence.
-    throw new UsageError((e as Error).message.replace(/\. To specify a positional argument.*$/s, ''), 'bench');
-  }
-  if (values.help) return null;
-  const quick = values.quick;
+  const v = parseOptions(argv, BENCH_OPTIONS);
+  if (v.help) return null;
+  const quick = v.quick;
   const o: BenchOptions = {
-    durationMs: values.duration !== undefined ? posInt('duration', values.duration, 1, 600_000) : quick ? 100 : DEFAULTS.duration,
-    workloads: values.workload !== undefined ? choiceList('workload', values.workload, WORKLOADS) : [...WORKLOADS],
-    procs: values.procs !== undefined ? intList('procs', values.procs, 1, 256) : quick ? [1, 4] : DEFAULTS.procs,
-    pagers: values.pagers !== undefined ? intList('pagers', values.pagers, 1, 64) : quick ? [1] : DEFAULTS.pagers,
-    waits: values.wait !== undefined ? choiceList('wait', values.wait, WAIT_STRATEGIES) : quick ? ['adaptive'] : DEFAULTS.waits,
-    pages: values.pages !== undefined ? posInt('pages', values.pages, 1, 1_000_000) : DEFAULTS.pages,
-    memory: values.memory !== undefined ? bytes('memory', values.memory) : DEFAULTS.memory,
-    ring: values.ring !== undefined ? posInt('ring', values.ring, 1, 1 << 20) : undefined,
-    seed: values.seed !== undefined ? posInt('seed', values.seed, 0, 2 ** 32 - 1) : 42,
-    json: values.json,
-    trace: values.trace,
-    stats: !values['no-stats'],
-    statsSample: values['stats-sample'] !== undefined ? posInt('stats-sample', values['stats-sample'], 1, 1 << 20) : undefined,
-    processNice: values['process-nice'] !== undefined ? posInt('process-nice', values['process-nice'], 0, 19) : 0,
-    pin: values.pin === undefined ? 'auto' : pinMode(values.pin),
-    spin: values.spin !== undefined ? posInt('spin', values.spin, 0, 1 << 30) : undefined,
-    quantum: values.quantum !== undefined ? posInt('quantum', values.quantum, 1, 1 << 30) : undefined,
-    warmupMs: values.warmup !== undefined ? posInt('warmup', values.warmup, 0, 600_000) : quick ? 50 : DEFAULT_WARMUP_MS,
-    baselines: !values['no-baselines'],
-    native: !values['no-native'],
-    probe: !values['no-probe'],
+    durationMs: v.duration ?? (quick ? 100 : DEFAULTS.duration),
+    workloads: v.workload ?? [...WORKLOADS],
+    procs: v.procs ?? (quick ? [1, 4] : DEFAULTS.procs),
+    pagers: v.pagers ?? (quick ? [1] : DEFAULTS.pagers),
+    waits: v.wait ?? (quick ? ['adaptive'] : DEFAULTS.waits),
+    pages: v.pages,
+    memory: v.memory,
+    ring: v.ring,
+    seed: v.seed,
+    json: v.json,
+    trace: v.trace,
+    stats: !v['no-stats'],
+    statsSample: v['stats-sample'],
+    processNice: v['process-nice'],
+    pin: v.pin,
+    spin: v.spin,
+    quantum: v.quantum,
+    warmupMs: v.warmup ?? (quick ? 50 : DEFAULT_WARMUP_MS),
+    baselines: !v['no-baselines'],
+    native: !v['no-native'],
+    probe: !v['no-probe'],
     quick,
   };
-  if (o.memory < 16 * 4096 || o.memory > MAX_MEMORY) throw new UsageError(`--memory must be between 64k and 4G, got '${values.memory}'`);
-  if (o.json === '') throw new UsageError('--json needs a file name');
-  if (o.trace === '') throw new UsageError('--trace needs a file name');
+  if (o.memory < 16 * 4096 || o.memory > MAX_MEMORY) throw new UsageError(`--memory must be between 64k and 4G, got '${o.memory}'`);
   if (o.statsSample !== undefined && (o.statsSample & (o.statsSample - 1)) !== 0) throw new UsageError(`--stats-sample must be a power of two, got '${o.statsSample}'`);
   if (o.workloads.includes('random') && 64 * o.pages > 1_000_000) {
     throw new UsageError(`--pages ${o.pages}: the random workload maps 64 x N pages, which must fit the bench device's 10^6 pages (N <= 15625)`);
@@ -191,12 +162,6 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
     throw new UsageError(`--memory ${o.memory} bytes is too small for a ring of ${ring} frames (${(ring * 4096) >> 20} MiB) plus page tables; raise --memory or lower --ring`);
   }
   return o;
-}
-
-function pinMode(s: string): 'auto' | 'on' | 'off' {
-  const m = choiceList('pin', s, ['auto', 'on', 'off'] as const);
-  if (m.length !== 1) throw new UsageError(`--pin takes one of auto, on, off, got '${s}'`);
-  return m[0];
 }
 
 /** Re-run the matrix's first cell traced and write its Chrome trace; returns a line for the report. */
@@ -224,6 +189,7 @@ function costs(o: BenchOptions) {
     runtime: 400,
     baseline: bd + Math.min(300, Math.max(50, bd / 5)) + 200,
     native: 3 * (bd + Math.min(300, Math.max(50, bd / 5))) + 1500,
+    floor: 2 * (bd + Math.min(300, Math.max(50, bd / 5)) + 200), // unpinned and pinned
     probe: Math.max(o.durationMs, 100) + 150,
   };
 }
@@ -239,14 +205,17 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const cells = expandMatrix(o);
   const runtimes = o.pagers.length * o.waits.length;
   const baselineOpts = { durationMs: Math.max(o.durationMs, 200), native: o.native, procs: [1] };
-  // The spin floor is read again right before the reference cell's runtime starts its cells
-  // (1 pager, the first of adaptive/park/spin that runs) and after the matrix (Baselines.spinFloorReadings).
+  // The spin floor is read at the start (runBaselines), again right before the reference cell's
+  // runtime starts its cells (1 pager, the first of adaptive/park/spin that runs), and after the
+  // matrix (src/bench/baselines/floor.ts).
   const refWait = ([DEFAULT_WAIT, 'park', 'spin'] as const).find((w) => o.waits.includes(w));
   const refRuntime = o.pagers.includes(1) && o.procs.includes(1) && refWait !== undefined;
-  const nBaselines = o.baselines ? baselineSteps(baselineOpts) + 1 + (refRuntime ? 1 : 0) : 0;
+  const floorReads = o.baselines ? 2 + (refRuntime ? 1 : 0) : 0;
+  const nBaselines = o.baselines ? baselineSteps(baselineOpts) + floorReads - 1 : 0;
   const c = costs(o);
   const warmups = o.warmupMs > 0 ? runtimes : 0;
-  const totalCost = cells.length * c.cell + warmups * c.warmup + runtimes * c.runtime + (o.baselines ? (nBaselines - (o.native ? 1 : 0)) * c.baseline + (o.native ? c.native : 0) : 0) + (o.probe ? 7 * c.probe : 0);
+  const baselineCost = o.baselines ? floorReads * c.floor + 2 * baselineOpts.procs.length * c.baseline + (o.native ? c.native : 0) : 0;
+  const totalCost = cells.length * c.cell + warmups * c.warmup + runtimes * c.runtime + baselineCost + (o.probe ? 7 * c.probe : 0);
   const progress = new Progress(cells.length + warmups + runtimes + nBaselines + (o.probe ? 7 : 0), totalCost);
 
   let baselines: Baselines | null = null;
@@ -259,7 +228,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     if (o.baselines) {
       baselines = await runBaselines({
         ...baselineOpts,
-        onStep: (label) => progress.step(label, label.includes('native') ? c.native : c.baseline),
+        onStep: (label) => progress.step(label, label.includes('native') ? c.native : label.includes('spin-floor') ? c.floor : c.baseline),
       });
     }
     const m = await runMatrix({
@@ -268,8 +237,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
       warmupMs: o.warmupMs,
       beforeCells: async (pagers, wait) => {
         if (!baselines || !refRuntime || pagers !== 1 || wait !== refWait) return;
-        progress.step('baseline spin-floor (again, next to the reference cell)', c.baseline);
-        addSpinFloorReading(baselines, await measureSpinFloor(baselineOpts.durationMs));
+        progress.step('baseline spin-floor, unpinned and pinned (again, next to the reference cell)', c.floor);
+        await readSpinFloor(baselines.spinFloor, 'reference', baselineOpts.durationMs);
       },
       spin: o.spin,
       quantum: o.quantum,
@@ -278,8 +247,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
     results = m.results;
     errors = m.errors;
     if (baselines) {
-      progress.step('baseline spin-floor (again, at the end)', c.baseline);
-      addSpinFloorReading(baselines, await measureSpinFloor(baselineOpts.durationMs));
+      progress.step('baseline spin-floor, unpinned and pinned (again, at the end)', c.floor);
+      await readSpinFloor(baselines.spinFloor, 'end', baselineOpts.durationMs);
     }
     if (o.trace) traced = await traceFirstCell(o, o.trace);
     if (o.probe) {
@@ -310,9 +279,10 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const other = results.map((r) => r.otherCores).filter((x) => Number.isFinite(x));
   if (other.length > 0) {
     const avg = other.reduce((a, b) => a + b, 0) / other.length;
-    const disturbed = other.filter((x) => x > 0.2).length;
+    const disturbed = other.filter((x) => x > DISTURBED_CORES).length;
+    const again = results.filter((r) => r.attempts > 1).length;
     out.push('');
-    out.push(`other processes kept ${avg.toFixed(2)} CPUs busy on average during the cells; ${disturbed} of ${other.length} cells disturbed (other > 0.2)${avg > 0.1 ? ' — figures are noisy, run again on a quiet machine' : ''}`);
+    out.push(`other processes kept ${avg.toFixed(2)} CPUs busy on average during the cells; ${disturbed} of ${other.length} cells disturbed (other > ${DISTURBED_CORES})${again > 0 ? ` after ${again} were measured again` : ''}${avg > 0.1 ? ' — figures are noisy, run again on a quiet machine' : ''}`);
   }
   if (errors.length > 0) {
     out.push('');

@@ -1,6 +1,6 @@
 /**
  * What every workload program shares: the control page handshake with the host, the options the
- * host passes, the result it returns, and a seeded PRNG. Programs run in process threads; they
+ * host passes and the result it returns. Programs run in process threads; they
  * touch memory only through the Process API (`p`), like a user program would.
  *
  * Handshake (words of the bench device's control page, src/drivers/bench.ts):
@@ -111,16 +111,5 @@ export function finish(p: Process, c: Control, start: number, faults: number, to
     faults, touches, elapsedMs: end - start,
     startAbsMs: performance.timeOrigin + start, endAbsMs: performance.timeOrigin + end,
     setupMs: setupEnd - c.t0,
-  };
-}
-
-/** mulberry32: a small seeded PRNG (uint32 out), allocation free. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return (t ^ (t >>> 14)) >>> 0;
   };
 }

@@ -6,9 +6,10 @@
  */
 import type { Process } from '../../process/types.js';
 import {
-  checkMask, MAP_SHARED, PAGE_SIZE, PROT_READ, finish, mulberry32, openControl, readyAndWait, stopped,
+  checkMask, MAP_SHARED, PAGE_SIZE, PROT_READ, finish, openControl, readyAndWait, stopped,
   type ProgramOptions, type ProgramResult,
 } from './common.js';
+import { mulberry32u } from '../../util/prng.js';
 
 export default function main(p: Process, o: ProgramOptions): ProgramResult {
   const c = openControl(p, o);
@@ -18,7 +19,7 @@ export default function main(p: Process, o: ProgramOptions): ProgramResult {
   const chunks = Math.floor(n / chunk);
   const va = p.mmap(null, n * PAGE_SIZE, PROT_READ, MAP_SHARED, c.fd, o.offsetPages * PAGE_SIZE);
   const resident = new Uint8Array(n);
-  const rnd = mulberry32((o.seed ^ Math.imul(o.index + 1, 0x9e3779b9)) >>> 0);
+  const rnd = mulberry32u((o.seed ^ Math.imul(o.index + 1, 0x9e3779b9)) >>> 0);
   const setupEnd = performance.now();
   const start = readyAndWait(p, c);
   let faults = 0;

@@ -6,9 +6,10 @@
  */
 import type { Process } from '../../process/types.js';
 import {
-  checkMask, MAP_SHARED, PAGE_SIZE, PROT_READ, finish, mulberry32, openControl, readyAndWait, stopped,
+  checkMask, MAP_SHARED, PAGE_SIZE, PROT_READ, finish, openControl, readyAndWait, stopped,
   type ProgramOptions, type ProgramResult,
 } from './common.js';
+import { mulberry32u } from '../../util/prng.js';
 
 export default function main(p: Process, o: ProgramOptions): ProgramResult & { mmapMs: number } {
   const c = openControl(p, o);
@@ -18,7 +19,7 @@ export default function main(p: Process, o: ProgramOptions): ProgramResult & { m
   const t0 = performance.now();
   const va = p.mmap(null, n * PAGE_SIZE, PROT_READ, MAP_SHARED, c.fd, o.offsetPages * PAGE_SIZE);
   const mmapMs = performance.now() - t0;
-  const rnd = mulberry32(o.seed >>> 0);
+  const rnd = mulberry32u(o.seed >>> 0);
   const taken = new Uint8Array(n);
   const sample = new Float64Array(s);
   for (let k = 0; k < s; ) {

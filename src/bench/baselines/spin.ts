@@ -19,6 +19,14 @@ export interface SpinFloorOptions {
   durationMs?: number;
   /** Independent ping-pong pairs run at once (default 1). procs in the result = pairs (the pinging threads). */
   pairs?: number;
+  /**
+   * Pin each pinging thread to `ping` and each answering thread to `pong` (Linux CPU numbers,
+   * through taskset), as a runtime pins its processes and its pager; a thread that cannot be
+   * pinned fails the run. Default: not pinned.
+   */
+  pin?: { ping: readonly number[]; pong: readonly number[] };
+  /** The result's name (default 'spin-floor'). */
+  name?: string;
 }
 
 const WORKER = new URL('./spin-worker.js', import.meta.url);
@@ -38,7 +46,8 @@ export async function spinFloor(opts: SpinFloorOptions = {}): Promise<BaselineRe
   try {
     for (let p = 0; p < pairs; p++) {
       for (const role of ['ping', 'pong'] as const) {
-        group.add(WORKER, `spin-${role}-${p}`, { role, pair: p, ctl: ctlBuf, words, samples, cap, iterations });
+        const cpus = opts.pin ? [...opts.pin[role]] : null;
+        group.add(WORKER, `spin-${role}-${p}`, { role, pair: p, ctl: ctlBuf, words, samples, cap, iterations, cpus });
       }
     }
     await group.allReady();
@@ -57,7 +66,7 @@ export async function spinFloor(opts: SpinFloorOptions = {}): Promise<BaselineRe
       elapsedMs = await runWindow(ctl, durationMs);
     }
     await group.allDone();
-    return collect('spin-floor', ctl, new Float64Array(samples), cap, pairs, elapsedMs);
+    return collect(opts.name ?? 'spin-floor', ctl, new Float64Array(samples), cap, pairs, elapsedMs);
   } finally {
     setPhase(ctl, PHASE_STOP);
     await group.close();

@@ -7,7 +7,7 @@
  */
 import { Worker, type TransferListItem } from 'node:worker_threads';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { percentiles, type LatencySummary } from './stats.js';
+import { percentiles, type LatencySummary } from './latency.js';
 import {
   PHASE, PHASE_MEASURE, PHASE_STOP, PHASE_WARM, DOORBELL,
   nSamplesIndex, opsIndex, timeoutsIndex,
@@ -26,6 +26,10 @@ export interface BaselineResult extends LatencySummary {
 export interface SkippedBaseline {
   name: string;
   skipped: string;
+}
+
+export function isSkipped(r: BaselineResult | SkippedBaseline): r is SkippedBaseline {
+  return 'skipped' in r;
 }
 
 export const START_TIMEOUT_MS = 15_000;

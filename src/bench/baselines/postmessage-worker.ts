@@ -11,17 +11,14 @@
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import {
-  PAGE_SHIFT, PAGES_PER_PROC, PHASE, PHASE_MEASURE, PHASE_STOP,
-  nSamplesIndex, opsIndex, pteFor, waitForStart,
+  PAGE_SHIFT, PAGES_PER_PROC, PHASE_STOP, pteFor, waitForStart,
 } from './layout.js';
+import { OpRecorder, type WorkerShared } from './recorder.js';
 
-interface PmData {
+interface PmData extends WorkerShared {
   role: 'pager' | 'faulter';
   index: number;
-  ctl: SharedArrayBuffer;
   pte: SharedArrayBuffer;
-  samples: SharedArrayBuffer;
-  cap: number;
   ports: MessagePort[];
 }
 
@@ -54,9 +51,6 @@ function pager(): void {
 
 async function faulter(i: number): Promise<void> {
   const port = d.ports[0]!;
-  const samples = new Float64Array(d.samples);
-  const base = i * d.cap;
-  const cap = d.cap;
   const vpnBase = i * PAGES_PER_PROC;
   let pending: ((r: FaultReply) => void) | null = null;
   port.on('message', (r: FaultReply) => {
@@ -71,12 +65,10 @@ async function faulter(i: number): Promise<void> {
 
   parent.postMessage('ready');
   waitForStart(ctl); // blocking is fine here: nothing is in flight yet
+  const rec = new OpRecorder(d, ctl, i);
   let k = 0;
-  let ops = 0;
-  let n = 0;
-  let t0 = performance.now();
   for (;;) {
-    const ph = Atomics.load(ctl, PHASE);
+    const ph = rec.phase();
     if (ph === PHASE_STOP) break;
     const vpn = vpnBase + (k++ & (PAGES_PER_PROC - 1));
     Atomics.store(pte, vpn, 0);
@@ -84,15 +76,9 @@ async function faulter(i: number): Promise<void> {
     if (r.pte !== pteFor(vpn) || Atomics.load(pte, vpn) !== r.pte) {
       throw new Error(`postmessage-pager: PTE for vpn ${vpn} not entered`);
     }
-    const t1 = performance.now();
-    if (ph === PHASE_MEASURE) {
-      if (n < cap) samples[base + n++] = Math.round((t1 - t0) * 1e6);
-      ops++;
-    }
-    t0 = t1;
+    rec.done(ph);
   }
-  Atomics.store(ctl, opsIndex(i), ops);
-  Atomics.store(ctl, nSamplesIndex(i), n);
+  rec.publish();
   port.close();
   parent.postMessage('done');
 }

@@ -10,16 +10,17 @@ import {
   LINE, PHASE, PHASE_MEASURE, PHASE_STOP,
   elapsedIndex, nSamplesIndex, opsIndex, waitForStart,
 } from './layout.js';
+import { pinThisThread } from '../../affinity.js';
+import type { WorkerShared } from './recorder.js';
 
-interface SpinData {
+interface SpinData extends WorkerShared {
   role: 'ping' | 'pong';
   pair: number;
-  ctl: SharedArrayBuffer;
   words: SharedArrayBuffer;
-  samples: SharedArrayBuffer;
-  cap: number;
   /** 0: run by phases (duration mode); > 0: warm up, then time exactly this many round trips. */
   iterations: number;
+  /** the CPUs to pin this thread to, or null */
+  cpus: number[] | null;
 }
 
 const d = workerData as SpinData;
@@ -98,6 +99,7 @@ function pingCounted(samples: Float64Array, base: number, cap: number, iteration
   Atomics.store(ctl, nSamplesIndex(d.pair), n);
 }
 
+if (d.cpus) pinThisThread(d.cpus); // throws, failing the run, if it cannot
 port.postMessage('ready');
 waitForStart(ctl);
 if (d.role === 'pong') {

@@ -22,11 +22,11 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "latency.h"
+
 #define MAX_THREADS 64
-#define SAMPLE_CAP (1u << 21) /* per thread; beyond this faults are counted, not timed */
 
 static long page_size;
 static size_t pages_per_map = 256;
@@ -43,12 +43,6 @@ struct thread_result {
     int err;
     char errmsg[128];
 };
-
-static inline uint64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static long thread_minflt(void) {
     struct rusage ru;
@@ -67,7 +61,7 @@ static int round_trip(struct thread_result *r, int record) {
         ((volatile char *)p)[i * (size_t)page_size] = 1;
         uint64_t t1 = now_ns();
         if (record) {
-            if (r->n < SAMPLE_CAP) r->samples[r->n++] = (uint32_t)(t1 - t0 > UINT32_MAX ? UINT32_MAX : t1 - t0);
+            record_sample(r->samples, &r->n, t0, t1);
             r->faults++;
         }
     }
@@ -96,21 +90,6 @@ fail:
     return NULL;
 }
 
-static int cmp_u32(const void *a, const void *b) {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* Nearest rank, as in bench/baselines/stats.ts. */
-static double rank(const uint32_t *s, uint64_t n, double q) {
-    double c = q * (double)n;
-    uint64_t i = (uint64_t)c;
-    if ((double)i < c) i++;
-    if (i == 0) i = 1;
-    if (i > n) i = n;
-    return (double)s[i - 1];
-}
-
 int main(int argc, char **argv) {
     if (argc < 3) {
         fprintf(stderr, "usage: %s THREADS DURATION_MS [PAGES_PER_MAP]\n", argv[0]);
@@ -123,7 +102,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bad arguments\n");
         return 2;
     }
-    warmup_ms = duration_ms / 5 < 50 ? 50 : duration_ms / 5 > 300 ? 300 : duration_ms / 5;
+    warmup_ms = warmup_for(duration_ms);
     page_size = sysconf(_SC_PAGESIZE);
 
     struct thread_result res[MAX_THREADS];
@@ -154,20 +133,16 @@ int main(int argc, char **argv) {
     uint32_t *all = malloc(sizeof(uint32_t) * (n ? n : 1));
     if (!all) { perror("malloc"); return 1; }
     uint64_t k = 0;
-    double sum = 0;
     for (int t = 0; t < threads; t++) {
         memcpy(all + k, res[t].samples, sizeof(uint32_t) * res[t].n);
         k += res[t].n;
     }
-    for (uint64_t i = 0; i < n; i++) sum += all[i];
-    qsort(all, n, sizeof(uint32_t), cmp_u32);
     double elapsed_ms = (double)(t1 - t0) / 1e6;
-    printf("{\"name\":\"linux-anon-fault\",\"procs\":%d,\"ops\":%llu,\"elapsedMs\":%.3f,\"opsPerSec\":%.1f,"
-           "\"p50Ns\":%.0f,\"p99Ns\":%.0f,\"p999Ns\":%.0f,\"meanNs\":%.1f,\"minflt\":%llu,\"pagesPerMap\":%zu,"
+    printf("{\"name\":\"linux-anon-fault\",\"procs\":%d,\"ops\":%llu,\"elapsedMs\":%.3f,\"opsPerSec\":%.1f,",
+           threads, (unsigned long long)faults, elapsed_ms, (double)faults * 1000.0 / elapsed_ms);
+    print_latency(all, n);
+    printf(",\"minflt\":%llu,\"pagesPerMap\":%zu,"
            "\"detail\":\"mmap %zu pages, write 1 byte/page, munmap; latency = the faulting store; minflt %llu for %llu touches\"}\n",
-           threads, (unsigned long long)faults, elapsed_ms, (double)faults * 1000.0 / elapsed_ms,
-           n ? rank(all, n, 0.5) : 0.0, n ? rank(all, n, 0.99) : 0.0, n ? rank(all, n, 0.999) : 0.0,
-           n ? sum / (double)n : 0.0, (unsigned long long)minflt, pages_per_map, pages_per_map,
-           (unsigned long long)minflt, (unsigned long long)faults);
+           (unsigned long long)minflt, pages_per_map, pages_per_map, (unsigned long long)minflt, (unsigned long long)faults);
     return 0;
 }

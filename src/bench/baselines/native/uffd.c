@@ -31,14 +31,14 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "latency.h"
 
 #ifndef UFFD_USER_MODE_ONLY
 #define UFFD_USER_MODE_ONLY 1
 #endif
 
-#define SAMPLE_CAP (1u << 21)
 #define PATTERN 0x5a
 
 static long page_size;
@@ -47,12 +47,6 @@ static int use_zeropage;
 static char *src_page;
 static volatile int handler_err;
 static char handler_msg[160];
-
-static inline uint64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void skip(const char *fmt, const char *what, int err) {
     printf("{\"name\":\"userfaultfd\",\"skipped\":\"");
@@ -89,20 +83,6 @@ static void *handler(void *arg) {
     }
 }
 
-static int cmp_u32(const void *a, const void *b) {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
-static double rank(const uint32_t *s, uint64_t n, double q) {
-    double c = q * (double)n;
-    uint64_t i = (uint64_t)c;
-    if ((double)i < c) i++;
-    if (i == 0) i = 1;
-    if (i > n) i = n;
-    return (double)s[i - 1];
-}
-
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: %s DURATION_MS [copy|zeropage] [PAGES]\n", argv[0]);
@@ -120,7 +100,7 @@ int main(int argc, char **argv) {
         /* Set before pthread_create: the handler thread inherits the mask. */
         if (sched_setaffinity(0, sizeof set, &set) != 0) { perror("sched_setaffinity"); return 1; }
     }
-    double warmup_ms = duration_ms / 5 < 50 ? 50 : duration_ms / 5 > 300 ? 300 : duration_ms / 5;
+    double warmup_ms = warmup_for(duration_ms);
     page_size = sysconf(_SC_PAGESIZE);
 
 #ifndef SYS_userfaultfd
@@ -175,7 +155,7 @@ int main(int argc, char **argv) {
             uint64_t t1 = now_ns();
             if (c != expect) bad = 1;
             if (timing) {
-                if (n < SAMPLE_CAP) samples[n++] = (uint32_t)(t1 - t0 > UINT32_MAX ? UINT32_MAX : t1 - t0);
+                record_sample(samples, &n, t0, t1);
                 faults++;
             }
         }
@@ -192,17 +172,12 @@ int main(int argc, char **argv) {
         printf("{\"name\":\"userfaultfd\",\"skipped\":\"faulting thread read data the handler did not supply\"}\n");
         return 0;
     }
-    double sum = 0;
-    for (uint64_t i = 0; i < n; i++) sum += samples[i];
-    qsort(samples, n, sizeof(uint32_t), cmp_u32);
     double elapsed_ms = (double)(t_end - t_start) / 1e6;
-    printf("{\"name\":\"userfaultfd\",\"procs\":1,\"ops\":%llu,\"elapsedMs\":%.3f,\"opsPerSec\":%.1f,"
-           "\"p50Ns\":%.0f,\"p99Ns\":%.0f,\"p999Ns\":%.0f,\"meanNs\":%.1f,"
-           "\"detail\":\"%s; handler thread resolves with %s; %zu-page region, MADV_DONTNEED per pass%s\"}\n",
-           (unsigned long long)faults, elapsed_ms, (double)faults * 1000.0 / elapsed_ms,
-           n ? rank(samples, n, 0.5) : 0.0, n ? rank(samples, n, 0.99) : 0.0, n ? rank(samples, n, 0.999) : 0.0,
-           n ? sum / (double)n : 0.0, how, use_zeropage ? "UFFDIO_ZEROPAGE" : "UFFDIO_COPY", pages,
-           pin ? "; both threads pinned to CPU 0" : "");
+    printf("{\"name\":\"userfaultfd\",\"procs\":1,\"ops\":%llu,\"elapsedMs\":%.3f,\"opsPerSec\":%.1f,",
+           (unsigned long long)faults, elapsed_ms, (double)faults * 1000.0 / elapsed_ms);
+    print_latency(samples, n);
+    printf(",\"detail\":\"%s; handler thread resolves with %s; %zu-page region, MADV_DONTNEED per pass%s\"}\n",
+           how, use_zeropage ? "UFFDIO_ZEROPAGE" : "UFFDIO_COPY", pages, pin ? "; both threads pinned to CPU 0" : "");
     return 0;
 #endif
 }

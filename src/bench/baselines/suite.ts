@@ -1,13 +1,14 @@
 /**
- * The baselines `devpager bench` reads its figures against, run in the same Node process
- * (bench/baselines/, written separately): the spin floor, the park pager, the postMessage pager,
- * and, when a C compiler and the kernel allow it, Linux's own anonymous fault and userfaultfd.
- * Every entry is either a result or a skip with its reason; nothing is silently dropped.
+ * The baselines `devpager bench` reads its figures against, run in the same Node process: the
+ * spin floor, the park pager, the postMessage pager, and, when a C compiler and the kernel allow
+ * it, Linux's own anonymous fault and userfaultfd. Every entry is either a result or a skip with
+ * its reason; nothing is silently dropped.
  */
-import {
-  isSkipped, nativeBaselines, parkPager, postMessagePager, spinFloor,
-  type BaselineResult, type SkippedBaseline,
-} from '../../bench/baselines/index.js';
+import { emptyFloor, readSpinFloor, type SpinFloor } from './floor.js';
+import { isSkipped, type BaselineResult, type SkippedBaseline } from './harness.js';
+import { nativeBaselines } from './native.js';
+import { parkPager } from './park.js';
+import { postMessagePager } from './postmessage.js';
 
 export type { BaselineResult, SkippedBaseline };
 export { isSkipped };
@@ -24,16 +25,8 @@ export interface BaselineOptions {
 }
 
 export interface Baselines {
-  /** the reading of `spinFloorReadings` with the median p50 (the first reading until more are added) */
-  spinFloor: BaselineResult | SkippedBaseline;
-  /**
-   * Every spin floor measured in this run, in order. On a VM the floor can have two modes, by
-   * where the vCPUs land, each held for seconds, so one reading taken far from the reference
-   * cell could land in the other mode and skew the ratio: the bench reads it again next to the
-   * reference cell and at the end, and reports the median
-   * (docs/experiments/spin-floor-modes.md).
-   */
-  spinFloorReadings: (BaselineResult | SkippedBaseline)[];
+  /** the spin floor, read pinned and unpinned at several moments of the run (floor.ts) */
+  spinFloor: SpinFloor;
   park: (BaselineResult | SkippedBaseline)[];
   postMessage: (BaselineResult | SkippedBaseline)[];
   native: (BaselineResult | SkippedBaseline)[];
@@ -56,8 +49,9 @@ async function guard(name: string, f: () => Promise<BaselineResult>): Promise<Ba
 export async function runBaselines(o: BaselineOptions): Promise<Baselines> {
   const procs = o.procs ?? [1];
   const durationMs = o.durationMs;
-  o.onStep?.('baseline spin-floor');
-  const floor = await measureSpinFloor(durationMs);
+  o.onStep?.('baseline spin-floor, unpinned and pinned');
+  const floor = emptyFloor();
+  await readSpinFloor(floor, 'start', durationMs);
   const park: (BaselineResult | SkippedBaseline)[] = [];
   const pm: (BaselineResult | SkippedBaseline)[] = [];
   for (const n of procs) {
@@ -77,19 +71,7 @@ export async function runBaselines(o: BaselineOptions): Promise<Baselines> {
       native = [{ name: 'native', skipped: `failed: ${(e as Error).message}` }];
     }
   }
-  return { spinFloor: floor, spinFloorReadings: [floor], park, postMessage: pm, native };
-}
-
-/** One spin-floor reading (a skip with its reason if it failed). */
-export function measureSpinFloor(durationMs: number): Promise<BaselineResult | SkippedBaseline> {
-  return guard('spin-floor', () => spinFloor({ durationMs, pairs: 1 }));
-}
-
-/** Add a reading and make `spinFloor` the reading with the median p50 (the lower middle of an even count). */
-export function addSpinFloorReading(b: Baselines, r: BaselineResult | SkippedBaseline): void {
-  b.spinFloorReadings.push(r);
-  const ok = b.spinFloorReadings.filter((x): x is BaselineResult => !isSkipped(x)).sort((x, y) => x.p50Ns - y.p50Ns);
-  if (ok.length > 0) b.spinFloor = ok[(ok.length - 1) >> 1];
+  return { spinFloor: floor, park, postMessage: pm, native };
 }
 
 /** The result named `name` with `procs` threads, if it ran. */

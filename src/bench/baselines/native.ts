@@ -1,12 +1,14 @@
 /**
  * Optional native baselines, built from C at run time (never committed binaries).
  *
- * The C sources live in the source tree (bench/baselines/native/*.c); tsc does not copy them, so
- * they are resolved from the compiled file's location: dist/bench/baselines/native.js -> repo root
- * -> bench/baselines/native/. Each run compiles into a fresh directory under os.tmpdir() with
- * `cc -O2 -pthread`, runs the program with a timeout, parses the one JSON line it prints, and
- * removes the directory. No `cc`, not Linux, or a compile failure: the baseline is reported as
- * skipped with the reason, never silently dropped.
+ * The C sources ship with the package as sources (package.json "files"), next to this file's
+ * TypeScript: tsc does not copy them, so they are found from the compiled file's location, which
+ * is dist/src/bench/baselines/native.js both in the repository and in an installed package: four
+ * levels up is the package root, and the sources are at src/bench/baselines/native/ below it.
+ * Each run compiles into a fresh directory under os.tmpdir() with `cc -O2 -pthread`, runs the
+ * program with a timeout, parses the one JSON line it prints, and removes the directory. No `cc`,
+ * not Linux, or a compile failure: the baseline is reported as skipped with the reason, never
+ * silently dropped.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -16,9 +18,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { durationOption, warmupMs, type BaselineResult, type SkippedBaseline } from './harness.js';
 
+const PACKAGE_ROOT = new URL('../../../../', import.meta.url);
+export const NATIVE_SOURCE_DIR = new URL('src/bench/baselines/native/', PACKAGE_ROOT);
+
 const SOURCES = {
-  'anon-fault': new URL('../../../bench/baselines/native/anon-fault.c', import.meta.url),
-  uffd: new URL('../../../bench/baselines/native/uffd.c', import.meta.url),
+  'anon-fault': new URL('anon-fault.c', NATIVE_SOURCE_DIR),
+  uffd: new URL('uffd.c', NATIVE_SOURCE_DIR),
 } as const;
 export type NativeProgram = keyof typeof SOURCES;
 
@@ -58,7 +63,7 @@ export class NativeBuild {
   /** Compile one program; returns the binary path or a skip reason. */
   async compile(program: NativeProgram): Promise<string | { skipped: string }> {
     const src = fileURLToPath(SOURCES[program]);
-    if (!existsSync(src)) return { skipped: `C source not found at ${src} (run from the devpager source tree)` };
+    if (!existsSync(src)) return { skipped: `C source not found at ${src} (the package is incomplete: it ships src/bench/baselines/native/*.c)` };
     const out = join(this.dir, program);
     try {
       await run('cc', ['-O2', '-pthread', '-o', out, src], 60_000);

@@ -11,19 +11,17 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import {
-  DONE, DOORBELL, PAGE_SHIFT, PAGES_PER_PROC, PHASE, PHASE_MEASURE, PHASE_STOP, WAIT_SAFETY_MS,
-  nSamplesIndex, opsIndex, pteFor, repIndex, reqIndex, timeoutsIndex, vaIndex, waitForStart,
+  DONE, DOORBELL, PAGE_SHIFT, PAGES_PER_PROC, PHASE_STOP, WAIT_SAFETY_MS,
+  pteFor, repIndex, reqIndex, timeoutsIndex, vaIndex, waitForStart,
 } from './layout.js';
+import { OpRecorder, type WorkerShared } from './recorder.js';
 
-interface ParkData {
+interface ParkData extends WorkerShared {
   role: 'pager' | 'faulter';
   index: number;
   procs: number;
-  ctl: SharedArrayBuffer;
   queue: SharedArrayBuffer;
   pte: SharedArrayBuffer;
-  samples: SharedArrayBuffer;
-  cap: number;
 }
 
 const d = workerData as ParkData;
@@ -55,21 +53,16 @@ function pager(procs: number): void {
 }
 
 function faulter(i: number): void {
-  const samples = new Float64Array(d.samples);
-  const base = i * d.cap;
-  const cap = d.cap;
+  const rec = new OpRecorder(d, ctl, i);
   const vpnBase = i * PAGES_PER_PROC;
   const REQ = reqIndex(i);
   const VA = vaIndex(i);
   const REP = repIndex(i);
   let seq = 0;
   let k = 0;
-  let ops = 0;
-  let n = 0;
   let timeouts = 0;
-  let t0 = performance.now();
   for (;;) {
-    const ph = Atomics.load(ctl, PHASE);
+    const ph = rec.phase();
     if (ph === PHASE_STOP) break;
     const vpn = vpnBase + (k++ & (PAGES_PER_PROC - 1));
     Atomics.store(pte, vpn, 0); // unmap, so the pager really has something to enter
@@ -83,15 +76,9 @@ function faulter(i: number): void {
       if (Atomics.wait(q, REP, prev, WAIT_SAFETY_MS) === 'timed-out') timeouts++;
     }
     if (Atomics.load(pte, vpn) !== pteFor(vpn)) throw new Error(`park-pager: PTE for vpn ${vpn} not entered`);
-    const t1 = performance.now();
-    if (ph === PHASE_MEASURE) {
-      if (n < cap) samples[base + n++] = Math.round((t1 - t0) * 1e6);
-      ops++;
-    }
-    t0 = t1;
+    rec.done(ph);
   }
-  Atomics.store(ctl, opsIndex(i), ops);
-  Atomics.store(ctl, nSamplesIndex(i), n);
+  rec.publish();
   Atomics.store(ctl, timeoutsIndex(i), timeouts);
   Atomics.add(ctl, DONE, 1);
   Atomics.add(ctl, DOORBELL, 1);

@@ -1,7 +1,7 @@
 /**
  * Medians and spread over several `devpager bench --json` files, as Markdown (for BENCHMARKS.md):
  *
- *   node dist/src/bench/median.js run1.json run2.json run3.json
+ *   node dist/bench/median.js run1.json run2.json run3.json
  *
  * Per cell: median faults/s with [min – max], median p50 / p99 and the median pager busy; then the
  * baselines, the ratios and the targets the same way (a target passes in the median if the median
@@ -9,19 +9,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { fmtRate, fmtUs, fmtX, type BenchJson } from './report.js';
+import type { BenchJson } from '../src/bench/report.js';
+import { fmtNsAsUs, fmtRate, fmtX } from '../src/util/format.js';
+import { median, spread as stats } from '../src/util/stats.js';
 
-export function median(xs: number[]): number {
-  const v = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
-  if (v.length === 0) return NaN;
-  const m = v.length >> 1;
-  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-}
-
+/** "median [min–max]" of the finite values, as BENCHMARKS.md's tables write it; "-" if none. */
 function spread(xs: number[], f: (x: number) => string): string {
-  const v = xs.filter((x) => Number.isFinite(x));
-  if (v.length === 0) return '-';
-  return `${f(median(v))} [${f(Math.min(...v))}–${f(Math.max(...v))}]`;
+  const s = stats(xs);
+  return s.n === 0 ? '-' : `${f(s.median)} [${f(s.min)}–${f(s.max)}]`;
 }
 
 function md(rows: string[][]): string {
@@ -50,7 +45,7 @@ export function medianReport(docs: BenchJson[]): string {
       return rs.length ? fmtRate(median(rs.map((r) => r.faultsPerSec))) : '-';
     });
     const p50s = docs.flatMap((d) => d.results.filter((r) => key(r).startsWith(`${g}|`)).map((r) => median([r.p50Ns])));
-    grid.push([pagers, wait, workload, ...cells, `${fmtUs(median(p50s))} [${fmtUs(Math.min(...p50s))}–${fmtUs(Math.max(...p50s))}]`]);
+    grid.push([pagers, wait, workload, ...cells, `${fmtNsAsUs(median(p50s))} [${fmtNsAsUs(Math.min(...p50s))}–${fmtNsAsUs(Math.max(...p50s))}]`]);
   }
   out.push('Median faults/s:');
   out.push('');
@@ -62,7 +57,7 @@ export function medianReport(docs: BenchJson[]): string {
     const r0 = rs[0];
     const busy = r0.pagerBusy.map((_, i) => `${Math.round(median(rs.map((r) => r.pagerBusy[i])) * 100)}%`).join('/');
     rows.push([String(r0.pagers), r0.wait, r0.workload, String(r0.procs), spread(rs.map((r) => r.faultsPerSec), fmtRate),
-      spread(rs.map((r) => r.p50Ns), fmtUs), fmtUs(median(rs.map((r) => r.p99Ns))), busy]);
+      spread(rs.map((r) => r.p50Ns), fmtNsAsUs), fmtNsAsUs(median(rs.map((r) => r.p99Ns))), busy]);
   }
   out.push(md(rows));
   out.push('');
@@ -71,15 +66,17 @@ export function medianReport(docs: BenchJson[]): string {
     const num = (name: string) => b.map((x) => (typeof x[name] === 'number' ? (x[name] as number) : NaN));
     out.push(md([
       ['baseline', 'median [min–max]'],
-      ['spin floor p50 µs', spread(num('spinFloorNs'), fmtUs)],
+      ['spin floor p50 µs (the lower kind)', spread(num('spinFloorNs'), fmtNsAsUs)],
+      ['spin floor p50 µs, pinned', spread(num('spinFloorPinnedNs'), fmtNsAsUs)],
+      ['spin floor p50 µs, unpinned', spread(num('spinFloorUnpinnedNs'), fmtNsAsUs)],
       ['park pager faults/s', spread(num('parkPagerFaultsPerSec'), fmtRate)],
-      ['park pager p50 µs', spread(num('parkPagerP50Ns'), fmtUs)],
+      ['park pager p50 µs', spread(num('parkPagerP50Ns'), fmtNsAsUs)],
       ['postMessage pager faults/s', spread(num('postMessagePagerFaultsPerSec'), fmtRate)],
-      ['postMessage pager p50 µs', spread(num('postMessagePagerP50Ns'), fmtUs)],
+      ['postMessage pager p50 µs', spread(num('postMessagePagerP50Ns'), fmtNsAsUs)],
       ['userfaultfd faults/s', spread(num('userfaultfdFaultsPerSec'), fmtRate)],
-      ['userfaultfd p50 µs', spread(num('userfaultfdP50Ns'), fmtUs)],
+      ['userfaultfd p50 µs', spread(num('userfaultfdP50Ns'), fmtNsAsUs)],
       ['Linux anon fault faults/s (1 thread)', spread(num('linuxAnonFaultsPerSec'), fmtRate)],
-      ['Linux anon fault p50 µs', spread(num('linuxAnonFaultP50Ns'), fmtUs)],
+      ['Linux anon fault p50 µs', spread(num('linuxAnonFaultP50Ns'), fmtNsAsUs)],
     ]));
     out.push('');
   }
@@ -88,9 +85,9 @@ export function medianReport(docs: BenchJson[]): string {
     out.push(md([
       ['scaling probe', 'median [min–max]'],
       [`refault ${probes[0].smallPages} pages: faults/s`, spread(probes.map((p) => p.small.faultsPerSec), fmtRate)],
-      [`refault ${probes[0].smallPages} pages: p50 µs`, spread(probes.map((p) => p.small.p50Ns), fmtUs)],
+      [`refault ${probes[0].smallPages} pages: p50 µs`, spread(probes.map((p) => p.small.p50Ns), fmtNsAsUs)],
       [`${probes[0].sample} of ${probes[0].largePages} pages: faults/s`, spread(probes.map((p) => p.large.faultsPerSec), fmtRate)],
-      [`${probes[0].sample} of ${probes[0].largePages} pages: p50 µs`, spread(probes.map((p) => p.large.p50Ns), fmtUs)],
+      [`${probes[0].sample} of ${probes[0].largePages} pages: p50 µs`, spread(probes.map((p) => p.large.p50Ns), fmtNsAsUs)],
       [`mmap of ${probes[0].largePages} pages, ms`, spread(probes.map((p) => p.largeMmapMs), (x) => x.toFixed(0))],
     ]));
     out.push('');
@@ -120,7 +117,7 @@ export function medianReport(docs: BenchJson[]): string {
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const files = process.argv.slice(2);
   if (files.length === 0) {
-    console.error('usage: node dist/src/bench/median.js RUN.json...');
+    console.error('usage: node dist/bench/median.js RUN.json...');
     process.exit(2);
   }
   console.log(medianReport(files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as BenchJson)));

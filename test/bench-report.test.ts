@@ -1,0 +1,144 @@
+/**
+ * What `devpager bench` concludes from its measurements, on constructed figures: which spin floor
+ * the ratios use, that every target applies (or says why it cannot), and how its options parse.
+ * No thread is started here; the measurements themselves are tested in bench-cell.test.ts and,
+ * from an installed package, in package.test.ts.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { summariseFloor, type FloorReading } from '../src/bench/baselines/floor.js';
+import type { BaselineResult } from '../src/bench/baselines/harness.js';
+import type { Baselines } from '../src/bench/baselines/suite.js';
+import type { CellResult } from '../src/bench/cell.js';
+import { computeRatios, computeTargets } from '../src/bench/report.js';
+import { measureCell } from '../src/bench/matrix.js';
+import { UsageError, parseOptions } from '../src/cli/args.js';
+import { parseBenchArgs } from '../src/cli/bench.js';
+
+function floorResult(name: string, p50Ns: number): BaselineResult {
+  return { name, procs: 1, ops: 1000, elapsedMs: 200, opsPerSec: 1e9 / p50Ns, p50Ns, p99Ns: 2 * p50Ns, p999Ns: 3 * p50Ns, meanNs: p50Ns };
+}
+
+function reading(moment: FloorReading['moment'], pinned: boolean, p50Ns: number | string): FloorReading {
+  const name = pinned ? 'spin-floor-pinned' : 'spin-floor';
+  return { moment, pinned, result: typeof p50Ns === 'string' ? { name, skipped: p50Ns } : floorResult(name, p50Ns) };
+}
+
+function cell(workload: CellResult['workload'], procs: number, pagers: number, faultsPerSec: number, p50Ns = 1000): CellResult {
+  return { workload, procs, pagers, wait: 'adaptive', faultsPerSec, p50Ns } as CellResult;
+}
+
+function baselines(readings: FloorReading[]): Baselines {
+  return { spinFloor: { ...summariseFloor(readings), readings }, park: [], postMessage: [], native: [] };
+}
+
+test('the floor is each kind\'s median reading, and the lower of the two kinds', () => {
+  const f = summariseFloor([
+    reading('start', false, 270), reading('start', true, 380),
+    reading('reference', true, 360), reading('reference', false, 982),
+    reading('end', false, 971), reading('end', true, 2000),
+  ]);
+  assert.is((f.unpinned as BaselineResult).p50Ns, 971, 'unpinned: the median of 270, 982, 971');
+  assert.is((f.pinned as BaselineResult).p50Ns, 380, 'pinned: the median of 380, 360, 2000');
+  assert.is(f.floor, f.pinned, 'the lower kind');
+  assert.is((f.floor as BaselineResult).name, 'spin-floor-pinned');
+  // An even count gives an actual reading, the lower middle one.
+  const even = summariseFloor([reading('start', false, 500), reading('end', false, 300)]);
+  assert.is((even.unpinned as BaselineResult).p50Ns, 300);
+});
+
+test('a kind that could not be read leaves the floor to the other; none gives a skip with the reason', () => {
+  const f = summariseFloor([reading('start', false, 900), reading('start', true, 'cannot pin like the cells: one CPU')]);
+  assert.is((f.floor as BaselineResult).p50Ns, 900);
+  assert.equal(f.pinned, { name: 'spin-floor-pinned', skipped: 'cannot pin like the cells: one CPU' });
+  const none = summariseFloor([reading('start', false, 'failed: x'), reading('start', true, 'failed: y')]);
+  assert.ok('skipped' in none.floor);
+  assert.ok('skipped' in summariseFloor([]).floor, 'no reading at all is a skip, not a crash');
+});
+
+test('the fault p50 ratio uses the lower floor', () => {
+  const b = baselines([reading('start', false, 1000), reading('start', true, 250)]);
+  const r = computeRatios([cell('refault', 1, 1, 1e6, 750)], b, null);
+  assert.is(r.faultP50VsSpinFloor, 3);
+});
+
+test('the 1-process target applies on a slow floor too: its goal scales with the floor', () => {
+  const t = (floorNs: number | null, rate: number) => {
+    const b = floorNs === null ? null : baselines([reading('start', false, floorNs)]);
+    const results = [cell('refault', 1, 1, rate), cell('refault', 1, 2, rate / 2)];
+    const all = computeTargets(computeRatios(results, b, null), b, null, 2, results);
+    return all.find((x) => x.name.startsWith('1 process'))!;
+  };
+  // A floor <= 0.5 µs: the goal is 1 M.
+  assert.is(t(400, 1.2e6).pass, true);
+  assert.is(t(400, 0.9e6).pass, false);
+  assert.ok(Math.abs(t(400, 0.9e6).value - 0.9) < 1e-9);
+  // A 1 µs floor: the goal is 500k, and a slow rate fails instead of passing by default.
+  assert.is(t(1000, 0.6e6).pass, true);
+  assert.is(t(1000, 0.3e6).pass, false, 'a slow floor does not switch the target off');
+  assert.match(t(1000, 0.3e6).detail, /500k\/s = 1 M x 0.5 µs \/ spin floor 1000 ns/);
+  // No floor measured: the 1 M goal, unscaled, and the detail says so.
+  assert.is(t(null, 0.9e6).pass, false);
+  assert.match(t(null, 0.9e6).detail, /not scaled/);
+  for (const f of [400, 1000, null]) assert.not.match(t(f, 1e6).detail, /does not apply/);
+});
+
+test('a target that cannot be evaluated says why', () => {
+  const results = [cell('refault', 1, 1, 1e6)];
+  const all = computeTargets(computeRatios(results, null, null), null, null, 2, results);
+  for (const x of all.filter((x) => x.pass === null)) assert.ok(x.detail.length > 0, `${x.name} gives a reason`);
+  assert.match(all.find((x) => x.name === 'fault p50 vs spin floor')!.detail, /--no-baselines/);
+});
+
+test('declared options: values are read and checked, errors name the option', () => {
+  const specs = {
+    runs: { kind: 'int', min: 1, max: 9, default: 3, help: 'runs' },
+    wait: { kind: 'choices', choices: ['spin', 'park'], help: 'waits' },
+    pin: { kind: 'choice', choices: ['on', 'off'], default: 'on', help: 'pin' },
+    json: { kind: 'string', help: 'file' },
+    quick: { kind: 'flag', help: 'quick' },
+  } as const;
+  assert.equal(parseOptions([], specs), { runs: 3, wait: undefined, pin: 'on', json: undefined, quick: false });
+  assert.equal(parseOptions(['--runs', '5', '--wait', 'park,spin', '--pin', 'off', '--json', 'x.json', '--quick'], specs),
+    { runs: 5, wait: ['park', 'spin'], pin: 'off', json: 'x.json', quick: true });
+  for (const [argv, re] of [
+    [['--runs', '0'], /--runs must be an integer in \[1, 9\]/],
+    [['--runs', '2.5'], /--runs/],
+    [['--wait', 'spin,nap'], /--wait: unknown value 'nap'/],
+    [['--pin', 'on,off'], /--pin takes one of on, off/],
+    [['--json='], /--json needs a value/],
+    [['--nope'], /--nope/],
+    [['stray'], /stray/],
+  ] as const) {
+    assert.throws(() => parseOptions(argv, specs), (e: Error) => e instanceof UsageError && re.test(e.message), argv.join(' '));
+  }
+});
+
+test('devpager bench arguments: --quick defaults, explicit values win, bad values are usage errors', () => {
+  const q = parseBenchArgs(['--quick'])!;
+  assert.equal([q.durationMs, q.procs, q.pagers, q.waits, q.warmupMs], [100, [1, 4], [1], ['adaptive'], 50]);
+  const o = parseBenchArgs(['--quick', '--procs', '2,16', '--duration', '70', '--pin', 'off', '--memory', '128M'])!;
+  assert.equal([o.durationMs, o.procs, o.pin, o.memory], [70, [2, 16], 'off', 128 << 20]);
+  assert.is(parseBenchArgs(['--help']), null);
+  assert.throws(() => parseBenchArgs(['--stats-sample', '3']), /power of two/);
+  assert.throws(() => parseBenchArgs(['--memory', '1k']), /--memory/);
+});
+
+test('a disturbed cell is measured again, up to 3 times within the budget, keeping the least disturbed', async () => {
+  const runs = (others: number[]) => {
+    let i = 0;
+    return async () => ({ ...cell('refault', 16, 1, 1e6 - i), otherCores: others[i++], attempts: 1 });
+  };
+  const quiet = await measureCell(runs([0.05, 0.9]), { left: 10 });
+  assert.equal([quiet.otherCores, quiet.attempts], [0.05, 1], 'a quiet cell is measured once');
+  const budget = { left: 10 };
+  const r = await measureCell(runs([0.9, 0.4, 0.6, 0.0]), budget);
+  assert.equal([r.otherCores, r.attempts, budget.left], [0.4, 3, 8], 'three measurements, the least disturbed kept');
+  const poor = { left: 1 };
+  const p = await measureCell(runs([0.9, 0.8, 0.0]), poor);
+  assert.equal([p.otherCores, p.attempts, poor.left], [0.8, 2, 0], 'no more than the budget');
+  const off = await measureCell(runs([NaN, 0]), { left: 10 });
+  assert.is(off.attempts, 1, 'no /proc/stat (not Linux): measured once');
+});
+
+test.run();
