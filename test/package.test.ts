@@ -24,8 +24,8 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SCRATCH = mkdtempSync(join(os.tmpdir(), 'devpager-user-'));
 process.on('exit', () => rmSync(SCRATCH, { recursive: true, force: true }));
 
-/** What the tarball may hold: the compiled library, the C baselines' sources, README, package.json. */
-const SHIPS = /^(dist\/src\/.+\.(js|cjs|d\.ts|d\.cts)|src\/bench\/baselines\/native\/[^/]+\.[ch]|README\.md|package\.json)$/;
+/** What the tarball may hold: the compiled library, the C baselines' sources, the docs, README, LICENSE, package.json. */
+const SHIPS = /^(dist\/src\/.+\.(js|cjs|d\.ts|d\.cts)|src\/bench\/baselines\/native\/[^/]+\.[ch]|docs\/.+\.(md|png)|README\.md|BENCHMARKS\.md|LICENSE|package\.json)$/;
 
 function tourBlocks(): { host: string; prog: string } {
   const md = readFileSync(join(ROOT, 'README.md'), 'utf8');
