@@ -15,6 +15,10 @@ import { ERRNO } from '../errors.js';
 import { A_PAGES, A_REFS, A_TABLE_F64, FI_ANON, LINE, type Layout } from '../layout.js';
 import type { PhysMem } from '../physmem.js';
 
+/** A_REFS of a line being claimed by create() or torn down by destroy(): no other use meanwhile. */
+const CLAIMED = -1;
+const DYING = -2;
+
 export class AnonObjects {
   private readonly words: Int32Array;
   private readonly f64: Float64Array;
@@ -38,7 +42,7 @@ export class AnonObjects {
       const b = k * (LINE / 4);
       if (Atomics.load(this.words, b + A_REFS) !== 0) continue;
       // Claim the line with its reference; then fill in what the object is.
-      if (Atomics.compareExchange(this.words, b + A_REFS, 0, -1) !== 0) continue;
+      if (Atomics.compareExchange(this.words, b + A_REFS, 0, CLAIMED) !== 0) continue;
       this.f64[k * (LINE / 8) + A_TABLE_F64] = table;
       Atomics.store(this.words, b + A_PAGES, pages);
       Atomics.store(this.words, b + A_REFS, 1);
@@ -95,10 +99,24 @@ export class AnonObjects {
     }
   }
 
+  /**
+   * One more or one less map entry. The last one going destroys the object; the line passes
+   * through DYING meanwhile, so that no create() can claim it while destroy() still reads it.
+   */
   ref(k: number, delta: number): void {
     const b = k * (LINE / 4) + A_REFS;
-    const before = Atomics.add(this.words, b, delta);
-    if (delta < 0 && before + delta === 0) this.destroy(k);
+    const w = this.words;
+    for (;;) {
+      const old = Atomics.load(w, b);
+      const next = old + delta;
+      if (next === 0) {
+        if (Atomics.compareExchange(w, b, old, DYING) !== old) continue;
+        this.destroy(k);
+        Atomics.store(w, b, 0);
+        return;
+      }
+      if (Atomics.compareExchange(w, b, old, next) === old) return;
+    }
   }
 
   /** The last map entry went (its PTEs first): the table's references go, and the table. */
