@@ -57,7 +57,9 @@ export interface KernelPort {
   detail(): string | undefined;
   open(path: string, flags: number): number;
   close(fd: number): number;
+  /** 0 or -errno; the address is mapped() */
   mmap(addr: number, len: number, prot: number, flags: number, fd: number, off: number): number;
+  mapped(): number;
   munmap(addr: number, len: number): number;
   mprotect(addr: number, len: number, prot: number): number;
   madvise(addr: number, len: number, advice: number): number;
@@ -469,7 +471,8 @@ class ProcessImpl implements Process {
     intArg('mmap flags', flags);
     intArg('mmap fd', fd);
     numArg('mmap off', off);
-    return this.#sys('mmap', this.#k.mmap(a, len, prot, flags, fd, off));
+    this.#sys('mmap', this.#k.mmap(a, len, prot, flags, fd, off));
+    return this.#k.mapped();
   }
 
   munmap(addr: number, len: number): void {

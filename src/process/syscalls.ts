@@ -28,6 +28,9 @@ import type { MachineViews } from './machine.js';
 import type { Requester } from './requester.js';
 import { TLB_ABSENT, TLB_UNKNOWN } from './tlb.js';
 
+/** mmapChecked's results are biased so that any address, even a hint below 0, is >= 0 */
+const MMAP_BIAS = 2 ** 52;
+
 /** a system call's result: the thread must raise its pending signal (ThreadMemory.signalInfo) */
 export const SYSCALL_SIGNAL = -1000;
 
@@ -131,8 +134,18 @@ export class Syscalls {
 
   // ------------------------------------------------------------------ VM system calls
 
-  /** mmap(2), with NetBSD's checks in NetBSD's order. */
+  /** What a successful mmap returned (an address may be any number, so it does not travel as the result). */
+  mapped = 0;
+
+  /** mmap(2), with NetBSD's checks in NetBSD's order. Returns 0 (the address is in `mapped`) or -errno. */
   mmap(a: number, len: number, prot: number, flags: number, fd: number, off: number): number {
+    const r = this.mmapChecked(a, len, prot, flags, fd, off);
+    if (r < 0) return r;
+    this.mapped = r - MMAP_BIAS;
+    return 0;
+  }
+
+  private mmapChecked(a: number, len: number, prot: number, flags: number, fd: number, off: number): number {
     if (outside32(prot)) return this.fail(ERRNO.EINVAL, `prot ${prot} does not fit an int`);
     if (outside32(flags)) return this.fail(ERRNO.EINVAL, `flags ${flags} do not fit an int`);
     prot &= PROT_ALL;
@@ -155,7 +168,7 @@ export class Syscalls {
     let mflags = flags;
     if (flags & MAP_ANON) {
       if (fd !== -1) return this.fail(ERRNO.EINVAL, 'MAP_ANON with fd != -1');
-      if (size === 0) return where; // uvm_mmap: size 0 maps nothing
+      if (size === 0) return where + pageoff + MMAP_BIAS; // uvm_mmap: size 0 maps nothing
     } else {
       const file = this.file(fd);
       if (file === 0) return this.fail(ERRNO.EBADF, String(fd));
@@ -180,7 +193,7 @@ export class Syscalls {
     }
     // A new mapping has no PTE yet (MAP_FIXED removed those of what it replaced).
     this.invalidate(start, start + size, TLB_ABSENT);
-    return start + pageoff;
+    return start + pageoff + MMAP_BIAS;
   }
 
   /** Page-round [addr, addr+len) as the kernel does; null when len rounds to nothing, or -errno. */

@@ -80,6 +80,7 @@ export function makeKernelPort(p: ThreadKernelParts): KernelPort {
     open: (path, flags) => sys.open(path, flags),
     close: (fd) => sys.close(fd),
     mmap: (addr, len, prot, flags, fd, off) => sys.mmap(addr, len, prot, flags, fd, off),
+    mapped: () => sys.mapped,
     munmap: (addr, len) => sys.munmap(addr, len),
     mprotect: (addr, len, prot) => sys.mprotect(addr, len, prot),
     madvise: (addr, len, advice) => sys.madvise(addr, len, advice),
