@@ -46,6 +46,29 @@ test('a cell counts the faults of its timed window, published while every proces
     }
   }, 'bench cell'));
 
+test('as threads, a cell runs its tasks in one process, and the munmap storm shoots down the others\' entries', () =>
+  withTimeout(60_000, async () => {
+    const b = await createBenchRuntime({ pagers: 1, wait: 'adaptive', maxProcs: 3, devicePages: 4096 });
+    try {
+      const r = await runCell(b, { workload: 'munmap', mode: 'threads', procs: 3, durationMs: 200, pages: 64, chunkPages: 16 }, { keepStats: true });
+      assert.is(r.mode, 'threads');
+      assert.is(r.perProcess.length, 3, 'one result per task');
+      assert.ok(r.touches > 0, 'the tasks touched');
+      // Only threads of one address space are shot down: three processes would have none.
+      assert.ok(r.stats!.totals.shootdowns > 0, `shootdowns ${r.stats!.totals.shootdowns}`);
+      assert.ok(r.extra.remaps > 0, 'the tasks remapped');
+      // munmap's faults come from the runtime: a touch cannot tell a fault from a hit.
+      assert.is(r.faults, r.counters.faults);
+      assert.ok(r.windowFaults > 0 && r.windowFaults <= r.counters.faults, `window ${r.windowFaults} of ${r.counters.faults}`);
+
+      const p = await runCell(b, { workload: 'munmap', mode: 'processes', procs: 3, durationMs: 100, pages: 64, chunkPages: 16 }, { keepStats: true });
+      assert.is(p.mode, 'processes');
+      assert.is(p.stats!.totals.shootdowns, 0, 'processes have no other threads to shoot down');
+    } finally {
+      await b.close();
+    }
+  }, 'bench cell threads'));
+
 test('a cell refuses more processes than the control page can count', () =>
   withTimeout(30_000, async () => {
     const b = await createBenchRuntime({ pagers: 1, wait: 'adaptive', maxProcs: 1, devicePages: 4096 });

@@ -25,7 +25,7 @@ function reading(moment: FloorReading['moment'], pinned: boolean, p50Ns: number 
 }
 
 function cell(workload: CellResult['workload'], procs: number, pagers: number, faultsPerSec: number, p50Ns = 1000): CellResult {
-  return { workload, procs, pagers, wait: 'adaptive', faultsPerSec, p50Ns } as CellResult;
+  return { workload, mode: 'processes', procs, pagers, wait: 'adaptive', faultsPerSec, p50Ns } as CellResult;
 }
 
 function baselines(readings: FloorReading[]): Baselines {

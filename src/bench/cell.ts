@@ -15,6 +15,8 @@
  *   4. sleep durationMs; read every process's COUNTS word (t1), then PHASE = STOP + notify; poll
  *      until STOPPED == procs (t2); snapshot cpuUsage, rt.stats();
  *   5. wait for every process's result { faults, elapsedMs, ... }.
+ * As threads (mode 'threads'), one process runs programs/threads.ts, which starts the tasks as
+ * threads of its own; the handshake is the same, one COUNTS word per task.
  *
  * Figures: faults/s = the faults the programs had published in COUNTS at t1 / (t1 - t0). That is
  * will-it-scale's method: the counters are sampled while every task still runs, so the figure is
@@ -40,9 +42,16 @@ import {
   type BenchState,
 } from '../drivers/bench.js';
 import type { ProgramOptions, ProgramResult } from './programs/common.js';
+import type { ThreadsOptions } from './programs/threads.js';
 
-export const WORKLOADS = ['page_fault', 'refault', 'shared', 'random'] as const;
+export const WORKLOADS = ['page_fault', 'refault', 'shared', 'random', 'munmap'] as const;
 export type Workload = (typeof WORKLOADS)[number];
+/**
+ * How a cell's tasks run (will-it-scale's two modes): each task a process of its own, or every
+ * task a thread of one process, on one address space.
+ */
+export const MODES = ['processes', 'threads'] as const;
+export type Mode = (typeof MODES)[number];
 /** Programs a cell can run: the matrix workloads plus the scaling probe's `sparse`. */
 export type Program = Workload | 'sparse';
 
@@ -51,11 +60,14 @@ const PROGRAMS: Record<Program, URL> = {
   refault: new URL('./programs/refault.js', import.meta.url),
   shared: new URL('./programs/shared.js', import.meta.url),
   random: new URL('./programs/random.js', import.meta.url),
+  munmap: new URL('./programs/munmap.js', import.meta.url),
   sparse: new URL('./programs/sparse.js', import.meta.url),
 };
 
 /** Other processes keeping more CPUs busy than this on average during a cell disturbed it (CellResult.otherCores). */
 export const DISTURBED_CORES = 0.2;
+
+const THREADS_PROGRAM = new URL('./programs/threads.js', import.meta.url);
 
 export const BENCH_DRIVER = new URL('../drivers/bench.js', import.meta.url);
 export const BENCH_DEV = '/dev/bench0';
@@ -106,16 +118,19 @@ export async function createBenchRuntime(o: BenchRuntimeOptions): Promise<BenchR
 
 export interface CellSpec {
   workload: Program;
+  /** tasks: processes, or threads of one process (mode) */
   procs: number;
+  /** default 'processes' */
+  mode?: Mode;
   /** timed window, ms */
   durationMs: number;
   /** pages per mapping / round (default 256) */
   pages?: number;
-  /** random: pages of the large mapping (default 64 x pages); sparse: the mapping (default 10^6) */
+  /** random: pages of the large mapping (default 64 x pages); sparse: the mapping (default 10^6); munmap: the mapping (default pages) */
   rangePages?: number;
-  /** random: pages per pmapRemove chunk (default 64); sparse: sample size (default 4096) */
+  /** random: pages per pmapRemove chunk (default 64); munmap: pages per remap (default 64); sparse: sample size (default 4096) */
   chunkPages?: number;
-  /** random: touches between two chunk removals (default 64) */
+  /** random, munmap: touches between two chunk removals (default 64) */
   removeEvery?: number;
   seed?: number;
   /** read the stop word every this many faults (power of two; default 64) */
@@ -127,6 +142,7 @@ export interface CellSpec {
 export interface CellResult {
   workload: Program;
   procs: number;
+  mode: Mode;
   pagers: number;
   wait: WaitStrategy;
   durationMs: number;
@@ -136,7 +152,10 @@ export interface CellResult {
   stopMs: number;
   /** t0 to the last process's "stop seen", ms: the window the counted faults lie in */
   countWindowMs: number;
-  /** faults the programs had published at t1, the end of the timed window */
+  /**
+   * faults the programs had published at t1, the end of the timed window; for munmap, whose
+   * tasks cannot tell their faults from their hits, the faults the runtime had counted by t1
+   */
   windowFaults: number;
   /** windowFaults / windowMs: the cell's figure */
   faultsPerSec: number;
@@ -215,11 +234,12 @@ export function machineBusyMs(): number {
 function programOptions(b: BenchRuntime, spec: CellSpec, index: number): ProgramOptions {
   const pages = spec.pages ?? 256;
   const w = spec.workload;
-  const rangePages = spec.rangePages ?? (w === 'sparse' ? 1_000_000 : 64 * pages);
-  const span = w === 'random' || w === 'sparse' ? rangePages : pages;
-  // Each process gets its own device offsets (wrapping inside the device), except in `shared`.
+  const rangePages = spec.rangePages ?? (w === 'sparse' ? 1_000_000 : w === 'munmap' ? pages : 64 * pages);
+  const span = w === 'random' || w === 'sparse' || w === 'munmap' ? rangePages : pages;
+  // Each task gets its own device offsets (wrapping inside the device), except in `shared`, and
+  // in `munmap` as threads, where the tasks share one mapping.
   const slots = Math.max(1, Math.floor(b.devicePages / span));
-  const offsetPages = w === 'shared' ? 0 : (index % slots) * span;
+  const offsetPages = w === 'shared' || (w === 'munmap' && spec.mode === 'threads') ? 0 : (index % slots) * span;
   if (span > b.devicePages) throw new RangeError(`${w}: a ${span}-page mapping does not fit the bench device (${b.devicePages} pages)`);
   return {
     dev: BENCH_DEV, index, pages, offsetPages, seed: spec.seed ?? 42, rangePages,
@@ -238,6 +258,9 @@ export async function runCell(b: BenchRuntime, spec: CellSpec, opts: CellOptions
   }
   const url = PROGRAMS[spec.workload];
   if (!url) throw new RangeError(`unknown workload ${String(spec.workload)} (have: ${Object.keys(PROGRAMS).join(', ')})`);
+  const mode = spec.mode ?? 'processes';
+  if (!MODES.includes(mode)) throw new RangeError(`cell mode must be one of ${MODES.join(', ')}, got ${String(mode)}`);
+  const stopTimeoutMs = spec.stopTimeoutMs ?? 30_000;
   const phase = b.ctlKva + CTL_PHASE;
   k.store32(phase, PHASE_SETUP);
   k.store32(b.ctlKva + CTL_READY, 0);
@@ -245,7 +268,11 @@ export async function runCell(b: BenchRuntime, spec: CellSpec, opts: CellOptions
   for (let i = 0; i < spec.procs; i++) k.store32(b.ctlKva + CTL_COUNTS + 4 * i, 0);
 
   opts.onPhase?.('spawn');
-  const handles = Array.from({ length: spec.procs }, (_, i) => rt.spawn(url, programOptions(b, spec, i)));
+  const tasks = Array.from({ length: spec.procs }, (_, i) => programOptions(b, spec, i));
+  const handles =
+    mode === 'processes'
+      ? tasks.map((t) => rt.spawn(url, t))
+      : [rt.spawn(THREADS_PROGRAM, { program: url.href, tasks, joinTimeoutMs: stopTimeoutMs } satisfies ThreadsOptions)];
   let failure: Error | null = null;
   const exited = handles.map((h) =>
     h.exited.then((st) => {
@@ -283,13 +310,14 @@ export async function runCell(b: BenchRuntime, spec: CellSpec, opts: CellOptions
     // Sample the counters while everything still runs, then stop.
     const windowCounts = Array.from({ length: spec.procs }, (_, i) => k.load32(b.ctlKva + CTL_COUNTS + 4 * i));
     const t1 = performance.now();
+    const runtimeWindowFaults = spec.workload === 'munmap' ? rt.stats().totals.faults : NaN;
     k.store32(phase, PHASE_STOP);
     k.notify32(phase);
     opts.onPhase?.('stop');
-    const stopDeadline = t1 + (spec.stopTimeoutMs ?? 30_000);
+    const stopDeadline = t1 + stopTimeoutMs;
     while (k.load32(b.ctlKva + CTL_STOPPED) < spec.procs) {
       if (failure) throw failure;
-      if (performance.now() > stopDeadline) throw new Error(`${spec.workload} x${spec.procs}: processes did not stop within ${spec.stopTimeoutMs ?? 30_000} ms of the stop word`);
+      if (performance.now() > stopDeadline) throw new Error(`${spec.workload} x${spec.procs} ${mode}: tasks did not stop within ${stopTimeoutMs} ms of the stop word`);
       await sleep(1);
     }
     const t2 = performance.now();
@@ -299,7 +327,8 @@ export async function runCell(b: BenchRuntime, spec: CellSpec, opts: CellOptions
     const statuses = await Promise.all(exited);
     if (failure) throw failure;
     opts.onPhase?.('done');
-    return summarise(b, spec, statuses.map((s) => s.result as ProgramResult & Record<string, number>), windowCounts, stats, t0, t1, t2, cpu, busy, opts);
+    const results = statuses.flatMap((s) => (mode === 'threads' ? (s.result as ProgramResult[]) : [s.result as ProgramResult])) as (ProgramResult & Record<string, number>)[];
+    return summarise(b, spec, mode, results, windowCounts, runtimeWindowFaults, stats, t0, t1, t2, cpu, busy, opts);
   } catch (e) {
     await killAll();
     throw e;
@@ -307,7 +336,7 @@ export async function runCell(b: BenchRuntime, spec: CellSpec, opts: CellOptions
 }
 
 function summarise(
-  b: BenchRuntime, spec: CellSpec, results: (ProgramResult & Record<string, number>)[], windowCounts: number[], stats: RuntimeStats,
+  b: BenchRuntime, spec: CellSpec, mode: Mode, results: (ProgramResult & Record<string, number>)[], windowCounts: number[], runtimeWindowFaults: number, stats: RuntimeStats,
   t0: number, t1: number, t2: number, cpu: NodeJS.CpuUsage, busyMs: number, opts: CellOptions,
 ): CellResult {
   const windowMs = t1 - t0;
@@ -316,7 +345,7 @@ function summarise(
   let faults = 0;
   let touches = 0;
   let lastEnd = t0Abs;
-  const windowFaults = windowCounts.reduce((a, b) => a + b, 0);
+  const windowFaults = spec.workload === 'munmap' ? runtimeWindowFaults : windowCounts.reduce((a, b) => a + b, 0);
   const minF = Math.min(...windowCounts);
   const maxF = Math.max(...windowCounts);
   const extra: Record<string, number> = {};
@@ -328,12 +357,14 @@ function summarise(
       if (!['faults', 'touches', 'elapsedMs', 'startAbsMs', 'endAbsMs', 'setupMs'].includes(key) && typeof v === 'number') extra[key] = Math.max(extra[key] ?? 0, v);
     }
   }
+  // munmap's tasks count touches (see its program): its faults are the runtime's, up to t2.
+  if (spec.workload === 'munmap') faults = stats.totals.faults;
   const countWindowMs = Math.max(1e-3, lastEnd - t0Abs);
   const cpuMs = (cpu.user + cpu.system) / 1000;
   const lat = stats.latency.fault;
   const t = stats.totals;
   const result: CellResult = {
-    workload: spec.workload, procs: spec.procs, pagers: b.pagers, wait: b.wait, durationMs: spec.durationMs,
+    workload: spec.workload, procs: spec.procs, mode, pagers: b.pagers, wait: b.wait, durationMs: spec.durationMs,
     windowMs, countWindowMs, windowFaults, faults, touches,
     faultsPerSec: (windowFaults * 1000) / windowMs,
     drainFaultsPerSec: (faults * 1000) / countWindowMs,

@@ -12,9 +12,17 @@
 import { availableParallelism } from 'node:os';
 import type { WaitStrategy } from '../wait.js';
 import { WAIT_STRATEGIES } from '../wait.js';
-import { DISTURBED_CORES, WORKLOADS, createBenchRuntime, runCell, type BenchRuntime, type CellResult, type CellSpec, type Workload } from './cell.js';
+import { DISTURBED_CORES, MODES, WORKLOADS, createBenchRuntime, runCell, type BenchRuntime, type CellResult, type CellSpec, type Mode, type Workload } from './cell.js';
 
-export { DISTURBED_CORES, WORKLOADS, WAIT_STRATEGIES };
+export { DISTURBED_CORES, MODES, WORKLOADS, WAIT_STRATEGIES };
+
+/** A workload in one mode: what the warm-up warms and the matrix groups its cells by. */
+export interface Kind {
+  workload: Workload;
+  mode: Mode;
+}
+
+const kindName = (k: Kind): string => (k.mode === 'processes' ? k.workload : `${k.workload} (threads)`);
 
 /** Longest warm-up per runtime, ms of the time other processes leave to the bench (see warmUp). */
 export const DEFAULT_WARMUP_MS = 4000;
@@ -34,27 +42,27 @@ export const WARMUP_CELL_MS = 100;
  * CPUs during a cell (cell.ts otherCores) does not count towards `maxMs`; the warm-up still
  * ends after 2 x maxMs of wall time, so that a machine that stays busy cannot hold it forever.
  */
-export async function warmUp(b: BenchRuntime, workloads: Workload[], procs: number, maxMs: number, cell: Omit<CellSpec, 'workload' | 'procs' | 'durationMs'>): Promise<Map<Workload, number[]>> {
-  const rates = new Map<Workload, number[]>(workloads.map((w) => [w, []]));
-  const rising = new Set(workloads);
+export async function warmUp(b: BenchRuntime, kinds: Kind[], procs: number, maxMs: number, cell: Omit<CellSpec, 'workload' | 'procs' | 'durationMs' | 'mode'>): Promise<Map<string, number[]>> {
+  const rates = new Map<string, number[]>(kinds.map((k) => [kindName(k), []]));
+  const rising = new Set(kinds);
   const t0 = performance.now();
   const cpus = availableParallelism();
   let ours = 0; // ms of wall time, less the share other processes took
   const over = () => ours >= maxMs || performance.now() - t0 >= 2 * maxMs;
   while (rising.size > 0 && !over()) {
-    for (const w of [...rising]) {
+    for (const k of [...rising]) {
       const c0 = performance.now();
-      const r = await runCell(b, { ...cell, workload: w, procs, durationMs: WARMUP_CELL_MS });
+      const r = await runCell(b, { ...cell, workload: k.workload, mode: k.mode, procs, durationMs: WARMUP_CELL_MS });
       const other = Number.isFinite(r.otherCores) ? Math.min(1, r.otherCores / cpus) : 0;
       ours += (performance.now() - c0) * (1 - other);
-      const a = rates.get(w)!;
+      const a = rates.get(kindName(k))!;
       a.push(r.faultsPerSec);
       // Done after two cells in a row that did not beat every earlier one by more than 10 %:
       // one such cell is often a pause before the next rise.
       const n = a.length;
       if (n >= 3) {
         const bar = 1.1 * Math.max(...a.slice(0, n - 2));
-        if (a[n - 1] <= bar && a[n - 2] <= bar) rising.delete(w);
+        if (a[n - 1] <= bar && a[n - 2] <= bar) rising.delete(k);
       }
       if (over()) break;
     }
@@ -91,6 +99,8 @@ export async function measureCell(run: () => Promise<CellResult>, budget: { left
 
 export interface MatrixOptions {
   workloads: Workload[];
+  /** processes, threads or both (default processes) */
+  modes?: Mode[];
   procs: number[];
   pagers: number[];
   waits: WaitStrategy[];
@@ -125,6 +135,7 @@ export interface MatrixOptions {
 
 export interface CellKey {
   workload: Workload;
+  mode: Mode;
   procs: number;
   pagers: number;
   wait: WaitStrategy;
@@ -142,16 +153,21 @@ export interface MatrixResult {
 }
 
 export function cellLabel(c: CellKey): string {
-  return `${c.workload} procs=${c.procs} pagers=${c.pagers} wait=${c.wait}`;
+  return `${c.workload} ${c.mode === 'threads' ? 'threads' : 'procs'}=${c.procs} pagers=${c.pagers} wait=${c.wait}`;
 }
 
-/** Every cell, in run order: grouped by (pagers, wait), then workload, then procs. */
-export function expandMatrix(o: Pick<MatrixOptions, 'workloads' | 'procs' | 'pagers' | 'waits'>): CellKey[] {
+/**
+ * Every cell, in run order: grouped by (pagers, wait), then workload, then mode, then procs, so
+ * that a workload's two modes are measured next to each other.
+ */
+export function expandMatrix(o: Pick<MatrixOptions, 'workloads' | 'modes' | 'procs' | 'pagers' | 'waits'>): CellKey[] {
   const cells: CellKey[] = [];
   for (const pagers of o.pagers) {
     for (const wait of o.waits) {
       for (const workload of o.workloads) {
-        for (const procs of o.procs) cells.push({ workload, procs, pagers, wait });
+        for (const mode of o.modes ?? ['processes']) {
+          for (const procs of o.procs) cells.push({ workload, mode, procs, pagers, wait });
+        }
       }
     }
   }
@@ -174,7 +190,9 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixResult> {
   const maxProcs = Math.max(...o.procs);
   for (const pagers of o.pagers) {
     for (const wait of o.waits) {
-      const group = o.workloads.flatMap((workload) => o.procs.map((procs) => ({ workload, procs, pagers, wait })));
+      const group = expandMatrix({ ...o, pagers: [pagers], waits: [wait] });
+      const kinds: Kind[] = [];
+      for (const c of group) if (!kinds.some((k) => k.workload === c.workload && k.mode === c.mode)) kinds.push({ workload: c.workload, mode: c.mode });
       o.onStep?.({ kind: 'runtime', label: `start runtime pagers=${pagers} wait=${wait} (${maxProcs} process threads)` });
       let b: BenchRuntime;
       try {
@@ -195,7 +213,7 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixResult> {
         const limit = wait === 'adaptive' ? warmupMs : Math.round(warmupMs / 4);
         if (limit > 0) {
           o.onStep?.({ kind: 'warmup', label: `warm up (${maxProcs} processes, until every workload's rate stops rising, at most ${limit} ms undisturbed)` });
-          await warmUp(b, o.workloads, maxProcs, limit, { pages: o.pages, seed: o.seed, checkEvery }).catch(() => undefined);
+          await warmUp(b, kinds, maxProcs, limit, { pages: o.pages, seed: o.seed, checkEvery }).catch(() => undefined);
         }
         // And each later workload gets two more 16-process cells right before its own cells: the
         // cells in between (fewer processes, other workloads) leave the last workload's 16-process
@@ -204,18 +222,18 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixResult> {
         // Cells measured again because other processes disturbed them: at most one in four of
         // this runtime's cells.
         const budget = { left: Math.ceil(group.length / 4) };
-        let current: Workload | null = null;
+        let current = null as Kind | null;
         for (const c of group) {
-          if (limit > 0 && c.workload !== current) {
+          if (limit > 0 && (c.workload !== current?.workload || c.mode !== current.mode)) {
             if (current !== null) {
-              o.onStep?.({ kind: 'warmup', label: `warm up ${c.workload} again (${maxProcs} processes, 2 cells)` });
-              for (let i = 0; i < 2; i++) await runCell(b, { workload: c.workload, procs: maxProcs, durationMs: WARMUP_CELL_MS, pages: o.pages, seed: o.seed, checkEvery }).catch(() => undefined);
+              o.onStep?.({ kind: 'warmup', label: `warm up ${kindName(c)} again (${maxProcs} tasks, 2 cells)` });
+              for (let i = 0; i < 2; i++) await runCell(b, { workload: c.workload, mode: c.mode, procs: maxProcs, durationMs: WARMUP_CELL_MS, pages: o.pages, seed: o.seed, checkEvery }).catch(() => undefined);
             }
-            current = c.workload;
+            current = { workload: c.workload, mode: c.mode };
           }
           o.onStep?.({ kind: 'cell', label: cellLabel(c) });
           try {
-            const spec: CellSpec = { workload: c.workload, procs: c.procs, durationMs: o.durationMs, pages: o.pages, seed: o.seed, checkEvery };
+            const spec: CellSpec = { workload: c.workload, mode: c.mode, procs: c.procs, durationMs: o.durationMs, pages: o.pages, seed: o.seed, checkEvery };
             results.push(await measureCell(() => runCell(b, spec), budget));
           } catch (e) {
             errors.push({ ...c, error: (e as Error).message });

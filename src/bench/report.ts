@@ -10,7 +10,7 @@ import { median } from '../util/stats.js';
 import type { WaitStrategy } from '../wait.js';
 import type { FloorMoment } from './baselines/floor.js';
 import { isSkipped, pick, type Baselines, type BaselineResult, type SkippedBaseline } from './baselines/suite.js';
-import { DISTURBED_CORES, type CellResult, type Workload } from './cell.js';
+import { DISTURBED_CORES, type CellResult, type Mode, type Workload } from './cell.js';
 import type { CellError } from './matrix.js';
 import type { ProbeResult } from './probe.js';
 
@@ -82,30 +82,35 @@ export interface Ratios {
   faultsPerSecVsUserfaultfd: number;
   faultP50VsUserfaultfd: number;
   faultsPerSecVsLinuxAnonFault: number;
-  /** per workload and pager count: default strategy at the most processes / its best over procs */
+  /** per workload, mode and pager count: default strategy at the most tasks / its best over task counts */
   oversubscribed: {
-    workload: Workload; pagers: number; procs: number; faultsPerSec: number; bestFaultsPerSec: number; bestProcs: number; ratio: number;
+    workload: Workload; mode: Mode; pagers: number; procs: number; faultsPerSec: number; bestFaultsPerSec: number; bestProcs: number; ratio: number;
     bestAnyWait: number; bestAnyWaitLabel: string;
     /** CPUs other processes kept busy during the cell at the most processes, and during its best cell */
     otherCores: number; bestOtherCores: number;
   }[];
   scalingP50: number;
   scalingMean: number;
+  /** every cell run both ways: the threads cell's faults/s / the processes cell's */
+  threadsVsProcesses: { workload: Workload; pagers: number; wait: WaitStrategy; procs: number; processes: number; threads: number; ratio: number }[];
 }
 
 export const DEFAULT_WAIT: WaitStrategy = 'adaptive';
 
-function findCell(results: CellResult[], w: string, procs: number, pagers: number, wait: string): CellResult | undefined {
-  return results.find((r) => r.workload === w && r.procs === procs && r.pagers === pagers && r.wait === wait);
+function findCell(results: CellResult[], w: string, procs: number, pagers: number, wait: string, mode: Mode = 'processes'): CellResult | undefined {
+  return results.find((r) => r.workload === w && r.procs === procs && r.pagers === pagers && r.wait === wait && r.mode === mode);
 }
 
 /** The cell the 1-process ratios use: refault, 1 process, 1 pager, default wait (or the nearest available). */
 export function referenceCell(results: CellResult[]): CellResult | undefined {
   const prefW = ['refault', 'shared', 'page_fault', 'random'];
   const prefWait = [DEFAULT_WAIT, 'park', 'spin'];
-  for (const w of prefW) for (const wait of prefWait) {
-    const c = findCell(results, w, 1, 1, wait);
-    if (c) return c;
+  // One task is one thread in either mode; processes first, as the baselines are processes.
+  for (const mode of ['processes', 'threads'] as const) {
+    for (const w of prefW) for (const wait of prefWait) {
+      const c = findCell(results, w, 1, 1, wait, mode);
+      if (c) return c;
+    }
   }
   return undefined;
 }
@@ -123,15 +128,16 @@ export function computeRatios(results: CellResult[], baselines: Baselines | null
   const maxProcs = Math.max(0, ...results.map((r) => r.procs));
   const workloads = [...new Set(results.map((r) => r.workload))] as Workload[];
   const pagersList = [...new Set(results.map((r) => r.pagers))];
-  for (const w of workloads) {
+  const modes = [...new Set(results.map((r) => r.mode))];
+  for (const w of workloads) for (const mode of modes) {
     for (const g of pagersList) {
-      const mine = results.filter((r) => r.workload === w && r.pagers === g && r.wait === DEFAULT_WAIT);
+      const mine = results.filter((r) => r.workload === w && r.mode === mode && r.pagers === g && r.wait === DEFAULT_WAIT);
       const at = mine.find((r) => r.procs === maxProcs);
       if (!at || maxProcs <= 1) continue;
       const best = mine.reduce((a, b) => (b.faultsPerSec > a.faultsPerSec ? b : a));
-      const any = results.filter((r) => r.workload === w && r.pagers === g).reduce((a, b) => (b.faultsPerSec > a.faultsPerSec ? b : a));
+      const any = results.filter((r) => r.workload === w && r.mode === mode && r.pagers === g).reduce((a, b) => (b.faultsPerSec > a.faultsPerSec ? b : a));
       over.push({
-        workload: w, pagers: g, procs: maxProcs, faultsPerSec: at.faultsPerSec, bestFaultsPerSec: best.faultsPerSec, bestProcs: best.procs,
+        workload: w, mode, pagers: g, procs: maxProcs, faultsPerSec: at.faultsPerSec, bestFaultsPerSec: best.faultsPerSec, bestProcs: best.procs,
         ratio: at.faultsPerSec / best.faultsPerSec, bestAnyWait: any.faultsPerSec, bestAnyWaitLabel: `${any.wait} x${any.procs}`,
         otherCores: at.otherCores, bestOtherCores: best.otherCores,
       });
@@ -149,6 +155,11 @@ export function computeRatios(results: CellResult[], baselines: Baselines | null
     oversubscribed: over,
     scalingP50: probe ? probe.p50Ratio : NaN,
     scalingMean: probe ? probe.meanRatio : NaN,
+    threadsVsProcesses: results.flatMap((t) => {
+      if (t.mode !== 'threads') return [];
+      const p = findCell(results, t.workload, t.procs, t.pagers, t.wait, 'processes');
+      return p ? [{ workload: t.workload as Workload, pagers: t.pagers, wait: t.wait, procs: t.procs, processes: p.faultsPerSec, threads: t.faultsPerSec, ratio: div(t.faultsPerSec, p.faultsPerSec) }] : [];
+    }),
   };
 }
 
@@ -171,7 +182,7 @@ function pmText(b: Baselines): string {
 }
 
 export function computeTargets(r: Ratios, baselines: Baselines | null, probe: ProbeResult | null, cores: number, results: CellResult[] = []): Target[] {
-  const ref = r.reference ? findCell(results, r.reference.workload, 1, 1, r.reference.wait) : undefined;
+  const ref = r.reference ? (findCell(results, r.reference.workload, 1, 1, r.reference.wait) ?? findCell(results, r.reference.workload, 1, 1, r.reference.wait, 'threads')) : undefined;
   const refName = r.reference ? `${r.reference.workload}, 1 process, 1 pager, ${r.reference.wait}` : 'no 1-process/1-pager cell was run';
   const t: Target[] = [];
   const judge = (v: number, ok: (v: number) => boolean) => (Number.isFinite(v) ? ok(v) : null);
@@ -220,7 +231,7 @@ export function computeTargets(r: Ratios, baselines: Baselines | null, probe: Pr
   t.push({
     name: `${worst?.procs ?? 16} procs on ${cores} cores, default strategy vs its best`,
     detail: worst
-      ? `worst of ${over.length} (workload, pagers): ${worst.workload} pagers=${worst.pagers}: ${DEFAULT_WAIT} x${worst.procs} ${fmtRate(worst.faultsPerSec)}/s vs its best x${worst.bestProcs} ${fmtRate(worst.bestFaultsPerSec)}/s${disturbedText}${[...perPagers, `median cell ${Math.round(medianCell * 100)}%`].map((x) => `; ${x}`).join('')}`
+      ? `worst of ${over.length} (workload, mode, pagers): ${worst.workload}${worst.mode === 'threads' ? ' as threads' : ''} pagers=${worst.pagers}: ${DEFAULT_WAIT} x${worst.procs} ${fmtRate(worst.faultsPerSec)}/s vs its best x${worst.bestProcs} ${fmtRate(worst.bestFaultsPerSec)}/s${disturbedText}${[...perPagers, `median cell ${Math.round(medianCell * 100)}%`].map((x) => `; ${x}`).join('')}`
       : `needs ${DEFAULT_WAIT} cells at more than one process count`,
     value: worst ? worst.ratio : NaN, goal: '>= 50%', pass: worst ? worst.ratio >= 0.5 : null,
   });
@@ -235,19 +246,19 @@ export function computeTargets(r: Ratios, baselines: Baselines | null, probe: Pr
 // ------------------------------------------------------------------ text
 
 export function resultsTable(results: CellResult[]): string {
-  const rows: string[][] = [['workload', 'wait', 'pagers', 'procs', 'faults/s', 'p50 µs', 'p99 µs', 'p99.9 µs', 'pager busy', 'cpu ms', 'cpu µs/fault', 'cores', 'other', 'fair']];
+  const rows: string[][] = [['workload', 'mode', 'wait', 'pagers', 'tasks', 'faults/s', 'p50 µs', 'p99 µs', 'p99.9 µs', 'pager busy', 'cpu ms', 'cpu µs/fault', 'cores', 'other', 'fair']];
   const sep: number[] = [];
   results.forEach((r, i) => {
     const prev = results[i - 1];
     if (prev && (prev.pagers !== r.pagers || prev.wait !== r.wait)) sep.push(rows.length);
     rows.push([
-      r.workload, r.wait, String(r.pagers), String(r.procs), fmtRate(r.faultsPerSec), fmtNsAsUs(r.p50Ns), fmtNsAsUs(r.p99Ns), fmtNsAsUs(r.p999Ns),
+      r.workload, r.mode, r.wait, String(r.pagers), String(r.procs), fmtRate(r.faultsPerSec), fmtNsAsUs(r.p50Ns), fmtNsAsUs(r.p99Ns), fmtNsAsUs(r.p999Ns),
       r.pagerBusy.map((b) => `${Math.round(b * 100)}%`).join('/'), r.cpuMs.toFixed(0), Number.isFinite(r.cpuUsPerFault) ? r.cpuUsPerFault.toFixed(1) : '-',
       r.cores.toFixed(2), Number.isFinite(r.otherCores) ? r.otherCores.toFixed(2) : '-', r.fairness.toFixed(2),
     ]);
   });
   // A blank line between runtimes (pagers, wait) keeps 120 rows readable.
-  const lines = table(rows, 2).split('\n');
+  const lines = table(rows, 3).split('\n');
   for (const i of sep.reverse()) lines.splice(i, 0, '');
   return lines.join('\n');
 }
@@ -291,11 +302,18 @@ export function ratiosText(r: Ratios): string {
   if (r.oversubscribed.length > 0) {
     lines.push('');
     lines.push(`oversubscription (${DEFAULT_WAIT}, most processes vs its best process count; best of any strategy for comparison):`);
-    const o = [['workload', 'pagers', `x${r.oversubscribed[0].procs} faults/s`, 'best', 'at', 'ratio', 'best any wait']];
+    const o = [['workload', 'mode', 'pagers', `x${r.oversubscribed[0].procs} faults/s`, 'best', 'at', 'ratio', 'best any wait']];
     for (const x of r.oversubscribed) {
-      o.push([x.workload, String(x.pagers), fmtRate(x.faultsPerSec), fmtRate(x.bestFaultsPerSec), `x${x.bestProcs}`, `${Math.round(x.ratio * 100)}%`, `${fmtRate(x.bestAnyWait)} (${x.bestAnyWaitLabel})`]);
+      o.push([x.workload, x.mode, String(x.pagers), fmtRate(x.faultsPerSec), fmtRate(x.bestFaultsPerSec), `x${x.bestProcs}`, `${Math.round(x.ratio * 100)}%`, `${fmtRate(x.bestAnyWait)} (${x.bestAnyWaitLabel})`]);
     }
-    lines.push(table(o));
+    lines.push(table(o, 2));
+  }
+  if (r.threadsVsProcesses.length > 0) {
+    lines.push('');
+    lines.push('threads vs processes (the same cell as threads of one process, and as processes):');
+    const o = [['workload', 'wait', 'pagers', 'tasks', 'processes faults/s', 'threads faults/s', 'threads / processes']];
+    for (const x of r.threadsVsProcesses) o.push([x.workload, x.wait, String(x.pagers), String(x.procs), fmtRate(x.processes), fmtRate(x.threads), fmtX(x.ratio)]);
+    lines.push(table(o, 2));
   }
   return lines.join('\n');
 }

@@ -10,7 +10,7 @@ import { fmtRate } from '../util/format.js';
 import type { WaitStrategy } from '../wait.js';
 import { readSpinFloor } from '../bench/baselines/floor.js';
 import { baselineSteps, runBaselines, type Baselines } from '../bench/baselines/suite.js';
-import { createBenchRuntime, runCell, type CellResult, type Workload } from '../bench/cell.js';
+import { MODES, createBenchRuntime, runCell, type CellResult, type Mode, type Workload } from '../bench/cell.js';
 import { validateChromeTrace } from '../report/chrome-trace.js';
 import { DISTURBED_CORES, WAIT_STRATEGIES, WORKLOADS, DEFAULT_WARMUP_MS, cellLabel, checkEveryFor, expandMatrix, runMatrix, type CellError } from '../bench/matrix.js';
 import { runScalingProbe, type ProbeResult } from '../bench/probe.js';
@@ -39,8 +39,12 @@ const DEFAULTS = {
 export const BENCH_OPTIONS = {
   duration: { kind: 'int', min: 1, max: 600_000, arg: 'MS', help: `timed window per cell (default ${DEFAULTS.duration}); baselines use max(MS, 200)` },
   quick: { kind: 'flag', help: 'tiny matrix: every workload, procs 1,4, 1 pager, adaptive, 100 ms cells' },
-  workload: { kind: 'choices', choices: WORKLOADS, help: `comma list of ${WORKLOADS.join(', ')} (default all)` },
-  procs: { kind: 'ints', min: 1, max: 256, help: `processes per cell (default ${DEFAULTS.procs.join(',')})` },
+  workload: { kind: 'choices', choices: WORKLOADS, help: `comma list of ${WORKLOADS.join(', ')} (default all but munmap;\nmunmap too when --mode has threads)` },
+  mode: {
+    kind: 'choices', choices: MODES,
+    help: 'processes, threads or both (default processes): each task a process of its\nown, or every task a thread of one process, sharing its address space\n(will-it-scale\'s two modes)',
+  },
+  procs: { kind: 'ints', min: 1, max: 256, help: `tasks per cell: processes, or threads (default ${DEFAULTS.procs.join(',')})` },
   pagers: { kind: 'ints', min: 1, max: 64, help: `pager threads (default ${DEFAULTS.pagers.join(',')})` },
   wait: { kind: 'choices', choices: WAIT_STRATEGIES, help: `wait strategies: ${WAIT_STRATEGIES.join(', ')} (default all)` },
   pages: { kind: 'int', min: 1, max: 1_000_000, default: DEFAULTS.pages, help: `pages per mapping (page_fault, refault, shared; random maps 64 x N) (default ${DEFAULTS.pages})` },
@@ -73,7 +77,7 @@ export const BENCH_OPTIONS = {
 
 export const BENCH_USAGE = `usage: devpager bench [options]
 
-Runs every cell of workloads x processes x pagers x wait strategies (one Runtime per
+Runs every cell of workloads x modes x tasks x pagers x wait strategies (one Runtime per
 (pagers, wait), worker threads started before any timed cell), the baselines (spin floor, park
 pager, postMessage pager, Linux anon fault and userfaultfd when cc is available) and a scaling
 probe (1k vs 10^6 mapped pages), then prints a table, the ratios and the targets (PASS/MISS).
@@ -88,6 +92,14 @@ workloads:
   shared      every process maps the same N device pages and refaults them
   random      map 64 x N pages; touch pages in a seeded random order, pmapRemove random
               64-page chunks every 64 touches
+  munmap      every task maps N pages at one address; touch pages in a seeded random order,
+              and every 64 touches map a random 64-page chunk again over itself (MAP_FIXED:
+              an unmap, and a shootdown of the other threads' entries as threads); faults/s
+              are the runtime's count, as a task cannot tell its faults from its hits
+
+modes: as processes, each task has an address space of its own; as threads, the tasks are
+threads of one process, so that every munmap, pmapRemove and remap must take the translations
+out of the other threads' TLBs before it returns (a shootdown).
 
 figures: faults/s = faults the programs had counted when the timed window ended (read while they
 all still run, as will-it-scale samples its counters) / the window; the JSON also has
@@ -101,6 +113,7 @@ faults over processes in the window.`;
 export interface BenchOptions {
   durationMs: number;
   workloads: Workload[];
+  modes: Mode[];
   procs: number[];
   pagers: number[];
   waits: WaitStrategy[];
@@ -128,9 +141,12 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
   const v = parseOptions(argv, BENCH_OPTIONS);
   if (v.help) return null;
   const quick = v.quick;
+  const modes: Mode[] = v.mode ?? ['processes'];
   const o: BenchOptions = {
     durationMs: v.duration ?? (quick ? 100 : DEFAULTS.duration),
-    workloads: v.workload ?? [...WORKLOADS],
+    // The munmap storm is about threads: as processes it only remaps a private mapping.
+    workloads: v.workload ?? WORKLOADS.filter((w) => w !== 'munmap' || modes.includes('threads')),
+    modes,
     procs: v.procs ?? (quick ? [1, 4] : DEFAULTS.procs),
     pagers: v.pagers ?? (quick ? [1] : DEFAULTS.pagers),
     waits: v.wait ?? (quick ? ['adaptive'] : DEFAULTS.waits),
@@ -166,11 +182,11 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
 
 /** Re-run the matrix's first cell traced and write its Chrome trace; returns a line for the report. */
 async function traceFirstCell(o: BenchOptions, file: string): Promise<string> {
-  const key = { workload: o.workloads[0], procs: o.procs[0], pagers: o.pagers[0], wait: o.waits[0] };
+  const key = { workload: o.workloads[0], mode: o.modes[0], procs: o.procs[0], pagers: o.pagers[0], wait: o.waits[0] };
   const b = await createBenchRuntime({ pagers: key.pagers, wait: key.wait, maxProcs: key.procs, memory: o.memory, ring: o.ring, runtime: { trace: true, traceEvents: 100_000 } });
   try {
     b.rt.resetTrace();
-    await runCell(b, { workload: key.workload, procs: key.procs, durationMs: Math.min(o.durationMs, 200), pages: o.pages, seed: o.seed, checkEvery: checkEveryFor(key.wait) });
+    await runCell(b, { workload: key.workload, mode: key.mode, procs: key.procs, durationMs: Math.min(o.durationMs, 200), pages: o.pages, seed: o.seed, checkEvery: checkEveryFor(key.wait) });
     const ct = b.rt.chromeTrace();
     const problems = validateChromeTrace(ct);
     writeFileSync(file, JSON.stringify(ct));
@@ -232,7 +248,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
       });
     }
     const m = await runMatrix({
-      workloads: o.workloads, procs: o.procs, pagers: o.pagers, waits: o.waits, durationMs: o.durationMs, pages: o.pages,
+      workloads: o.workloads, modes: o.modes, procs: o.procs, pagers: o.pagers, waits: o.waits, durationMs: o.durationMs, pages: o.pages,
       memory: o.memory, ring: o.ring, seed: o.seed, stats: o.stats, statsSample: o.statsSample, processNice: o.processNice, pin: o.pin,
       warmupMs: o.warmupMs,
       beforeCells: async (pagers, wait) => {
@@ -287,7 +303,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   if (errors.length > 0) {
     out.push('');
     out.push(`${errors.length} cell(s) failed:`);
-    for (const e of errors) out.push(`  ${e.workload} procs=${e.procs} pagers=${e.pagers} wait=${e.wait}: ${e.error}`);
+    for (const e of errors) out.push(`  ${cellLabel(e)}: ${e.error}`);
   }
   if (baselines) {
     out.push('');
@@ -311,7 +327,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   out.push('');
   const best = results.reduce<CellResult | null>((a, b) => (a === null || b.faultsPerSec > a.faultsPerSec ? b : a), null);
   if (traced) out.push(traced);
-  if (best) out.push(`best aggregate: ${fmtRate(best.faultsPerSec)} faults/s (${best.workload}, ${best.procs} procs, ${best.pagers} pagers, ${best.wait})`);
+  if (best) out.push(`best aggregate: ${fmtRate(best.faultsPerSec)} faults/s (${best.workload}, ${best.procs} ${best.mode === "threads" ? "threads" : "procs"}, ${best.pagers} pagers, ${best.wait})`);
   out.push(`total ${(elapsedMs / 1000).toFixed(1)} s`);
   console.log(out.join('\n'));
 
