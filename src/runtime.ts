@@ -7,7 +7,7 @@ import { isAbsolute } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { isDriver, type Driver } from './driver.js';
+import { declaredRegions, isDriver, type Driver } from './driver.js';
 import { ProcessSignalError, badRange, badType, describe, fromWire, type SigInfo, type SignalName, type WireError } from './errors.js';
 import { KernelApi } from './kernel.js';
 import {
@@ -18,10 +18,15 @@ import { OP_REAP, PagerViews, R_ARG, R_OP, R_POST_TS, R_SEQ, RES_ERR, SlotViews,
 import { MAX_MEMORY, createArena, type PhysMem } from './physmem.js';
 import { collectStats, histogramOf, resetStats, type HistogramData, type RuntimeStats } from './runtime-stats.js';
 import { WAIT_STRATEGIES, waitFlags, type WaitStrategy } from './wait.js';
-import { readRing, resetRing } from './trace.js';
-import { OP_NAMES } from './pager/protocol.js';
-import { toChromeTrace, type ChromeTrace } from './report/chrome-trace.js';
+import { resetRing } from './trace.js';
+import type { ChromeTrace } from './report/chrome-trace.js';
 import type { ThreadInfo, TraceEvent } from './report/types.js';
+import { chromeTraceOf, traceEventsOf } from './profile/trace-decode.js';
+import { processRecorder, type DeviceNames, type ProcessRecord } from './profile/source.js';
+import { profileOf, type ProfileOptions } from './profile/collect.js';
+import { writeProfile, type ProfilePaths, type WrittenProfile } from './profile/write.js';
+import { envProfile, withEnvProfile, writeEnvProfile, type EnvProfile } from './profile/env.js';
+import type { ProfileReport } from './report/types.js';
 import type { PagerWorkerData } from './workers/pager-worker.js';
 import type { ProcessOutcome, ProcessTask, ProcessWorkerData } from './workers/process-worker.js';
 import { PAGE_SIZE } from './constants.js';
@@ -216,6 +221,8 @@ export class Runtime {
   private closing: Promise<void> | null = null;
   private pagerFailure: Error | null = null;
   private readonly started = performance.now();
+  private readonly procLog = processRecorder();
+  private profileEnv: EnvProfile | null = null;
   /** @internal */ readonly options: Readonly<Required<Omit<RuntimeOptions, 'devices'>>>;
 
   /** The CPUs each pager and the process threads were pinned to (RuntimeOptions.pin), or null if none. */
@@ -246,6 +253,9 @@ export class Runtime {
 
   static async create(options: RuntimeOptions = {}): Promise<Runtime> {
     if (options === null || typeof options !== 'object') throw badType('options', 'an object', options);
+    // `devpager profile -- node host.mjs`: trace, and write the report at close (src/profile/env.ts).
+    const profileEnv = envProfile();
+    options = withEnvProfile(options, profileEnv);
     const o = options as Record<string, unknown>;
     const memory = o.memory ?? 64 << 20;
     if (typeof memory !== 'number' || !Number.isFinite(memory)) throw badType('options.memory', 'a number of bytes', memory);
@@ -340,7 +350,8 @@ export class Runtime {
       }
       attached.push({ path: l.path, name: l.cfg.name, unit: l.unit, driverUrl: l.url, driver: l.driver, state });
     }
-    const rt = new Runtime({ memory, pagers, maxProcesses, prestart, wait: wait as WaitStrategy, spin, pagerSpin, quantum, cpus, statsSample, stats, countAccesses, processNice, pin, trace, traceEvents, mapEntries }, arena, attached, plan);
+    const rt: Runtime = new Runtime({ memory, pagers, maxProcesses, prestart, wait: wait as WaitStrategy, spin, pagerSpin, quantum, cpus, statsSample, stats, countAccesses, processNice, pin, trace, traceEvents, mapEntries }, arena, attached, plan);
+    rt.profileEnv = profileEnv;
     try {
       await rt.start();
     } catch (e) {
@@ -424,6 +435,7 @@ export class Runtime {
       Atomics.store(s.status, S_STATUS, STATUS_LIVE);
       entry.slot = slotNo;
       this.live.set(pid, entry);
+      const rec = this.procLog.started(pid, slotNo, href);
       const task: ProcessTask = { slot: slotNo, pid, pager, url: href, args };
       try {
         const out = (await this.pool!.run(task, { signal: abort.signal })) as ProcessOutcome;
@@ -451,6 +463,7 @@ export class Runtime {
         if (abort.signal.aborted) return { pid, signal: 'SIGKILL', siginfo: { signal: 'SIGKILL', signo: 9, code: 'SI_KERNEL', addr: 0 } };
         return { pid, error: e instanceof Error ? e : new Error(String(e)) };
       } finally {
+        this.procLog.ended(rec);
         Atomics.store(s.status, S_STATUS, STATUS_FREE);
         this.setLoad(pager, -1);
         this.live.delete(pid);
@@ -581,27 +594,22 @@ export class Runtime {
    * threads they belong to. Rings that filled up stop recording; `dropped` says how much was lost.
    */
   traceEvents(): { threads: ThreadInfo[]; events: TraceEvent[]; dropped: number } {
-    if (!this.options.trace) throw new Error('tracing is off: create the Runtime with { trace: true }');
-    const t = this.threads();
-    const threads: ThreadInfo[] = [];
-    const events: TraceEvent[] = [];
-    let dropped = 0;
-    const add = (index: number, name: string, role: ThreadInfo['role']) => {
-      const r = readRing(this.sab, this.layout, index, OP_NAMES);
-      if (r.events.length === 0 && role === 'process') return;
-      threads.push({ index, name, role });
-      for (const e of r.events) events.push(e);
-      dropped += r.dropped;
-    };
-    t.pagers.forEach((th, p) => add(th, `pager ${p}`, 'pager'));
-    t.slots.forEach((th, s) => add(th, `process slot ${s}`, 'process'));
-    return { threads, events, dropped };
+    return traceEventsOf(this);
   }
 
   /** The trace as Chrome Trace Event JSON (opens in Perfetto and chrome://tracing). */
   chromeTrace(): ChromeTrace {
-    const { threads, events } = this.traceEvents();
-    return toChromeTrace(threads, events);
+    return chromeTraceOf(this);
+  }
+
+  /** @internal the processes run so far, with their slots and programs (src/profile) */
+  processLog(): readonly ProcessRecord[] {
+    return this.procLog.list();
+  }
+
+  /** @internal device paths and the regions their drivers declare (src/profile) */
+  deviceNames(): readonly DeviceNames[] {
+    return this.devices.map((d) => ({ path: d.path, regions: declaredRegions(d.driver, d) }));
   }
 
   /** Forget recorded trace events (between profile phases). */
@@ -625,9 +633,25 @@ export class Runtime {
     return m;
   }
 
+  /**
+   * The profile report of everything recorded so far: where the fault path waits, the hottest
+   * pages and queues, and the verdict (the same report `devpager profile` prints).
+   */
+  async profile(opts?: ProfileOptions): Promise<ProfileReport> {
+    return profileOf(this, opts);
+  }
+
+  /** Write the profile report: any of { html, trace, json, text } file paths. */
+  writeProfile(paths: ProfilePaths, opts?: ProfileOptions): Promise<WrittenProfile> {
+    return writeProfile(this, paths, opts);
+  }
+
   /** Stop every process (SIGKILL) and pager. Idempotent. */
   close(): Promise<void> {
-    if (!this.closing) this.closing = this.doClose();
+    if (!this.closing) {
+      const env = this.profileEnv;
+      this.closing = env && this.pool ? writeEnvProfile(this, env).then(() => this.doClose()) : this.doClose();
+    }
     return this.closing;
   }
 

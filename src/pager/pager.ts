@@ -25,7 +25,7 @@ import { vmExit, vmMadvise, vmMmap, vmMprotect, vmMsync, vmMunmap, vmPmapRemove 
 import { VmMap } from './vmmap.js';
 import { waitModeOf, type WaitMode, WAIT_PARK, WAIT_SPIN } from '../wait.js';
 import { OVERDUE_AFTER_MS, RunQueue } from './runqueue.js';
-import { K_DEPTH, K_PARK, K_SERVE, K_WAKE, TraceRing } from '../trace.js';
+import { K_DEPTH, K_PARK, K_SERVE, K_SERVE_FAULT, K_WAKE, KIND_BITS, TraceRing } from '../trace.js';
 
 export interface PagerDevice {
   driver: Driver;
@@ -61,6 +61,13 @@ export class Pager {
   private readonly userSlots: number;
   private readonly warned = new Set<string>();
   private readonly napWord = new Int32Array(new SharedArrayBuffer(4));
+  /** the device index and offset of the last d_mmap call (objects.ts): what a traced fault names */
+  faultDev = -1;
+  faultOff = 0;
+  /** d_mmap calls modulo DMMAP_SAMPLE, while tracing (objects.ts) */
+  dmmapSeq = 0;
+  /** the queue depth last traced: a depth event is written only when it changes */
+  private tracedDepth = 0;
 
   constructor(sab: SharedArrayBuffer, layout: Layout, index: number, devices: PagerDevice[]) {
     initClock(sab);
@@ -144,7 +151,10 @@ export class Pager {
         if (this.runq.length > 0) this.runq.dispatch();
         c[C.rounds]++;
         if (depth > c[C.maxQueueDepth]) c[C.maxQueueDepth] = depth;
-        if (this.trace !== null) this.trace.emit(K_DEPTH, clockMs(), 0, depth, 0);
+        if (this.trace !== null && depth !== this.tracedDepth) {
+          this.tracedDepth = depth;
+          this.trace.emit(K_DEPTH, clockMs(), 0, depth, 0);
+        }
         continue;
       }
       if (Atomics.load(this.pv.control, P_SHUTDOWN) !== 0) return;
@@ -247,6 +257,7 @@ export class Pager {
       switch (op) {
         case OP_FAULT:
           c[C.faultsServed]++;
+          this.faultDev = -1;
           this.pmap.entered = 0;
           err = uvmFault(this, s, req[a], req[a + 1]);
           // The reply carries the PTE, so the process need not read the table we just wrote.
@@ -303,19 +314,27 @@ export class Pager {
       err = ERRNO.EIO;
       this.internalError(op, e);
     }
+    // Everything the accounting needs from the request line is read before the reply: once `done`
+    // holds the sequence number, the process may write its next request there. (The stress
+    // test caught a wake-up sent for the wrong request that way.)
+    const seq = req[R_SEQ];
+    const weight = req[R_WEIGHT];
+    const flow = req[R_FLOW];
+    const va = req[a];
+    const parked = reply(s, seq, val, err, pte);
+    // The end of a timed service is read after the reply, so the clock read is not on the
+    // requester's critical path.
     let t1 = 0;
     if (timed) {
       t1 = clockMs();
       const ns = (t1 - t0) * 1e6;
       this.stats.record(H.service, ns);
-      c[C.busyNs] += ns * req[R_WEIGHT];
-      if (this.trace !== null) this.trace.emit(K_SERVE, t0, t1 - t0, op, req[R_FLOW]);
+      c[C.busyNs] += ns * weight;
+      if (this.trace !== null) {
+        if (op === OP_FAULT) this.trace.emit(K_SERVE_FAULT + (this.faultDev + 1) * 2 ** KIND_BITS, t0, t1 - t0, this.faultDev >= 0 ? this.faultOff : va, flow);
+        else this.trace.emit(K_SERVE, t0, t1 - t0, op, flow);
+      }
     }
-    // The sequence number is read before the reply is published: once `done` holds it, the
-    // process may post its next request and park on that one, and waking it for this reply
-    // would hand it an answer it does not have (the stress test caught exactly that).
-    const seq = req[R_SEQ];
-    const parked = reply(s, seq, val, err, pte);
     if (parked === 0) return;
     if (slot >= this.userSlots) {
       Atomics.notify(s.done, 0, 1); // the host waits on `done` (Atomics.waitAsync)

@@ -5,7 +5,7 @@
 import { fmtNs } from '../util/format.js';
 import { histogramChart } from './histogram-chart.js';
 import { lineChart, sweepSeries } from './line-chart.js';
-import { fmtHotValue, histSummary, pct } from './summary.js';
+import { fmtHotValue, histSummary, pct, traceSummaryText } from './summary.js';
 import { esc, WAIT_COLORS } from './svg-kit.js';
 import { stackedBar, threadTimeFractions, TIME_PARTS } from './thread-time-chart.js';
 import { timelineChart } from './timeline-chart.js';
@@ -40,6 +40,7 @@ td.num{font-variant-numeric:tabular-nums}
 .kv{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;font-size:12.5px}
 .kv dt{color:#666}.kv dd{margin:0;font-family:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;word-break:break-all}
 .note{color:#666;font-size:12px;margin:6px 0 0}
+.findings{margin:0;padding-left:20px;font-size:13px}
 .tt th,.tt td{padding:3px 6px}
 .tt th{white-space:normal;vertical-align:bottom}
 .mini{flex:0 1 390px}
@@ -70,6 +71,17 @@ function kv(rec: Record<string, string | number | boolean>): string {
 
 function slug(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'h';
+}
+
+/** Other findings, the round-trip breakdown, the tracing overhead and the trace's size. */
+function findingsList(r: ProfileReport): string {
+  const items: string[] = [];
+  for (const f of (r.findings ?? []).slice(1)) items.push(`<li>also: ${esc(f)}</li>`);
+  if (r.breakdown && r.breakdown !== r.verdict) items.push(`<li>round trip: ${esc(r.breakdown)}</li>`);
+  if (r.overhead) items.push(`<li id="overhead">${esc(r.overhead.text)}</li>`);
+  if (r.trace) items.push(`<li id="trace-size">${esc(traceSummaryText(r.trace))}</li>`);
+  else if (r.trace === null) items.push('<li id="trace-size">tracing was off: no hot pages and no timeline</li>');
+  return items.length ? `<section id="findings"><ul class="findings">${items.join('')}</ul></section>` : '';
 }
 
 /** Renders the whole profile as one self-contained HTML document. */
@@ -124,6 +136,7 @@ export function renderHtmlReport(r: ProfileReport): string {
 <main>
 <header><h1>${esc(r.title)}</h1><div class="meta">generated ${esc(r.generatedAt)}</div></header>
 <div class="verdict" id="verdict"><small>main contention point</small>${esc(r.verdict)}</div>
+${findingsList(r)}
 
 <section id="thread-time"><h2>Where each thread's time goes</h2>
 <div class="row"><div style="flex:0 1 560px">${stackedBar(r.threadTimes, { width: 560, heading: false })}</div>

@@ -2,7 +2,7 @@
 import { histogramQuantile } from '../quantile.js';
 import { fmtCount, fmtNs } from '../util/format.js';
 import { sweepSeries } from './line-chart.js';
-import { fmtHotValue, histSummary, pct } from './summary.js';
+import { fmtHotValue, histSummary, pct, traceSummaryText } from './summary.js';
 import { threadTimeFractions, TIME_PARTS } from './thread-time-chart.js';
 import type { Histogram, HotItem, ProfileReport } from './types.js';
 
@@ -47,7 +47,16 @@ export function asciiHistogram(h: Histogram, width = 40): string {
 export function renderTextReport(r: ProfileReport): string {
   const lines: string[] = [];
   lines.push(r.title, `generated ${r.generatedAt}`, '');
-  lines.push(`VERDICT: ${r.verdict}`, '');
+  lines.push(`VERDICT: ${r.verdict}`);
+  if (r.findings && r.findings.length > 1) {
+    lines.push('Also found:');
+    for (const f of r.findings.slice(1)) lines.push(`  - ${f}`);
+  }
+  if (r.breakdown && r.breakdown !== r.verdict) lines.push(`Round trip: ${r.breakdown}`);
+  if (r.overhead) lines.push(r.overhead.text.replace(/^./, (c) => c.toUpperCase()));
+  if (r.trace) lines.push(traceSummaryText(r.trace).replace(/^./, (c) => c.toUpperCase()));
+  else if (r.trace === null) lines.push('Trace: tracing was off (Runtime.create({ trace: true })): no hot pages and no timeline');
+  lines.push('');
 
   lines.push("Where each thread's time goes (% of wall time)");
   const nameW = Math.min(24, Math.max(6, ...r.threadTimes.map((t) => [...t.thread].length)));

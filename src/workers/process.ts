@@ -38,7 +38,7 @@ import {
   R_POST_TS, R_SEQ, R_WEIGHT, RES_ERR, RES_PTE, RES_VAL, SlotViews, post, ringIfSleeping,
 } from '../pager/protocol.js';
 import { H, timedPark, type ThreadStats } from '../stats.js';
-import { K_FAULT, K_PARK, K_POST, K_SYSCALL, type TraceRing } from '../trace.js';
+import { K_FAULT, K_PARK, K_SYSCALL, type TraceRing } from '../trace.js';
 import { WAIT_PARK, WAIT_SPIN, type WaitMode } from '../wait.js';
 
 const VPAGES = VM_MAXUSER_ADDRESS / PAGE_SIZE;
@@ -196,6 +196,8 @@ export class Process {
     this.spinners = new Int32Array(mv.sab, mv.layout.spinnersOff, 1);
     // A slot outlives its processes: numbering continues from the last request the pager served.
     this.seq = Atomics.load(slot.done, 0);
+    // Flow ids (seq * 2048 + slot) then stay unique per slot across its processes.
+    this.flowSeq = this.seq;
     this.spinBudget = mv.layout.spinBudget;
     this.sampleMask = mv.layout.sample - 1;
     this.run = mv.run;
@@ -442,7 +444,10 @@ export class Process {
     return this.postAndWait(this.slot);
   }
 
-  /** call() with a span for the whole request, a flow to the pager's service, and park spans. */
+  /**
+   * call() with one span for the whole request, which starts a flow to the pager's service, and
+   * park spans. Two clock reads and one event: the span's start is the post time the pager reads.
+   */
   private tracedCall(): number {
     const s = this.slot;
     const req = s.req;
@@ -454,7 +459,6 @@ export class Process {
     req[R_POST_TS] = t0;
     req[R_WEIGHT] = 1;
     req[R_FLOW] = flow;
-    ring.emit(K_POST, t0, 0, 0, flow);
     const err = this.postAndWait(s);
     const t1 = clockMs();
     ring.emit(op === OP_FAULT ? K_FAULT : K_SYSCALL, t0, t1 - t0, arg, flow);

@@ -1,0 +1,76 @@
+/**
+ * Findings: the specific contention points a run shows, each named the way the user knows it,
+ * and ranked by the share of fault time it explains. The report's verdict is the first one; with
+ * none, it is the breakdown's largest part (analyze.ts).
+ *
+ *   - a slow driver: d_mmap takes most of the pagers' service time (device and driver named);
+ *   - a hot page: one device page takes a large share of the faults, from several processes;
+ *   - more processes than CPUs: answered processes wait in a pager's run queue for a CPU.
+ */
+import type { RuntimeStats } from '../runtime-stats.js';
+import { breakdown } from './analyze.js';
+import { meanDmmapNs, type TraceHotSpots } from './hot.js';
+
+export interface Finding {
+  kind: 'slow-dmmap' | 'hot-page' | 'cpu-oversubscribed';
+  /** one sentence naming the point */
+  text: string;
+  /** about how much of the fault time it explains (0..1), for ranking */
+  share: number;
+}
+
+/** d_mmap over this share of the pagers' service time makes the driver a finding. */
+const DMMAP_SERVICE_SHARE = 0.5;
+/** One page with at least this share of the device faults, from 2+ processes, is a hot page. */
+const HOT_PAGE_SHARE = 0.25;
+/** Run-queue waits over this share of the fault time make CPU oversubscription a finding. */
+const RUNQUEUE_SHARE = 0.1;
+
+const pct = (x: number) => `${Math.round(x * 100)}%`;
+const fmt = (ns: number) => (ns >= 1e6 ? `${(ns / 1e6).toFixed(2)} ms` : ns >= 1000 ? `${(ns / 1000).toFixed(1)} µs` : `${Math.round(ns)} ns`);
+
+export function findings(st: RuntimeStats, hot: TraceHotSpots | null): Finding[] {
+  const out: Finding[] = [];
+  const b = breakdown(st);
+  if (b.faults === 0 || !(b.roundTripNs > 0)) return out;
+  const t = st.totals;
+  const faultTimeNs = b.roundTripNs * b.faults;
+
+  if (t.busyNs > 0 && t.dmmapNs > DMMAP_SERVICE_SHARE * t.busyNs) {
+    const dev = hot?.dmmap[0];
+    const where = dev ? `${dev.path}` : 'the device';
+    const per = dev && dev.sampled > 0 ? `, ${fmt(meanDmmapNs(dev))} per call` : '';
+    const share = Math.min(1, t.dmmapNs / faultTimeNs);
+    out.push({
+      kind: 'slow-dmmap',
+      text: `slow driver: d_mmap of ${where} takes ${pct(Math.min(1, t.dmmapNs / t.busyNs))} of the pagers' service time${per}, ${pct(share)} of fault time`,
+      share,
+    });
+  }
+
+  if (hot && hot.deviceFaults > 0 && hot.pages.length > 0) {
+    const p = hot.pages[0];
+    const frac = p.faults / hot.deviceFaults;
+    if (frac >= HOT_PAGE_SHARE && p.processes.length >= 2) {
+      const who = p.processes.length <= 3 ? p.processes.join(', ') : `${p.processes.slice(0, 3).join(', ')} and ${p.processes.length - 3} more`;
+      out.push({
+        kind: 'hot-page',
+        text: `hot page: ${p.label} takes ${pct(frac)} of the device faults, from ${p.processes.length} processes (${who})`,
+        share: frac * Math.min(1, (b.queuedNs + b.serviceNs) / b.roundTripNs),
+      });
+    }
+  }
+
+  const running = st.processes.filter((p) => p.counters.faults > 0).length;
+  const rq = b.runQueueNs / b.roundTripNs;
+  if (running > st.run.cpus && (rq >= RUNQUEUE_SHARE || t.held > 0.05 * b.faults)) {
+    let held = st.pagers[0];
+    for (const p of st.pagers) if (p.counters.heldNs > held.counters.heldNs) held = p;
+    out.push({
+      kind: 'cpu-oversubscribed',
+      text: `more processes than CPUs: ${running} processes for the ${st.run.cpus} CPU(s) the pagers leave; answered processes waited ${pct(rq)} of fault time in pager ${held.index}'s run queue (${fmt(b.runQueueNs)} per fault, ${t.held.toLocaleString('en')} wake-ups held)`,
+      share: rq,
+    });
+  }
+  return out.sort((x, y) => y.share - x.share);
+}
