@@ -3,7 +3,7 @@ export * from './constants.js';
 export { SyscallError, SignalError, ProcessSignalError, ERRNO, SIGNAL, SI_CODE } from './errors.js';
 export type { ErrnoName, SignalName, SiCodeName, SigInfo } from './errors.js';
 export { defineDriver, regionMmap } from './driver.js';
-export type { Driver, DevHandle, Region } from './driver.js';
+export type { Driver, DevHandle, Region, NamedRegion } from './driver.js';
 export { KernelApi } from './kernel.js';
 export { Runtime } from './runtime.js';
 export type { RuntimeOptions, DeviceConfig, ProcessHandle, ProcessStatus, DeviceInfo } from './runtime.js';

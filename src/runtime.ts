@@ -609,7 +609,7 @@ export class Runtime {
 
   /** @internal device paths and the regions their drivers declare (src/profile) */
   deviceNames(): readonly DeviceNames[] {
-    return this.devices.map((d) => ({ path: d.path, regions: declaredRegions(d.driver, d) }));
+    return this.devices.map((d) => ({ path: d.path, driver: d.driver.name, regions: declaredRegions(d.driver, d) }));
   }
 
   /** Forget recorded trace events (between profile phases). */

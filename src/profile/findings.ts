@@ -9,7 +9,7 @@
  */
 import type { RuntimeStats } from '../runtime-stats.js';
 import { breakdown } from './analyze.js';
-import { meanDmmapNs, type TraceHotSpots } from './hot.js';
+import type { TraceHotSpots } from './hot.js';
 
 export interface Finding {
   kind: 'slow-dmmap' | 'hot-page' | 'cpu-oversubscribed';
@@ -19,8 +19,10 @@ export interface Finding {
   share: number;
 }
 
-/** d_mmap over this share of the pagers' service time makes the driver a finding. */
+/** A median d_mmap over this share of a fault's median service makes the driver a finding, */
 const DMMAP_SERVICE_SHARE = 0.5;
+/** when it takes at least this long (a clock read is ~50 ns of it). */
+const DMMAP_SLOW_NS = 1000;
 /** One page with at least this share of the device faults, from 2+ processes, is a hot page. */
 const HOT_PAGE_SHARE = 0.25;
 /** Run-queue waits over this share of the fault time make CPU oversubscription a finding. */
@@ -36,14 +38,14 @@ export function findings(st: RuntimeStats, hot: TraceHotSpots | null): Finding[]
   const t = st.totals;
   const faultTimeNs = b.roundTripNs * b.faults;
 
-  if (t.busyNs > 0 && t.dmmapNs > DMMAP_SERVICE_SHARE * t.busyNs) {
-    const dev = hot?.dmmap[0];
-    const where = dev ? `${dev.path}` : 'the device';
-    const per = dev && dev.sampled > 0 ? `, ${fmt(meanDmmapNs(dev))} per call` : '';
-    const share = Math.min(1, t.dmmapNs / faultTimeNs);
+  // Medians of the traced calls, not the sums: a pager preempted inside one sampled call would
+  // otherwise outweigh hundreds of calls.
+  const dev = hot?.dmmap[0];
+  if (hot && dev && dev.medianNs >= DMMAP_SLOW_NS && dev.medianNs >= DMMAP_SERVICE_SHARE * hot.faultServeMedianNs) {
+    const share = Math.min(1, (t.faultsServed * dev.medianNs) / faultTimeNs);
     out.push({
       kind: 'slow-dmmap',
-      text: `slow driver: d_mmap of ${where} takes ${pct(Math.min(1, t.dmmapNs / t.busyNs))} of the pagers' service time${per}, ${pct(share)} of fault time`,
+      text: `slow driver: d_mmap of ${dev.path} (driver '${dev.driver}') takes ${fmt(dev.medianNs)} per call (median), ${pct(Math.min(1, dev.medianNs / Math.max(1, hot.faultServeMedianNs)))} of a fault's service, about ${pct(share)} of fault time`,
       share,
     });
   }

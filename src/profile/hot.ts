@@ -23,9 +23,12 @@ export interface HotPage {
 export interface DeviceDmmap {
   dev: number;
   path: string;
+  driver: string;
   /** timed d_mmap calls (1 in DMMAP_SAMPLE) and their total time, ns */
   sampled: number;
   ns: number;
+  /** the median timed call, ns: robust to a call the scheduler stretched */
+  medianNs: number;
 }
 
 export interface TraceHotSpots {
@@ -33,16 +36,19 @@ export interface TraceHotSpots {
   pages: HotPage[];
   /** device faults kept in the rings, in all */
   deviceFaults: number;
-  /** d_mmap time per device, from the sampled calls, most first */
+  /** d_mmap time per device, from the sampled calls, slowest median first */
   dmmap: DeviceDmmap[];
+  /** the median service of a device fault, ns */
+  faultServeMedianNs: number;
 }
 
 export function traceHotSpots(src: ProfileSource): TraceHotSpots {
   const devices = src.deviceNames();
   const owners = new SlotOwners(src.processLog());
   const pages = new Map<string, { dev: number; off: number; faults: number; serveNs: number; pids: Set<number>; names: string[] }>();
-  const dm = new Map<number, { sampled: number; ns: number }>();
+  const dm = new Map<number, { sampled: number; ns: number; all: number[] }>();
   let deviceFaults = 0;
+  const serves: number[] = [];
   for (const thread of src.threads().pagers) {
     const raw = readRing(src.sab, src.layout, thread);
     const d = raw.data;
@@ -59,6 +65,7 @@ export function traceHotSpots(src: ProfileSource): TraceHotSpots {
         if (!p) pages.set(key, (p = { dev, off, faults: 0, serveNs: 0, pids: new Set(), names: [] }));
         p.faults++;
         p.serveNs += d[b + 2] * 1e6;
+        serves.push(d[b + 2] * 1e6);
         const owner = owners.at(d[b + 4] % FLOW_SLOT_MOD, d[b + 1]);
         if (owner && !p.pids.has(owner.pid)) {
           p.pids.add(owner.pid);
@@ -67,9 +74,10 @@ export function traceHotSpots(src: ProfileSource): TraceHotSpots {
       } else if (k === K_DMMAP) {
         const dev = deviceOf(d[b]);
         let x = dm.get(dev);
-        if (!x) dm.set(dev, (x = { sampled: 0, ns: 0 }));
+        if (!x) dm.set(dev, (x = { sampled: 0, ns: 0, all: [] }));
         x.sampled++;
         x.ns += d[b + 2] * 1e6;
+        x.all.push(d[b + 2] * 1e6);
       }
     }
   }
@@ -79,13 +87,16 @@ export function traceHotSpots(src: ProfileSource): TraceHotSpots {
       .map((p) => ({ dev: p.dev, off: p.off, label: pageLabel(devices, p.dev, p.off), faults: p.faults, serveNs: p.serveNs, processes: p.names })),
     deviceFaults,
     dmmap: [...dm.entries()]
-      .map(([dev, x]) => ({ dev, path: devices[dev]?.path ?? `device ${dev}`, sampled: x.sampled, ns: x.ns }))
-      .sort((a, b) => b.ns - a.ns),
+      .map(([dev, x]) => ({ dev, path: devices[dev]?.path ?? `device ${dev}`, driver: devices[dev]?.driver ?? '?', sampled: x.sampled, ns: x.ns, medianNs: median(x.all) }))
+      .sort((a, b) => b.medianNs - a.medianNs),
+    faultServeMedianNs: median(serves),
   };
 }
 
-/** Mean time of one d_mmap call on a device, from its sampled calls. */
-export function meanDmmapNs(d: DeviceDmmap): number {
-  return d.sampled > 0 ? d.ns / d.sampled : 0;
-}
 
+
+function median(xs: number[]): number {
+  if (xs.length === 0) return 0;
+  xs.sort((a, b) => a - b);
+  return xs[xs.length >> 1];
+}

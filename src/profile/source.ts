@@ -20,6 +20,8 @@ export interface ProcessRecord {
 /** A device as the report names it: its path, and the regions its driver declares. */
 export interface DeviceNames {
   path: string;
+  /** the driver's name (defineDriver({ name })) */
+  driver: string;
   regions: readonly NamedRegion[];
 }
 
