@@ -81,11 +81,12 @@ test('interpolation beats the bucket midpoint on latency-shaped distributions, a
       interpErr += Math.abs(est - exact) / Math.max(1, exact);
       midErr += Math.abs(mid - exact) / Math.max(1, exact);
     }
-    if (!name.includes('flat')) assert.ok(interpErr <= midErr, `${name}: interpolation error ${interpErr} > midpoint error ${midErr}`);
+    if (name.includes('flat')) continue;
+    assert.ok(interpErr <= midErr, `${name}: interpolation error ${interpErr} > midpoint error ${midErr}`);
     interpSum += interpErr;
     midSum += midErr;
   }
-  // Over all of them interpolation is several times more exact.
+  // Over the latency-shaped ones, interpolation is several times more exact.
   assert.ok(interpSum * 3 < midSum, `mean errors: interpolation ${interpSum}, midpoint ${midSum}`);
 });
 
