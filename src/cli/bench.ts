@@ -19,6 +19,7 @@ import {
 } from '../bench/report.js';
 import { UsageError, bytes, choiceList, intList, posInt } from './args.js';
 import { Progress } from './progress.js';
+import { measureTraceOverhead, overheadTable } from '../profile/overhead.js';
 
 export const BENCH_SUMMARY = 'run the multi-threaded fault benchmark and print a table';
 
@@ -54,6 +55,9 @@ options:
   --trace FILE        after the matrix, re-run its first cell with tracing on and write the trace
                       as Chrome Trace Event JSON (Perfetto, chrome://tracing); tracing times every
                       request, so the measured cells themselves run untraced
+  --trace-overhead    instead of the matrix: for each workload (--workload) at 1 and 4
+                      processes (--procs), untraced and traced cells alternated in one run
+                      (--duration each, 3 rounds); prints traced/untraced and the JSON has them
   --no-stats          run the runtimes with stats off (no latency, no busy time): with a run
                       that has stats on, this measures what stats cost
   --stats-sample N    time 1 fault in N (a power of two; default the Runtime's, 256)
@@ -113,6 +117,7 @@ export interface BenchOptions {
   native: boolean;
   probe: boolean;
   quick: boolean;
+  traceOverhead: boolean;
 }
 
 /** Parse `devpager bench` arguments. Throws UsageError; returns null for --help. */
@@ -146,6 +151,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
         'no-baselines': { type: 'boolean', default: false },
         'no-native': { type: 'boolean', default: false },
         'no-probe': { type: 'boolean', default: false },
+        'trace-overhead': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -178,6 +184,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
     native: !values['no-native'],
     probe: !values['no-probe'],
     quick,
+    traceOverhead: values['trace-overhead'],
   };
   if (o.memory < 16 * 4096 || o.memory > MAX_MEMORY) throw new UsageError(`--memory must be between 64k and 4G, got '${values.memory}'`);
   if (o.json === '') throw new UsageError('--json needs a file name');
@@ -234,6 +241,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     console.log(BENCH_USAGE);
     return 0;
   }
+  if (o.traceOverhead) return traceOverheadCommand(o, argv);
   const started = performance.now();
   const machine = machineInfo();
   const cells = expandMatrix(o);
@@ -366,4 +374,22 @@ export async function benchCommand(argv: string[]): Promise<number> {
     console.log(`wrote ${o.json}`);
   }
   return errors.length > 0 || (cells.length > 0 && results.length === 0) ? 1 : 0;
+}
+
+/** `--trace-overhead`: the traced/untraced cell pairs alone (src/profile/overhead.ts). */
+async function traceOverheadCommand(o: BenchOptions, argv: string[]): Promise<number> {
+  const machine = machineInfo();
+  const procs = argv.some((a) => a === '--procs' || a.startsWith('--procs=')) ? o.procs : [1, 4];
+  const r = await measureTraceOverhead({
+    workloads: o.workloads, procs, durationMs: o.durationMs, pages: o.pages,
+    onStep: (label) => process.stderr.write(`\r${label.padEnd(60)}`),
+  });
+  process.stderr.write('\n');
+  console.log(`devpager bench --trace-overhead — ${machine.cpus} x ${machine.model}, node ${machine.node}`);
+  console.log(overheadTable(r));
+  if (o.json) {
+    writeFileSync(o.json, `${JSON.stringify({ machine, command: `devpager bench ${argv.join(' ')}`.trim(), traceOverhead: r }, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
+    console.log(`wrote ${o.json}`);
+  }
+  return 0;
 }
