@@ -1,7 +1,7 @@
 /** The latency histogram chart: bars over a log-scale axis of bucket bounds, with quantile markers. */
 import { histogramQuantile } from '../quantile.js';
 import { fmtCount, fmtNs } from '../util/format.js';
-import { esc, n1, niceTicks, noData, svgOpen, textWidth } from './svg-kit.js';
+import { esc, n1, niceTicks, noData, svgOpen, textWidth, yAxisGrid } from './svg-kit.js';
 import type { Histogram } from './types.js';
 
 export interface HistogramChartOptions {
@@ -53,13 +53,7 @@ export function histogramChart(h: Histogram, opts: HistogramChartOptions = {}): 
 
   let out = svgOpen(id, title, W, H, hd);
   out += `<text x="${W - m.r}" y="${hd ? 20 : 12}" text-anchor="end" fill="#666" font-size="11">${esc(`${fmtCount(total)} samples`)}</text>`;
-  out += '<g class="axis y" fill="#555" font-size="11">';
-  for (const t of yTicks) {
-    const y = n1(Y(t));
-    out += `<line x1="${m.l}" x2="${m.l + pw}" y1="${y}" y2="${y}" stroke="#e5e5e5"/>`;
-    out += `<text x="${m.l - 6}" y="${y}" dy="0.32em" text-anchor="end">${esc(fmtCount(t))}</text>`;
-  }
-  out += '</g>';
+  out += yAxisGrid(yTicks, Y, m.l, pw, fmtCount);
 
   // x ticks: decades, plus 2 and 5 when the range is narrow.
   const decades = xHi - xLo;

@@ -1,6 +1,6 @@
 /** Line charts: throughput against process count, one series per wait strategy. */
 import { fmtCount, fmtNs } from '../util/format.js';
-import { DASHES, esc, n1, niceTicks, noData, PALETTE, svgOpen, WAIT_COLORS } from './svg-kit.js';
+import { DASHES, esc, n1, niceTicks, noData, PALETTE, svgOpen, WAIT_COLORS, yAxisGrid } from './svg-kit.js';
 import type { SweepPoint, WaitStrategy } from './types.js';
 
 export interface SeriesPoint {
@@ -85,13 +85,8 @@ export function lineChart(series: Series[], opts: LineChartOptions = {}): string
 
   let out = svgOpen(id, title, W, H, hd);
   // grid + y axis
-  out += '<g class="axis y" fill="#555" font-size="11">';
-  for (const t of yTicks) {
-    const y = n1(Y(t));
-    out += `<line x1="${m.l}" x2="${m.l + pw}" y1="${y}" y2="${y}" stroke="#e5e5e5"/>`;
-    out += `<text x="${m.l - 6}" y="${y}" dy="0.32em" text-anchor="end">${esc(yFmt(t))}</text>`;
-  }
-  out += '</g><g class="axis x" fill="#555" font-size="11">';
+  out += yAxisGrid(yTicks, Y, m.l, pw, yFmt);
+  out += '<g class="axis x" fill="#555" font-size="11">';
   for (const t of xTicks) {
     const x = n1(X(t));
     out += `<line x1="${x}" x2="${x}" y1="${m.t}" y2="${m.t + ph}" stroke="#f0f0f0"/>`;

@@ -95,3 +95,14 @@ export const SPAN_COLORS: Record<SpanKind, string> = {
 
 export const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
 export const DASHES = ['', '6 3', '2 3', '8 3 2 3'];
+
+/** Horizontal grid lines and labels of a y axis, from `left` across `width`, at each tick. */
+export function yAxisGrid(ticks: number[], Y: (v: number) => number, left: number, width: number, fmt: (v: number) => string): string {
+  let out = '<g class="axis y" fill="#555" font-size="11">';
+  for (const t of ticks) {
+    const y = n1(Y(t));
+    out += `<line x1="${left}" x2="${left + width}" y1="${y}" y2="${y}" stroke="#e5e5e5"/>`;
+    out += `<text x="${left - 6}" y="${y}" dy="0.32em" text-anchor="end">${esc(fmt(t))}</text>`;
+  }
+  return out + '</g>';
+}
