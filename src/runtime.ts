@@ -18,7 +18,7 @@ import { OP_REAP, PagerViews, R_ARG, R_OP, R_POST_TS, R_SEQ, RES_ERR, SlotViews,
 import { MAX_MEMORY, createArena, type PhysMem } from './physmem.js';
 import { collectStats, histogramOf, resetStats, type HistogramData, type RuntimeStats } from './runtime-stats.js';
 import { WAIT_STRATEGIES, waitFlags, type WaitStrategy } from './wait.js';
-import { resetRing } from './trace.js';
+import { configureTrace, resetRing, TRACE_SAMPLE_DEFAULT } from './trace.js';
 import type { ChromeTrace } from './report/chrome-trace.js';
 import type { ThreadInfo, TraceEvent } from './report/types.js';
 import { chromeTraceOf, traceEventsOf } from './profile/trace-decode.js';
@@ -97,8 +97,13 @@ export interface RuntimeOptions {
   statsSample?: number;
   /** record trace events into per-thread rings (default false) */
   trace?: boolean;
-  /** trace events per thread ring (default 65536 when trace is on) */
+  /** trace events per thread ring (default 65536 when trace is on); a full ring overwrites its oldest */
   traceEvents?: number;
+  /**
+   * trace 1 burst of requests in this many (a power of two, default 8; 1 traces every request).
+   * Untraced requests are counted and sampled for stats as without tracing (src/trace.ts).
+   */
+  traceSample?: number;
   /** map entries per process (default 1024) */
   mapEntries?: number;
   /**
@@ -284,10 +289,12 @@ export class Runtime {
     const trace = o.trace ?? false;
     if (typeof trace !== 'boolean') throw badType('options.trace', 'a boolean', trace);
     const traceEvents = intOpt(o, 'traceEvents', trace ? 65536 : 0, 0, 1 << 24);
+    const traceSample = intOpt(o, 'traceSample', TRACE_SAMPLE_DEFAULT, 1, 1 << 20);
+    if ((traceSample & (traceSample - 1)) !== 0) throw badRange('options.traceSample', 'a power of two', traceSample);
     const devs = o.devices ?? [];
     if (!Array.isArray(devs)) throw badType('options.devices', 'an array', devs);
     for (const k of Object.keys(o)) {
-      if (!['memory', 'pagers', 'devices', 'maxProcesses', 'prestart', 'wait', 'spin', 'pagerSpin', 'quantum', 'cpus', 'stats', 'statsSample', 'countAccesses', 'processNice', 'pin', 'trace', 'traceEvents', 'mapEntries'].includes(k)) {
+      if (!['memory', 'pagers', 'devices', 'maxProcesses', 'prestart', 'wait', 'spin', 'pagerSpin', 'quantum', 'cpus', 'stats', 'statsSample', 'countAccesses', 'processNice', 'pin', 'trace', 'traceEvents', 'traceSample', 'mapEntries'].includes(k)) {
         throw new TypeError(`options.${k} is not a Runtime option`);
       }
     }
@@ -335,9 +342,10 @@ export class Runtime {
       // Processes that may run, and waiters that may spin, at once: the cores the pagers leave
       // free. More only steal the pagers' CPU (measured: 16 processes on 2 cores, BENCHMARKS.md).
       spinBudget: cpus,
-      sample: trace ? 1 : statsSample,
+      sample: statsSample,
       quantum,
     });
+    configureTrace(arena.sab, arena.layout, traceSample);
     const kernel = new KernelApi(arena.phys);
     const attached: AttachedDevice[] = [];
     for (const l of loaded) {
@@ -350,7 +358,7 @@ export class Runtime {
       }
       attached.push({ path: l.path, name: l.cfg.name, unit: l.unit, driverUrl: l.url, driver: l.driver, state });
     }
-    const rt: Runtime = new Runtime({ memory, pagers, maxProcesses, prestart, wait: wait as WaitStrategy, spin, pagerSpin, quantum, cpus, statsSample, stats, countAccesses, processNice, pin, trace, traceEvents, mapEntries }, arena, attached, plan);
+    const rt: Runtime = new Runtime({ memory, pagers, maxProcesses, prestart, wait: wait as WaitStrategy, spin, pagerSpin, quantum, cpus, statsSample, stats, countAccesses, processNice, pin, trace, traceEvents, traceSample, mapEntries }, arena, attached, plan);
     rt.profileEnv = profileEnv;
     try {
       await rt.start();

@@ -14,13 +14,13 @@
  * clockMs() (clock.ts): one timeline for every thread. `device` is the device index + 1 on
  * events that name a device page (0: none).
  */
-import { TRACE_EV, TRACE_HDR, type Layout } from './layout.js';
+import { HOST_THREAD, TRACE_EV, TRACE_HDR, type Layout } from './layout.js';
 
 /** A process's fault: ts = posted, dur = round trip, arg = virtual address, flow = its request. */
 export const K_FAULT = 1;
 /** A pager's service of a request other than a fault: arg = op, flow = the request. */
 export const K_SERVE = 2;
-/** d_mmap at fault or mmap time (1 call in DMMAP_SAMPLE is timed): arg = device offset. */
+/** d_mmap in a traced request: arg = device offset. */
 export const K_DMMAP = 3;
 export const K_PARK = 5;
 export const K_SPIN = 6;
@@ -35,12 +35,59 @@ export const K_SERVE_FAULT = 11;
 
 /** Low bits of an event's first word hold the kind; the bits above, the device index + 1. */
 export const KIND_BITS = 16;
-/** 1 d_mmap call in this many is timed while tracing: its two clock reads would double a fast driver's cost. */
-export const DMMAP_SAMPLE = 8;
 
 /** Header words: events ever written (monotonic), and where the next one goes. */
 const H_COUNT = 0;
 const H_POS = 1;
+
+/**
+ * Tracing goes in bursts: a traced request costs two clock reads and an event on each side, ~1 µs
+ * in all, as much as the fault itself (docs/experiments/timed-fault.md), so by default 1 burst in
+ * `traceSample` is traced and the others only counted. A burst is TRACE_BURST requests served
+ * by the pagers, the same moments for every process, so a burst shows all threads at work; a
+ * process decides per request (it reads the clock before posting) and the pager follows it.
+ *
+ * The gate lives in the host thread's ring header, which no event ever touches (the host writes
+ * no events), so the word a process reads per request stays in its cache: G_PHASE, advanced by
+ * the pagers once per TRACE_BURST requests each (plain increments: a lost one only stretches a
+ * burst), and G_MASK, traceSample - 1, set once at create.
+ */
+export const TRACE_BURST = 256;
+/** RuntimeOptions.traceSample's default. */
+export const TRACE_SAMPLE_DEFAULT = 8;
+const G_PHASE = 2;
+const G_MASK = 3;
+
+export class TraceGate {
+  private readonly w: Float64Array;
+  private served = 0;
+  constructor(sab: SharedArrayBuffer, l: Layout) {
+    this.w = new Float64Array(sab, l.traceOff + HOST_THREAD * l.traceBytesPerThread, TRACE_HDR);
+  }
+  /** Is a burst open (trace this request)? */
+  open(): boolean {
+    return (this.w[G_PHASE] & this.w[G_MASK]) === 0;
+  }
+  /** Pager: one more request served; every TRACE_BURST of them, the next phase. */
+  count(): void {
+    if (++this.served >= TRACE_BURST) {
+      this.served = 0;
+      this.w[G_PHASE]++;
+    }
+  }
+  /** 1 request in this many is traced, on average. */
+  every(): number {
+    return this.w[G_MASK] + 1;
+  }
+}
+
+/** Host, at create: trace 1 burst in `sample` (a power of two; 1 traces every request). */
+export function configureTrace(sab: SharedArrayBuffer, l: Layout, sample: number): void {
+  if (l.traceCap === 0) return;
+  const w = new Float64Array(sab, l.traceOff + HOST_THREAD * l.traceBytesPerThread, TRACE_HDR);
+  w[G_MASK] = sample - 1;
+  w[G_PHASE] = 0;
+}
 
 export class TraceRing {
   private readonly buf: Float64Array;
@@ -111,6 +158,8 @@ export function ringWritten(sab: SharedArrayBuffer, l: Layout, thread: number): 
   return new Float64Array(sab, l.traceOff + thread * l.traceBytesPerThread, TRACE_HDR)[H_COUNT];
 }
 
+/** Forget a ring's events (the host ring's gate words stay). */
 export function resetRing(sab: SharedArrayBuffer, l: Layout, thread: number): void {
-  new Float64Array(sab, l.traceOff + thread * l.traceBytesPerThread, TRACE_HDR).fill(0);
+  if (l.traceCap === 0) return;
+  new Float64Array(sab, l.traceOff + thread * l.traceBytesPerThread, TRACE_HDR).fill(0, 0, G_PHASE);
 }

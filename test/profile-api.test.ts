@@ -87,7 +87,7 @@ test('library: a trace file needs tracing, and says so', () =>
 test('full rings keep the latest events, count the overwritten ones, and export a valid trace', () =>
   withTimeout(60_000, async () => {
     const dir = tmp();
-    const rt = await Runtime.create({ memory: 16 << 20, maxProcesses: 3, trace: true, traceEvents: 256, devices: [{ name: 'prof', unit: 0, driver: DRV }] });
+    const rt = await Runtime.create({ memory: 16 << 20, maxProcesses: 3, trace: true, traceEvents: 256, traceSample: 1, devices: [{ name: 'prof', unit: 0, driver: DRV }] });
     try {
       await Promise.all([0, 1, 2].map((i) => rt.run(PROG, 'own', i, 400)));
       const t = rt.traceEvents();

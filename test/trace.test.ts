@@ -15,7 +15,7 @@ const PROG = new URL('./fixtures/trace-prog.js', import.meta.url);
 
 async function traced<T>(opts: { pagers: number; procs: number }, fn: (rt: Runtime) => Promise<T>): Promise<T> {
   const rt = await Runtime.create({
-    memory: 32 << 20, pagers: opts.pagers, maxProcesses: opts.procs, trace: true, traceEvents: 50_000,
+    memory: 32 << 20, pagers: opts.pagers, maxProcesses: opts.procs, trace: true, traceEvents: 50_000, traceSample: 1,
     devices: [{ name: 'foo', unit: 0, driver: FOO, config: { size1: 64 * 4096 } }],
   });
   try {

@@ -25,7 +25,7 @@ import { vmExit, vmMadvise, vmMmap, vmMprotect, vmMsync, vmMunmap, vmPmapRemove 
 import { VmMap } from './vmmap.js';
 import { waitModeOf, type WaitMode, WAIT_PARK, WAIT_SPIN } from '../wait.js';
 import { OVERDUE_AFTER_MS, RunQueue } from './runqueue.js';
-import { K_DEPTH, K_PARK, K_SERVE, K_SERVE_FAULT, K_WAKE, KIND_BITS, TraceRing } from '../trace.js';
+import { K_DEPTH, K_PARK, K_SERVE, K_SERVE_FAULT, K_WAKE, KIND_BITS, TraceGate, TraceRing } from '../trace.js';
 
 export interface PagerDevice {
   driver: Driver;
@@ -64,8 +64,10 @@ export class Pager {
   /** the device index and offset of the last d_mmap call (objects.ts): what a traced fault names */
   faultDev = -1;
   faultOff = 0;
-  /** d_mmap calls modulo DMMAP_SAMPLE, while tracing (objects.ts) */
-  dmmapSeq = 0;
+  /** the request being served is traced (its process opened it: a flow id), so d_mmap is timed */
+  tracing = false;
+  /** when tracing: which bursts are traced (trace.ts) */
+  readonly gate: TraceGate | null;
   /** the queue depth last traced: a depth event is written only when it changes */
   private tracedDepth = 0;
 
@@ -85,6 +87,7 @@ export class Pager {
     this.devices = devices;
     this.stats = new ThreadStats(sab, layout, thread);
     this.trace = (layout.flags & FLAG_TRACE) !== 0 ? new TraceRing(sab, layout, thread) : null;
+    this.gate = this.trace !== null ? new TraceGate(sab, layout) : null;
     this.timing = (layout.flags & FLAG_STATS) !== 0 || this.trace !== null;
     this.wait = waitModeOf(layout.flags);
     this.spin = layout.pagerSpin;
@@ -151,7 +154,7 @@ export class Pager {
         if (this.runq.length > 0) this.runq.dispatch();
         c[C.rounds]++;
         if (depth > c[C.maxQueueDepth]) c[C.maxQueueDepth] = depth;
-        if (this.trace !== null && depth !== this.tracedDepth) {
+        if (this.trace !== null && depth !== this.tracedDepth && this.gate!.open()) {
           this.tracedDepth = depth;
           this.trace.emit(K_DEPTH, clockMs(), 0, depth, 0);
         }
@@ -239,6 +242,10 @@ export class Pager {
     const req = s.req;
     const posted = req[R_POST_TS];
     const timed = posted > 0;
+    // A process traces a request by giving it a flow id (0: not traced).
+    const flow = this.trace !== null ? req[R_FLOW] : 0;
+    this.tracing = flow !== 0;
+    if (this.gate !== null) this.gate.count();
     const t0 = timed ? clockMs() : 0;
     const c = this.stats.counters;
     c[C.requests]++;
@@ -319,7 +326,6 @@ export class Pager {
     // test caught a wake-up sent for the wrong request that way.)
     const seq = req[R_SEQ];
     const weight = req[R_WEIGHT];
-    const flow = req[R_FLOW];
     const va = req[a];
     const parked = reply(s, seq, val, err, pte);
     // The end of a timed service is read after the reply, so the clock read is not on the
@@ -330,9 +336,9 @@ export class Pager {
       const ns = (t1 - t0) * 1e6;
       this.stats.record(H.service, ns);
       c[C.busyNs] += ns * weight;
-      if (this.trace !== null) {
-        if (op === OP_FAULT) this.trace.emit(K_SERVE_FAULT + (this.faultDev + 1) * 2 ** KIND_BITS, t0, t1 - t0, this.faultDev >= 0 ? this.faultOff : va, flow);
-        else this.trace.emit(K_SERVE, t0, t1 - t0, op, flow);
+      if (flow !== 0) {
+        if (op === OP_FAULT) this.trace!.emit(K_SERVE_FAULT + (this.faultDev + 1) * 2 ** KIND_BITS, t0, t1 - t0, this.faultDev >= 0 ? this.faultOff : va, flow);
+        else this.trace!.emit(K_SERVE, t0, t1 - t0, op, flow);
       }
     }
     if (parked === 0) return;

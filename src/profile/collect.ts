@@ -7,7 +7,7 @@ import os from 'node:os';
 import { TRACE_EV } from '../layout.js';
 import type { RuntimeStats } from '../runtime-stats.js';
 import type { OverheadNote, ProfileReport, SweepPoint, TraceSummary } from '../report/types.js';
-import { readRing } from '../trace.js';
+import { readRing, TRACE_BURST } from '../trace.js';
 import { buildProfileReport } from './analyze.js';
 import { traceHotSpots } from './hot.js';
 import { processLabel, SlotOwners } from './names.js';
@@ -69,6 +69,8 @@ export function profileOf(src: ProfileSource, opts: ProfileOptions = {}): Profil
       lostEvents: d.lost,
       eventsPerSec: windowMs > 0 ? (d.written * 1000) / windowMs : 0,
       ringEvents: o.traceEvents,
+      sample: o.traceSample,
+      burst: TRACE_BURST,
       memoryBytesPerEvent: TRACE_EV * 8,
       fileBytesPerEvent: ESTIMATED_FILE_BYTES_PER_EVENT,
       fileBytesEstimated: true,
@@ -79,7 +81,7 @@ export function profileOf(src: ProfileSource, opts: ProfileOptions = {}): Profil
     machine: machineInfo(),
     options: {
       pagers: o.pagers, cpus: o.cpus, wait: o.wait, maxProcesses: o.maxProcesses, stats: o.stats, statsSample: o.statsSample,
-      trace: o.trace, traceEvents: o.traceEvents, devices: src.deviceNames().map((d) => d.path).join(' ') || 'none',
+      trace: o.trace, traceEvents: o.traceEvents, traceSample: o.traceSample, devices: src.deviceNames().map((d) => d.path).join(' ') || 'none',
       ...(opts.options ?? {}),
     },
     stats,

@@ -31,6 +31,7 @@ export interface ProfileSource {
   readonly options: {
     readonly trace: boolean;
     readonly traceEvents: number;
+    readonly traceSample: number;
     readonly statsSample: number;
     readonly stats: boolean;
     readonly pagers: number;

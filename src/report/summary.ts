@@ -35,5 +35,6 @@ export function traceSummaryText(t: TraceSummary): string {
   const kept = `${fmtCount(t.keptEvents)} events kept (the latest ${fmtCount(t.ringEvents)} per thread)`;
   const lost = t.lostEvents > 0 ? `, ${fmtCount(t.lostEvents)} older ones overwritten` : ', none overwritten';
   const written = t.file ? `; wrote ${t.file}, ${fmtBytes(t.fileBytes ?? 0)}` : '';
-  return `trace: ${kept}${lost}; ${fmtCount(perSec)} events per second of run = ${fmtBytes(perSec * t.memoryBytesPerEvent)}/s of ring, ${file}${written}`;
+  const which = t.sample > 1 ? `1 burst of ${t.burst} requests in ${t.sample} traced` : 'every request traced';
+  return `trace (${which}): ${kept}${lost}; ${fmtCount(perSec)} events per second of run = ${fmtBytes(perSec * t.memoryBytesPerEvent)}/s of ring, ${file}${written}`;
 }

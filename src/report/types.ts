@@ -123,6 +123,9 @@ export interface TraceSummary {
   eventsPerSec: number;
   /** ring capacity per thread */
   ringEvents: number;
+  /** 1 burst of `burst` requests in `sample` was traced */
+  sample: number;
+  burst: number;
   /** bytes per event in memory, and in the trace file (measured when one was written, else estimated) */
   memoryBytesPerEvent: number;
   fileBytesPerEvent: number;

@@ -38,7 +38,7 @@ import {
   R_POST_TS, R_SEQ, R_WEIGHT, RES_ERR, RES_PTE, RES_VAL, SlotViews, post, ringIfSleeping,
 } from '../pager/protocol.js';
 import { H, timedPark, type ThreadStats } from '../stats.js';
-import { K_FAULT, K_PARK, K_SYSCALL, type TraceRing } from '../trace.js';
+import { K_FAULT, K_PARK, K_SYSCALL, TraceGate, type TraceRing } from '../trace.js';
 import { WAIT_PARK, WAIT_SPIN, type WaitMode } from '../wait.js';
 
 const VPAGES = VM_MAXUSER_ADDRESS / PAGE_SIZE;
@@ -154,6 +154,8 @@ export class Process {
   private readonly fds: (OpenFile | null)[] = [];
   private readonly ptes: Int32Array;
   private readonly trace: TraceRing | null;
+  /** when tracing: whether this request falls in a traced burst (trace.ts) */
+  private readonly gate: TraceGate | null;
   private readonly spinners: Int32Array;
   private readonly spinBudget: number;
   private readonly sampleMask: number;
@@ -174,6 +176,7 @@ export class Process {
   constructor(pid: number, mv: MachineViews, slot: SlotViews, pager: PagerViews, stats: ThreadStats, devices: readonly DeviceEntry[], timing: boolean, wait: WaitMode, spin: number, trace: TraceRing | null) {
     this.pid = pid;
     this.trace = trace;
+    this.gate = trace !== null ? new TraceGate(mv.sab, mv.layout) : null;
     this.tlbR = mv.tlbR;
     this.tlbW = mv.tlbW;
     this.m8 = mv.m8;
@@ -381,11 +384,14 @@ export class Process {
     req[R_ARG + 1] = access;
     req[R_OP] = OP_FAULT;
     const n = ++this.counters[C.faults];
+    if (this.gate !== null) {
+      if (this.gate.open()) return this.tracedCall();
+      req[R_FLOW] = 0; // not traced, by the pager either
+    }
     if (!this.timing || (n & this.sampleMask) !== 0) {
       req[R_POST_TS] = 0; // not timed, by the pager either
       return this.postAndWait(s);
     }
-    if (this.trace !== null) return this.tracedCall();
     // Sampled faults alternate between two kinds, so that no measured window contains the other
     // side's clock reads (~90 ns each): even samples time the round trip here, with the pager
     // reading no clock; odd samples let the pager time queue wait and service (post time set).
@@ -437,16 +443,21 @@ export class Process {
   private call(): number {
     if (this.exited) throw this.afterExit();
     if (this.killed !== null && this.slot.req[R_OP] !== OP_EXIT) throw this.stillKilled();
-    if (this.trace !== null) return this.tracedCall();
     const req = this.slot.req;
+    if (this.gate !== null) {
+      if (this.gate.open()) return this.tracedCall();
+      req[R_FLOW] = 0;
+    }
     req[R_POST_TS] = this.timing ? clockMs() : 0; // system calls: every one is timed
     req[R_WEIGHT] = 1;
     return this.postAndWait(this.slot);
   }
 
   /**
-   * call() with one span for the whole request, which starts a flow to the pager's service, and
-   * park spans. Two clock reads and one event: the span's start is the post time the pager reads.
+   * A request in a traced burst: one span for the whole request, which starts a flow to the
+   * pager's service, and park spans. Two clock reads and one event; the span's start is the post
+   * time the pager reads. Every traced request counts in the stats with weight 1, beside the
+   * sampled untraced ones (which stand for the untraced requests alone, so the sums stay unbiased).
    */
   private tracedCall(): number {
     const s = this.slot;
