@@ -41,6 +41,8 @@ when it closes (rt.close()); the script needs no change. Then the text reports a
   --outputs LIST      which of html,trace,json,text to write (default all four)
   --trace-events N    trace ring size per thread, events (default: the runtime's, 65536);
                       full rings keep the latest events
+  --trace-sample N    trace 1 burst of 256 requests in N (a power of two; default 8; 1 traces
+                      every request, which costs about as much as the fault itself)
 
 A built-in workload (--workload): untraced and traced cells alternate in one run, so the report
 states what tracing cost; the traced cell is profiled; then a short sweep over process counts.
@@ -54,8 +56,15 @@ states what tracing cost; the traced cell is profiled; then a short sweep over p
   --html FILE         write a self-contained HTML report with SVG charts
   --json FILE         write the report's data as JSON
   --sweep-duration MS window per sweep point (default 120); --no-sweep skips the sweep
+  --trace-sample N    as above
   -h, --help          this text
 `;
+
+function traceSampleOf(v: string): number {
+  const n = posInt('trace-sample', v, 1, 1 << 20);
+  if ((n & (n - 1)) !== 0) throw new UsageError(`--trace-sample must be a power of two, got '${v}'`);
+  return n;
+}
 
 /** Longest untraced cell next to the profiled one. */
 const COMPARE_MAX_MS = 2000;
@@ -91,6 +100,7 @@ function parse(argv: string[]) {
         out: { type: 'string' },
         outputs: { type: 'string' },
         'trace-events': { type: 'string' },
+        'trace-sample': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -134,6 +144,7 @@ async function profileCommandLine(command: string[], values: ReturnType<typeof p
     manifest,
     parent: process.pid,
     ...(values['trace-events'] !== undefined ? { traceEvents: posInt('trace-events', values['trace-events'], 1, 1 << 24) } : {}),
+    ...(values['trace-sample'] !== undefined ? { traceSample: traceSampleOf(values['trace-sample']) } : {}),
   };
   const [cmd, ...args] = command;
   const code = await new Promise<number>((resolve, reject) => {
@@ -175,7 +186,8 @@ async function profileWorkload(values: ReturnType<typeof parse>['values']): Prom
   const spec = { workload, procs, durationMs, pages };
 
   process.stderr.write(`profiling ${workload}: ${procs} processes, ${pagers} pager(s), wait=${wait}, ${durationMs} ms, untraced and traced alternated\n`);
-  const traced = await createBenchRuntime({ pagers, wait, maxProcs: procs, runtime: { trace: true } });
+  const traceSample = values['trace-sample'] !== undefined ? traceSampleOf(values['trace-sample']) : undefined;
+  const traced = await createBenchRuntime({ pagers, wait, maxProcs: procs, runtime: { trace: true, ...(traceSample ? { traceSample } : {}) } });
   let untraced: BenchRuntime | null = null;
   try {
     untraced = await createBenchRuntime({ pagers, wait, maxProcs: procs });

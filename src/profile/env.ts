@@ -4,7 +4,7 @@
  * when the runtime closes it writes its report — so the script needs no change.
  *
  * The variable holds JSON: { prefix, outputs: ["html", "trace", "json", "text"], traceEvents?,
- * manifest?, parent? }. The first runtime of the host process writes `<prefix>.html` and so on,
+ * traceSample?, manifest?, parent? }. The first runtime of the host process writes `<prefix>.html` and so on,
  * the second `<prefix>-2.html`; a process other than the command's own child (one the script
  * started) adds its pid. Each runtime appends one JSON line naming its files to `manifest`.
  */
@@ -18,6 +18,7 @@ export interface EnvProfile {
   prefix: string;
   outputs: ('html' | 'trace' | 'json' | 'text')[];
   traceEvents?: number;
+  traceSample?: number;
   manifest?: string;
   /** the pid of the `devpager profile` command */
   parent?: number;
@@ -39,14 +40,20 @@ export function envProfile(env: NodeJS.ProcessEnv = process.env): EnvProfile | n
   if (v === null || typeof v !== 'object' || typeof v.prefix !== 'string' || v.prefix === '' || !Array.isArray(v.outputs) || !v.outputs.every((o) => (OUTPUTS as readonly string[]).includes(o))) {
     throw new TypeError(`${PROFILE_ENV}: expected { prefix, outputs: [${OUTPUTS.join(', ')}] }, got ${raw.slice(0, 120)}`);
   }
-  if (v.traceEvents !== undefined && (!Number.isInteger(v.traceEvents) || v.traceEvents < 1)) throw new TypeError(`${PROFILE_ENV}: traceEvents must be a positive integer, got ${String(v.traceEvents)}`);
+  for (const k of ['traceEvents', 'traceSample'] as const) {
+    const x = v[k];
+    if (x !== undefined && (!Number.isInteger(x) || x < 1)) throw new TypeError(`${PROFILE_ENV}: ${k} must be a positive integer, got ${String(x)}`);
+  }
   return v;
 }
 
 /** Runtime options with tracing forced on (and the ring size asked for, unless the script set one). */
-export function withEnvProfile<O extends { trace?: boolean; traceEvents?: number }>(options: O, p: EnvProfile | null): O {
+export function withEnvProfile<O extends { trace?: boolean; traceEvents?: number; traceSample?: number }>(options: O, p: EnvProfile | null): O {
   if (p === null) return options;
-  return { ...options, trace: true, ...(p.traceEvents !== undefined && options.traceEvents === undefined ? { traceEvents: p.traceEvents } : {}) };
+  const o = { ...options, trace: true };
+  if (p.traceEvents !== undefined && options.traceEvents === undefined) o.traceEvents = p.traceEvents;
+  if (p.traceSample !== undefined && options.traceSample === undefined) o.traceSample = p.traceSample;
+  return o;
 }
 
 let runtimesProfiled = 0;
