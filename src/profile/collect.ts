@@ -49,8 +49,12 @@ export function profileOf(src: ProfileSource, opts: ProfileOptions = {}): Profil
   const windowMs = opts.windowMs ?? stats.uptimeMs;
   const o = src.options;
   const owners = new SlotOwners(src.processLog());
+  const seen = o.trace ? timeRanges(src) : null;
   const slotName = (slot: number) => {
-    const ps = owners.processes(slot);
+    let ps = owners.processes(slot);
+    // With a trace, the processes whose time the rings hold (not those of an earlier phase).
+    const r = seen?.get(slot);
+    if (r) ps = ps.filter((p) => p.startMs <= r.to && (p.endMs === null || p.endMs >= r.from));
     if (ps.length === 0) return `slot ${slot}`;
     const last = ps[ps.length - 1];
     return ps.length === 1 ? `${processLabel(last)} (slot ${slot})` : `${processLabel(last)} and ${ps.length - 1} before it (slot ${slot})`;
@@ -111,4 +115,22 @@ function busiestMomentUs(src: ProfileSource): number {
   if (starts.length === 0) return 0;
   starts.sort((a, b) => a - b);
   return starts[starts.length >> 1];
+}
+
+/** The time range (clockMs) of the events each slot's ring holds. */
+function timeRanges(src: ProfileSource): Map<number, { from: number; to: number }> {
+  const out = new Map<number, { from: number; to: number }>();
+  src.threads().slots.forEach((thread, slot) => {
+    const raw = readRing(src.sab, src.layout, thread);
+    if (raw.n === 0) return;
+    let from = Infinity;
+    let to = -Infinity;
+    for (let i = 0; i < raw.n; i++) {
+      const ts = raw.data[i * TRACE_EV + 1];
+      if (ts < from) from = ts;
+      if (ts + raw.data[i * TRACE_EV + 2] > to) to = ts + raw.data[i * TRACE_EV + 2];
+    }
+    out.set(slot, { from, to });
+  });
+  return out;
 }
