@@ -59,7 +59,7 @@ export function renderTextReport(r: ProfileReport): string {
   lines.push('');
 
   lines.push("Where each thread's time goes (% of wall time)");
-  const nameW = Math.min(24, Math.max(6, ...r.threadTimes.map((t) => [...t.thread].length)));
+  const nameW = Math.min(36, Math.max(6, ...r.threadTimes.map((t) => [...t.thread].length)));
   const heads = TIME_PARTS.map((p) => p.label);
   const colW = Math.max(8, ...heads.map((h) => h.length + 1));
   lines.push(`  ${pad('thread', nameW)} ${pad('role', 7)} ${pad('total', 9, true)}${heads.map((h) => pad(h, colW, true)).join('')}`);
