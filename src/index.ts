@@ -12,3 +12,6 @@ export type { RuntimeStats } from './runtime-stats.js';
 export type { Process } from './workers/process.js';
 export type { WaitStrategy } from './wait.js';
 export { MAX_MEMORY } from './physmem.js';
+export type { ProfileReport, OverheadNote, TraceSummary } from './report/types.js';
+export type { ProfileOptions } from './profile/collect.js';
+export type { ProfilePaths, WrittenProfile } from './profile/write.js';
