@@ -7,12 +7,12 @@ import os from 'node:os';
 import { TRACE_EV } from '../layout.js';
 import type { RuntimeStats } from '../runtime-stats.js';
 import type { OverheadNote, ProfileReport, SweepPoint, TraceSummary } from '../report/types.js';
-import { readRing, TRACE_BURST } from '../trace.js';
+import { TRACE_BURST } from '../trace.js';
 import { buildProfileReport } from './analyze.js';
 import { traceHotSpots } from './hot.js';
 import { processLabel, SlotOwners } from './names.js';
 import type { ProfileSource } from './source.js';
-import { decodeTrace } from './trace-decode.js';
+import { decodeTrace, snapshotRings, type RingReader } from './trace-decode.js';
 
 export interface ProfileOptions {
   /** report title (default "devpager profile") */
@@ -49,7 +49,8 @@ export function profileOf(src: ProfileSource, opts: ProfileOptions = {}): Profil
   const windowMs = opts.windowMs ?? stats.uptimeMs;
   const o = src.options;
   const owners = new SlotOwners(src.processLog());
-  const seen = o.trace ? timeRanges(src) : null;
+  const read = o.trace ? snapshotRings(src) : null;
+  const seen = read ? timeRanges(src, read) : null;
   const slotName = (slot: number) => {
     let ps = owners.processes(slot);
     // With a trace, the processes whose time the rings hold (not those of an earlier phase).
@@ -62,11 +63,11 @@ export function profileOf(src: ProfileSource, opts: ProfileOptions = {}): Profil
   let trace = null;
   let hot = null;
   let traceSummary: TraceSummary | null = null;
-  if (o.trace) {
-    const mid = busiestMomentUs(src);
-    const d = decodeTrace(src, { fromUs: mid - TIMELINE_US, toUs: mid + TIMELINE_US });
+  if (read) {
+    const mid = busiestMomentUs(src, read);
+    const d = decodeTrace(src, { fromUs: mid - TIMELINE_US, toUs: mid + TIMELINE_US }, read);
     trace = { threads: d.threads, events: d.events };
-    hot = traceHotSpots(src);
+    hot = traceHotSpots(src, read);
     const kept = d.written - d.lost;
     traceSummary = {
       keptEvents: kept,
@@ -104,11 +105,11 @@ export function profileOf(src: ProfileSource, opts: ProfileOptions = {}): Profil
  * The median start time of the events the rings hold, µs: the middle of the run's activity
  * (the middle of its time range can fall in an idle gap, such as a pager's long park).
  */
-function busiestMomentUs(src: ProfileSource): number {
+function busiestMomentUs(src: ProfileSource, read: RingReader): number {
   const t = src.threads();
   const starts: number[] = [];
   for (const thread of [...t.pagers, ...t.slots]) {
-    const raw = readRing(src.sab, src.layout, thread);
+    const raw = read(thread);
     // Every 16th event is plenty for a median.
     for (let i = 0; i < raw.n; i += 16) starts.push(raw.data[i * TRACE_EV + 1] * 1000);
   }
@@ -118,10 +119,10 @@ function busiestMomentUs(src: ProfileSource): number {
 }
 
 /** The time range (clockMs) of the events each slot's ring holds. */
-function timeRanges(src: ProfileSource): Map<number, { from: number; to: number }> {
+function timeRanges(src: ProfileSource, read: RingReader): Map<number, { from: number; to: number }> {
   const out = new Map<number, { from: number; to: number }>();
   src.threads().slots.forEach((thread, slot) => {
-    const raw = readRing(src.sab, src.layout, thread);
+    const raw = read(thread);
     if (raw.n === 0) return;
     let from = Infinity;
     let to = -Infinity;

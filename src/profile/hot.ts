@@ -3,9 +3,9 @@
  * pagers faulted in most, for which processes, and how long each device's d_mmap took.
  */
 import { TRACE_EV } from '../layout.js';
-import { K_DMMAP, K_SERVE_FAULT, readRing } from '../trace.js';
+import { K_DMMAP, K_SERVE_FAULT } from '../trace.js';
 import { pageLabel, processLabel, SlotOwners } from './names.js';
-import { deviceOf, FLOW_SLOT_MOD, kindOf } from './trace-decode.js';
+import { deviceOf, FLOW_SLOT_MOD, kindOf, liveRings, type RingReader } from './trace-decode.js';
 import type { ProfileSource } from './source.js';
 
 export interface HotPage {
@@ -42,7 +42,7 @@ export interface TraceHotSpots {
   faultServeMedianNs: number;
 }
 
-export function traceHotSpots(src: ProfileSource): TraceHotSpots {
+export function traceHotSpots(src: ProfileSource, read: RingReader = liveRings(src)): TraceHotSpots {
   const devices = src.deviceNames();
   const owners = new SlotOwners(src.processLog());
   const pages = new Map<string, { dev: number; off: number; faults: number; serveNs: number; pids: Set<number>; names: string[] }>();
@@ -50,7 +50,7 @@ export function traceHotSpots(src: ProfileSource): TraceHotSpots {
   let deviceFaults = 0;
   const serves: number[] = [];
   for (const thread of src.threads().pagers) {
-    const raw = readRing(src.sab, src.layout, thread);
+    const raw = read(thread);
     const d = raw.data;
     for (let i = 0; i < raw.n; i++) {
       const b = i * TRACE_EV;

@@ -44,6 +44,19 @@ export function rings(src: ProfileSource): RingInfo[] {
   ];
 }
 
+/** How the profile reads a ring: live from the arena, or from one snapshot shared by its parts. */
+export type RingReader = (thread: number) => RawRing;
+
+export function liveRings(src: ProfileSource): RingReader {
+  return (thread) => readRing(src.sab, src.layout, thread);
+}
+
+/** Copy every ring once, so that a report's parts see the same events and copy nothing again. */
+export function snapshotRings(src: ProfileSource): RingReader {
+  const copies = new Map(rings(src).map((r) => [r.thread, readRing(src.sab, src.layout, r.thread)]));
+  return (thread) => copies.get(thread) ?? readRing(src.sab, src.layout, thread);
+}
+
 /** Decode one raw event into a TraceEvent; null for kinds the report does not show. */
 export function decodeEvent(data: Float64Array, b: number, thread: number, devices: readonly DeviceNames[]): TraceEvent | null {
   const word = data[b];
@@ -91,7 +104,7 @@ export interface DecodedTrace {
  * Every ring decoded, or only the events inside [fromUs, toUs] (spans overlapping it). A slot's
  * ring is named after the process(es) that held the slot.
  */
-export function decodeTrace(src: ProfileSource, window?: { fromUs: number; toUs: number }): DecodedTrace {
+export function decodeTrace(src: ProfileSource, window?: { fromUs: number; toUs: number }, read: RingReader = liveRings(src)): DecodedTrace {
   const devices = src.deviceNames();
   const owners = new SlotOwners(src.processLog());
   const threads: ThreadInfo[] = [];
@@ -99,7 +112,7 @@ export function decodeTrace(src: ProfileSource, window?: { fromUs: number; toUs:
   let lost = 0;
   let written = 0;
   for (const r of rings(src)) {
-    const raw = readRing(src.sab, src.layout, r.thread);
+    const raw = read(r.thread);
     lost += raw.lost;
     written += raw.written;
     const pids = new Set<number>();
