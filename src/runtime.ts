@@ -100,7 +100,7 @@ export interface RuntimeOptions {
   /** trace events per thread ring (default 65536 when trace is on); a full ring overwrites its oldest */
   traceEvents?: number;
   /**
-   * trace 1 burst of requests in this many (a power of two, default 8; 1 traces every request).
+   * trace 1 burst of requests in this many (a power of two, default 16; 1 traces every request).
    * Untraced requests are counted and sampled for stats as without tracing (src/trace.ts).
    */
   traceSample?: number;

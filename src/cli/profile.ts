@@ -41,7 +41,7 @@ when it closes (rt.close()); the script needs no change. Then the text reports a
   --outputs LIST      which of html,trace,json,text to write (default all four)
   --trace-events N    trace ring size per thread, events (default: the runtime's, 65536);
                       full rings keep the latest events
-  --trace-sample N    trace 1 burst of 256 requests in N (a power of two; default 8; 1 traces
+  --trace-sample N    trace 1 burst of 128 requests in N (a power of two; default 16; 1 traces
                       every request, which costs about as much as the fault itself)
 
 A built-in workload (--workload): untraced and traced cells alternate in one run, so the report

@@ -17,7 +17,7 @@ import type { Pager } from './pager.js';
 import { ENTER_NOMEM, ENTER_OK, PTE_VALID, ptePfn } from './pmap.js';
 import type { SlotViews } from './protocol.js';
 import { clockMs } from '../clock.js';
-import { K_DMMAP, KIND_BITS } from '../trace.js';
+import { DMMAP_SAMPLE, K_DMMAP, KIND_BITS } from '../trace.js';
 
 export const ERESTART = -1;
 
@@ -69,7 +69,7 @@ export function dmmap(k: Pager, dev: number, off: number, prot: number): number 
   k.faultDev = dev;
   k.faultOff = off;
   let r: unknown;
-  const timed = k.tracing;
+  const timed = k.tracing && (k.dmmapSeq = (k.dmmapSeq + 1) & (DMMAP_SAMPLE - 1)) === 0;
   const t0 = timed ? clockMs() : 0;
   try {
     r = d.driver.mmap(d.handle, off, prot, k.kernel);
@@ -104,10 +104,10 @@ function describeThrown(e: unknown): string {
   }
 }
 
-/** A d_mmap call of a traced request: its span, and its time weighted by the share traced. */
+/** A timed d_mmap call of a traced request: its span, and its time weighted by the share timed. */
 function dmmapTime(k: Pager, t0: number, dev: number, off: number): void {
   const t1 = clockMs();
-  k.stats.counters[C.dmmapNs] += (t1 - t0) * 1e6 * k.gate!.every();
+  k.stats.counters[C.dmmapNs] += (t1 - t0) * 1e6 * k.gate!.every() * DMMAP_SAMPLE;
   k.trace!.emit(K_DMMAP + (dev + 1) * 2 ** KIND_BITS, t0, t1 - t0, off, 0);
 }
 

@@ -64,8 +64,10 @@ export class Pager {
   /** the device index and offset of the last d_mmap call (objects.ts): what a traced fault names */
   faultDev = -1;
   faultOff = 0;
-  /** the request being served is traced (its process opened it: a flow id), so d_mmap is timed */
+  /** the request being served is traced (its process opened it: a flow id): d_mmap may be timed */
   tracing = false;
+  /** traced d_mmap calls modulo DMMAP_SAMPLE (objects.ts) */
+  dmmapSeq = 0;
   /** when tracing: which bursts are traced (trace.ts) */
   readonly gate: TraceGate | null;
   /** the queue depth last traced: a depth event is written only when it changes */
