@@ -87,12 +87,11 @@ export interface RuntimeOptions {
    */
   countAccesses?: boolean;
   /**
-   * time 1 fault in this many (a power of two, default 256). A timed fault costs several µs more
-   * than its two ~90 ns clock reads suggest (measured, cause not pinned down: BENCHMARKS.md), so
-   * 1 in 64 cost 7-8% of throughput in 'adaptive' mode and 1 in 256 costs 0.6% (adaptive)
-   * and 3.3% (spin), 30 alternated runs each. Sampled faults
-   * alternate: one times the round trip in the faulting thread (the pager reads no clock for it),
-   * the next lets the pager time queue wait and service. Tracing times every request.
+   * time 1 fault in this many (a power of two, default 256). A timed fault pays for its clock
+   * reads, each several times its cost in a tight loop where the fault path makes it
+   * (docs/experiments/timed-fault.md). Sampled faults alternate: one times the round trip in the
+   * faulting thread (the pager reads no clock for it), the next lets the pager time queue wait
+   * and service. Requests in a traced burst are timed as well (traceSample).
    */
   statsSample?: number;
   /** record trace events into per-thread rings (default false) */
