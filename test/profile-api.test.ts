@@ -118,7 +118,7 @@ test('command line: devpager profile -- node host.mjs profiles every runtime of 
 import { Runtime } from ${JSON.stringify(INDEX.href)};
 for (let k = 0; k < 2; k++) {
   const rt = await Runtime.create({ memory: 16 << 20, maxProcesses: 2, cpus: 4, devices: [{ name: 'prof', unit: 0, driver: ${JSON.stringify(DRV.href)} }] });
-  await Promise.all([0, 1].map((i) => rt.run(new URL(${JSON.stringify(PROG.href)}), 'hammer', i, 40)));
+  await Promise.all([0, 1].map((i) => rt.run(new URL(${JSON.stringify(PROG.href)}), 'hammer', i, 300)));
   await rt.close();
 }
 console.log('host done');

@@ -162,10 +162,13 @@ export function threadTimes(st: RuntimeStats, windowMs: number, slotName?: (slot
   }
   for (const p of st.processes) {
     const c = p.counters;
-    const parkedNs = Math.min(c.parkNs, c.waitNs);
-    const spinningNs = Math.max(0, c.waitNs - parkedNs);
-    const otherNs = Math.max(0, total - c.waitNs);
-    out.push({ thread: slotName ? slotName(p.slot) : `process slot ${p.slot}${p.pid !== null ? ` (pid ${p.pid})` : ''}`, role: 'process', spinningNs, parkedNs, servingNs: 0, dmmapNs: 0, faultWaitNs: 0, otherNs, totalNs: Math.max(total, c.waitNs) });
+    // waitNs is estimated from sampled faults (a few long waits, each standing for hundreds of
+    // faults, can overshoot); the window bounds it. parkNs is exact: every park is timed.
+    const parkedNs = Math.min(c.parkNs, total);
+    const waitNs = Math.min(Math.max(c.waitNs, parkedNs), total);
+    const spinningNs = waitNs - parkedNs;
+    const otherNs = total - waitNs;
+    out.push({ thread: slotName ? slotName(p.slot) : `process slot ${p.slot}${p.pid !== null ? ` (pid ${p.pid})` : ''}`, role: 'process', spinningNs, parkedNs, servingNs: 0, dmmapNs: 0, faultWaitNs: 0, otherNs, totalNs: total });
   }
   return out;
 }
