@@ -225,7 +225,7 @@ export function buildProfileReport(inp: ProfileInput): ProfileReport {
   counters.meanServiceNs = Math.round(b.serviceNs);
   counters.meanHandoffNs = Math.round(b.handoffNs);
   counters.meanRunQueueNs = Math.round(b.runQueueNs);
-  const found = findings(inp.stats, inp.hot ?? null);
+  const found = findings(inp.stats, inp.hot ?? null, inp.windowMs);
   const breakdownVerdict = verdict(inp.stats);
   return {
     title: inp.title,

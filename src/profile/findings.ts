@@ -25,13 +25,13 @@ const DMMAP_SERVICE_SHARE = 0.5;
 const DMMAP_SLOW_NS = 1000;
 /** One page with at least this share of the device faults, from 2+ processes, is a hot page. */
 const HOT_PAGE_SHARE = 0.25;
-/** Run-queue waits over this share of the fault time make CPU oversubscription a finding. */
-const RUNQUEUE_SHARE = 0.1;
+/** Processes waiting for a CPU this share of their time make oversubscription a finding. */
+const RUNQUEUE_SHARE = 0.05;
 
 const pct = (x: number) => `${Math.round(x * 100)}%`;
 const fmt = (ns: number) => (ns >= 1e6 ? `${(ns / 1e6).toFixed(2)} ms` : ns >= 1000 ? `${(ns / 1000).toFixed(1)} µs` : `${Math.round(ns)} ns`);
 
-export function findings(st: RuntimeStats, hot: TraceHotSpots | null): Finding[] {
+export function findings(st: RuntimeStats, hot: TraceHotSpots | null, windowMs: number): Finding[] {
   const out: Finding[] = [];
   const b = breakdown(st);
   if (b.faults === 0 || !(b.roundTripNs > 0)) return out;
@@ -63,15 +63,19 @@ export function findings(st: RuntimeStats, hot: TraceHotSpots | null): Finding[]
     }
   }
 
-  const running = st.processes.filter((p) => p.counters.faults > 0).length;
-  const rq = b.runQueueNs / b.roundTripNs;
-  if (running > st.run.cpus && (rq >= RUNQUEUE_SHARE || t.held > 0.05 * b.faults)) {
-    let held = st.pagers[0];
-    for (const p of st.pagers) if (p.counters.heldNs > held.counters.heldNs) held = p;
+  // Oversubscription: held wake-ups or yielded quanta prove that processes waited for a CPU;
+  // its weight is the share of the processes' time spent so (heldNs is exact: every hold is
+  // timed), not of the sampled round trip, whose long waits are the ones sampling misses.
+  const running = st.processes.filter((p) => p.counters.faults > 0 || p.counters.syscalls > 0).length;
+  const procNs = running * windowMs * 1e6;
+  const held = procNs > 0 ? Math.min(1, t.heldNs / procNs) : 0;
+  if (running > st.run.cpus && (t.held > 0 || t.yields > 0) && held >= RUNQUEUE_SHARE) {
+    let pager = st.pagers[0];
+    for (const p of st.pagers) if (p.counters.heldNs > pager.counters.heldNs) pager = p;
     out.push({
       kind: 'cpu-oversubscribed',
-      text: `more processes than CPUs: ${running} processes for the ${st.run.cpus} CPU(s) the pagers leave; answered processes waited ${pct(rq)} of fault time in pager ${held.index}'s run queue (${fmt(b.runQueueNs)} per fault, ${t.held.toLocaleString('en')} wake-ups held)`,
-      share: rq,
+      text: `more processes than CPUs: ${running} processes for the ${st.run.cpus} CPU(s) the pagers leave; they waited ${pct(held)} of the window in pager ${pager.index}'s run queue for a CPU (${fmt(b.runQueueNs)} per fault, ${t.held.toLocaleString('en')} wake-ups held, ${t.yields.toLocaleString('en')} quanta yielded)`,
+      share: held,
     });
   }
   return out.sort((x, y) => y.share - x.share);
