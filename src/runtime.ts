@@ -91,7 +91,7 @@ export interface RuntimeOptions {
    * reads, each several times its cost in a tight loop where the fault path makes it
    * (docs/experiments/timed-fault.md). Sampled faults alternate: one times the round trip in the
    * faulting thread (the pager reads no clock for it), the next lets the pager time queue wait
-   * and service. Requests in a traced burst are timed as well (traceSample).
+   * and service. While tracing, the traced bursts are the samples instead (traceSample).
    */
   statsSample?: number;
   /** record trace events into per-thread rings (default false) */
@@ -100,7 +100,7 @@ export interface RuntimeOptions {
   traceEvents?: number;
   /**
    * trace 1 burst of requests in this many (a power of two, default 16; 1 traces every request).
-   * Untraced requests are counted and sampled for stats as without tracing (src/trace.ts).
+   * While tracing, stats take their timings from the traced requests, weighted (src/trace.ts).
    */
   traceSample?: number;
   /** map entries per process (default 1024) */

@@ -45,7 +45,8 @@ const H_POS = 1;
 /**
  * Tracing goes in bursts: a traced request costs two clock reads and an event on each side, more
  * than the fault itself (docs/experiments/timed-fault.md), so by default 1 burst in `traceSample`
- * is traced and the others only counted. A burst is TRACE_BURST requests served
+ * is traced and the others only counted; the stats take their timings from the traced requests,
+ * each weighted by `traceSample` (src/workers/process.ts). A burst is TRACE_BURST requests served
  * by the pagers, the same moments for every process, so a burst shows all threads at work; a
  * process decides per request (it reads the clock before posting) and the pager follows it.
  *
