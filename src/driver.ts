@@ -44,6 +44,18 @@ export interface Driver<S = any, Cfg = any> {
   readonly negOffsetSafe?: boolean;
   /** register pages beside the RAM pages (MmioRegionSpec) */
   readonly mmio?: readonly MmioRegionSpec<S>[];
+  /**
+   * Optional, host side: the unit's named regions, so that profile reports can say which object a
+   * hot page belongs to. A `regionMmap` table whose entries carry a `name` serves as it is.
+   */
+  regions?(dev: DevHandle<S>): readonly NamedRegion[];
+}
+
+/** A named range of device offsets, [offset, offset + size), for profile reports. */
+export interface NamedRegion {
+  readonly name?: string;
+  readonly offset: number;
+  readonly size: number;
 }
 
 const DRIVER_BRAND = Symbol.for('devpager.driver');
@@ -54,6 +66,7 @@ export function defineDriver<S = any, Cfg = any>(d: Driver<S, Cfg>): Driver<S, C
   if (typeof d.mmap !== 'function') throw badType(`driver "${d.name}" mmap`, 'a function (d_mmap)', d.mmap);
   if (d.attach !== undefined && typeof d.attach !== 'function') throw badType(`driver "${d.name}" attach`, 'a function', d.attach);
   if (d.mmio !== undefined) checkMmio(d.name, d.mmio);
+  if (d.regions !== undefined && typeof d.regions !== 'function') throw badType(`driver "${d.name}" regions`, 'a function (dev) => [{ name, offset, size }]', d.regions);
   Object.defineProperty(d, DRIVER_BRAND, { value: true });
   return Object.freeze(d);
 }
@@ -88,6 +101,8 @@ export interface Region {
   size: number;
   /** kernel virtual address that device offset `offset` maps to (from kmAlloc) */
   kva: number;
+  /** what profile reports call it (pass the same table as the driver's `regions`) */
+  name?: string;
 }
 
 /**
@@ -107,4 +122,18 @@ export function regionMmap<S = any>(regionsOf: (dev: DevHandle<S>) => readonly R
     }
     return -1;
   };
+}
+
+/**
+ * The regions a driver declares for one unit (host side, for profile reports); none if it
+ * declares none. A `regions` that throws or returns something else is a TypeError naming it.
+ */
+export function declaredRegions(d: Driver, dev: DevHandle): readonly NamedRegion[] {
+  if (typeof d.regions !== 'function') return [];
+  const r: unknown = d.regions(dev);
+  const ok = (x: unknown): x is NamedRegion =>
+    x !== null && typeof x === 'object' && Number.isFinite((x as NamedRegion).offset) && Number.isFinite((x as NamedRegion).size) &&
+    ((x as NamedRegion).name === undefined || typeof (x as NamedRegion).name === 'string');
+  if (!Array.isArray(r) || !r.every(ok)) throw badType(`driver "${d.name}" regions(dev)`, 'an array of { name, offset, size }', r);
+  return r;
 }

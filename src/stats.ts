@@ -4,9 +4,10 @@
  * one increment stale; it is never torn, since each value is one aligned word.
  *
  * Histograms are log-linear (HDR-style): exact below 16 ns, then 8 sub-buckets per power of two,
- * i.e. <= 12.5 % relative error — enough for p50/p99/p99.9.
+ * so a bucket spans 12.5 % of its lower bound; src/quantile.ts reads quantiles from them.
  */
 import { clockMs } from './clock.js';
+import { quantileNs } from './quantile.js';
 import {
   C, COUNTER_NAMES, COUNTERS, HBUCKETS, HIST_NAMES, NHIST, type HistName, type Layout,
 } from './layout.js';
@@ -85,7 +86,14 @@ export function mergeHist(sab: SharedArrayBuffer, l: Layout, threads: number[], 
   return out;
 }
 
-/** Percentiles from bucket counts; each reported value is its bucket's midpoint. */
+/** The lower bound of every bucket, and the upper bound of the last: the histograms' bounds. */
+export const BUCKET_BOUNDS: readonly number[] = Array.from({ length: HBUCKETS + 1 }, (_, i) => bucketLow(i));
+
+/**
+ * Percentiles from bucket counts, through the one estimator (src/quantile.ts: within one bucket,
+ * < 12.5 % above 16 ns). The mean takes each bucket's midpoint; the max is the upper bound of
+ * the highest non-empty bucket.
+ */
 export function percentiles(b: Float64Array): Percentiles {
   let count = 0;
   let sum = 0;
@@ -93,20 +101,10 @@ export function percentiles(b: Float64Array): Percentiles {
   for (let i = 0; i < b.length; i++) {
     if (b[i] === 0) continue;
     count += b[i];
-    const mid = (bucketLow(i) + bucketLow(i + 1)) / 2;
-    sum += b[i] * mid;
+    sum += b[i] * ((bucketLow(i) + bucketLow(i + 1)) / 2);
     max = bucketLow(i + 1);
   }
-  const at = (q: number) => {
-    if (count === 0) return 0;
-    const rank = Math.ceil(q * count);
-    let acc = 0;
-    for (let i = 0; i < b.length; i++) {
-      acc += b[i];
-      if (acc >= rank) return Math.round((bucketLow(i) + bucketLow(i + 1)) / 2);
-    }
-    return max;
-  };
+  const at = (q: number) => (count === 0 ? 0 : quantileNs(b, BUCKET_BOUNDS, q));
   return { count, p50Ns: at(0.5), p90Ns: at(0.9), p99Ns: at(0.99), p999Ns: at(0.999), maxNs: max, meanNs: count ? Math.round(sum / count) : 0 };
 }
 

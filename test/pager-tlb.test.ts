@@ -1,5 +1,5 @@
 /**
- * The software TLB's two kinds of miss (workers/process.ts): where this process removed every PTE
+ * The software TLB's two kinds of miss (src/process/tlb.ts, src/process/access.ts): where this process removed every PTE
  * itself (munmap, pmapRemove of device pages, a new mapping) a miss faults without reading the
  * page table; where PTEs may remain (mprotect, anonymous pages under pmapRemove) it reads them
  * first, so a resident page is not faulted again and d_mmap is not called again.

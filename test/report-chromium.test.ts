@@ -15,7 +15,8 @@ import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, s
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { inflateSync } from 'node:zlib';
-import { renderHtmlReport, sampleProfileReport } from '../src/report/html.js';
+import { renderHtmlReport } from '../src/report/html.js';
+import { sampleProfileReport } from '../src/report/sample.js';
 
 const RUN_TIMEOUT_MS = 60_000;
 const WIDTH = 1400;

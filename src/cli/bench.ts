@@ -20,6 +20,7 @@ import {
 } from '../bench/report.js';
 import { UsageError, optionsHelp, parseOptions, type OptionSpecs } from './args.js';
 import { Progress } from './progress.js';
+import { measureTraceOverhead, overheadTable } from '../profile/overhead.js';
 
 export const BENCH_SUMMARY = 'run the multi-threaded fault benchmark and print a table';
 
@@ -55,6 +56,10 @@ export const BENCH_OPTIONS = {
   trace: {
     kind: 'string', arg: 'FILE',
     help: 'after the matrix, re-run its first cell with tracing on and write the trace\nas Chrome Trace Event JSON (Perfetto, chrome://tracing); tracing times every\nrequest, so the measured cells themselves run untraced',
+  },
+  'trace-overhead': {
+    kind: 'flag',
+    help: 'instead of the matrix: for each workload (--workload) at 1 and 4\nprocesses (--procs), untraced and traced cells alternated in one run\n(--duration each, 3 rounds); prints traced/untraced and the JSON has them',
   },
   'no-stats': { kind: 'flag', help: 'run the runtimes with stats off (no latency, no busy time): with a run\nthat has stats on, this measures what stats cost' },
   'stats-sample': { kind: 'int', min: 1, max: 1 << 20, help: 'time 1 fault in N (a power of two; default the Runtime\'s, 256)' },
@@ -134,6 +139,7 @@ export interface BenchOptions {
   native: boolean;
   probe: boolean;
   quick: boolean;
+  traceOverhead: boolean;
 }
 
 /** Parse `devpager bench` arguments. Throws UsageError; returns null for --help. */
@@ -167,6 +173,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
     native: !v['no-native'],
     probe: !v['no-probe'],
     quick,
+    traceOverhead: v['trace-overhead'],
   };
   if (o.memory < 16 * 4096 || o.memory > MAX_MEMORY) throw new UsageError(`--memory must be between 64k and 4G, got '${o.memory}'`);
   if (o.statsSample !== undefined && (o.statsSample & (o.statsSample - 1)) !== 0) throw new UsageError(`--stats-sample must be a power of two, got '${o.statsSample}'`);
@@ -216,6 +223,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     console.log(BENCH_USAGE);
     return 0;
   }
+  if (o.traceOverhead) return traceOverheadCommand(o, argv);
   const started = performance.now();
   const machine = machineInfo();
   const cells = expandMatrix(o);
@@ -352,4 +360,22 @@ export async function benchCommand(argv: string[]): Promise<number> {
     console.log(`wrote ${o.json}`);
   }
   return errors.length > 0 || (cells.length > 0 && results.length === 0) ? 1 : 0;
+}
+
+/** `--trace-overhead`: the traced/untraced cell pairs alone (src/profile/overhead.ts). */
+async function traceOverheadCommand(o: BenchOptions, argv: string[]): Promise<number> {
+  const machine = machineInfo();
+  const procs = argv.some((a) => a === '--procs' || a.startsWith('--procs=')) ? o.procs : [1, 4];
+  const r = await measureTraceOverhead({
+    workloads: o.workloads, procs, durationMs: o.durationMs, pages: o.pages,
+    onStep: (label) => process.stderr.write(`\r${label.padEnd(60)}`),
+  });
+  process.stderr.write('\n');
+  console.log(`devpager bench --trace-overhead — ${machine.cpus} x ${machine.model}, node ${machine.node}`);
+  console.log(overheadTable(r));
+  if (o.json) {
+    writeFileSync(o.json, `${JSON.stringify({ machine, command: `devpager bench ${argv.join(' ')}`.trim(), traceOverhead: r }, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
+    console.log(`wrote ${o.json}`);
+  }
+  return 0;
 }

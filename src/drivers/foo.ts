@@ -70,4 +70,12 @@ export default defineDriver<FooState, FooConfig | undefined>({
     }
     return -1; // page not found
   },
+  // What profile reports call the two objects (the sizes at attach; the host may shrink them).
+  regions(dev) {
+    const s = dev.state;
+    return [
+      { name: 'object 1', offset: REGION1_OFFSET, size: Math.ceil(s.size1 / PAGE_SIZE) * PAGE_SIZE },
+      { name: 'object 2', offset: s.offset2, size: Math.ceil(s.size2 / PAGE_SIZE) * PAGE_SIZE },
+    ];
+  },
 });

@@ -23,7 +23,7 @@ import type { Pager } from './pager.js';
 import { ENTER_NOMEM, ENTER_OK, PTE_VALID, ptePfn } from './pmap.js';
 import type { SlotViews } from './protocol.js';
 import { clockMs } from '../clock.js';
-import { K_DMMAP, K_PMAP } from '../trace.js';
+import { DMMAP_SAMPLE, K_DMMAP, KIND_BITS } from '../trace.js';
 
 export const ERESTART = -1;
 /** fault: the page is a register page; k.special says what it is */
@@ -55,9 +55,7 @@ export const devicePagerOps: PagerOps = {
     }
     const pfn = dmmap(k, dev, off, access);
     if (pfn < 0) return ERRNO.EIO;
-    const t0 = k.trace !== null ? clockMs() : 0;
     const r = k.pmap.enter(s, va, pfn, k.vmmap.field(s, i, E_PROT), false);
-    if (k.trace !== null) k.trace.emit(K_PMAP, t0, clockMs() - t0, va, 0);
     return r === ENTER_OK ? 0 : r === ENTER_NOMEM ? ERRNO.ENOMEM : ERRNO.EIO;
   },
 };
@@ -121,19 +119,23 @@ export function dmmap(k: Pager, dev: number, off: number, prot: number): number 
   const d = k.devices[dev];
   const c = k.stats.counters;
   c[C.dmmapCalls]++;
+  // The page a traced fault's service event names (pager.ts).
+  k.faultDev = dev;
+  k.faultOff = off;
   let r: unknown;
-  const t0 = k.trace !== null ? clockMs() : 0;
+  const timed = k.tracing && (k.dmmapSeq = (k.dmmapSeq + 1) & (DMMAP_SAMPLE - 1)) === 0;
+  const t0 = timed ? clockMs() : 0;
   k.callStart(dev, off, CALL_DMMAP);
   try {
     r = d.driver.mmap(d.handle, off, prot, k.kernel);
   } catch (e) {
     k.callEnd();
-    if (k.trace !== null) dmmapTime(k, t0, off);
+    if (timed) dmmapTime(k, t0, dev, off);
     k.driverBug(dev, off, prot, `threw ${describeThrown(e)}`);
     return -1;
   }
   k.callEnd();
-  if (k.trace !== null) dmmapTime(k, t0, off);
+  if (timed) dmmapTime(k, t0, dev, off);
   if (r === -1) return -1;
   if (typeof r !== 'number' || !Number.isInteger(r)) {
     k.driverBug(dev, off, prot, `returned ${typeof r === 'number' ? r : typeof r}, not an integer frame number or -1`);
@@ -150,10 +152,11 @@ export function dmmap(k: Pager, dev: number, off: number, prot: number): number 
   return r;
 }
 
-function dmmapTime(k: Pager, t0: number, off: number): void {
+/** A timed d_mmap call of a traced request: its span, and its time weighted by the share timed. */
+function dmmapTime(k: Pager, t0: number, dev: number, off: number): void {
   const t1 = clockMs();
-  k.stats.counters[C.dmmapNs] += (t1 - t0) * 1e6;
-  if (k.trace !== null) k.trace.emit(K_DMMAP, t0, t1 - t0, off, 0);
+  k.stats.counters[C.dmmapNs] += (t1 - t0) * 1e6 * k.gate!.every() * DMMAP_SAMPLE;
+  k.trace!.emit(K_DMMAP + (dev + 1) * 2 ** KIND_BITS, t0, t1 - t0, off, 0);
 }
 
 /**

@@ -29,7 +29,7 @@ import { vmExit, vmFork, vmMadvise, vmMinherit, vmMmap, vmMprotect, vmMsync, vmM
 import { VmMap } from './vmmap.js';
 import { waitModeOf, type WaitMode, WAIT_PARK, WAIT_SPIN } from '../wait.js';
 import { OVERDUE_AFTER_MS, RunQueue } from './runqueue.js';
-import { K_DEPTH, K_PARK, K_SERVE, K_WAKE, TraceRing } from '../trace.js';
+import { K_DEPTH, K_PARK, K_SERVE, K_SERVE_FAULT, K_WAKE, KIND_BITS, TraceGate, TraceRing } from '../trace.js';
 
 export interface PagerDevice {
   driver: Driver;
@@ -83,6 +83,17 @@ export class Pager {
   private readonly mmio: (MmioRegion[] | null)[];
   /** the slot whose request is being served (the watchdog names it) */
   private serving = -1;
+  /** the device index and offset of the last d_mmap call (objects.ts): what a traced fault names */
+  faultDev = -1;
+  faultOff = 0;
+  /** the request being served is traced (its process opened it: a flow id): d_mmap may be timed */
+  tracing = false;
+  /** traced d_mmap calls modulo DMMAP_SAMPLE (objects.ts) */
+  dmmapSeq = 0;
+  /** when tracing: which bursts are traced (trace.ts) */
+  readonly gate: TraceGate | null;
+  /** the queue depth last traced: a depth event is written only when it changes */
+  private tracedDepth = 0;
 
   constructor(sab: SharedArrayBuffer, layout: Layout, index: number, devices: PagerDevice[], tlbs: readonly SharedArrayBuffer[]) {
     initClock(sab);
@@ -101,6 +112,7 @@ export class Pager {
     this.devices = devices;
     this.stats = new ThreadStats(sab, layout, thread);
     this.trace = (layout.flags & FLAG_TRACE) !== 0 ? new TraceRing(sab, layout, thread) : null;
+    this.gate = this.trace !== null ? new TraceGate(sab, layout) : null;
     this.timing = (layout.flags & FLAG_STATS) !== 0 || this.trace !== null;
     this.wait = waitModeOf(layout.flags);
     this.spin = layout.pagerSpin;
@@ -250,7 +262,10 @@ export class Pager {
         if (this.runq.length > 0) this.runq.dispatch();
         c[C.rounds]++;
         if (depth > c[C.maxQueueDepth]) c[C.maxQueueDepth] = depth;
-        if (this.trace !== null) this.trace.emit(K_DEPTH, clockMs(), 0, depth, 0);
+        if (this.trace !== null && depth !== this.tracedDepth && this.gate!.open()) {
+          this.tracedDepth = depth;
+          this.trace.emit(K_DEPTH, clockMs(), 0, depth, 0);
+        }
         continue;
       }
       if (Atomics.load(this.pv.control, P_SHUTDOWN) !== 0) return;
@@ -342,6 +357,10 @@ export class Pager {
     const req = s.req;
     const posted = req[R_POST_TS];
     const timed = posted > 0;
+    // A process traces a request by giving it a flow id (0: not traced).
+    const flow = this.trace !== null ? req[R_FLOW] : 0;
+    this.tracing = flow !== 0;
+    if (this.gate !== null) this.gate.count();
     const t0 = timed ? clockMs() : 0;
     const c = this.stats.counters;
     c[C.requests]++;
@@ -363,6 +382,7 @@ export class Pager {
       switch (op) {
         case OP_FAULT: {
           c[C.faultsServed]++;
+          this.faultDev = -1;
           this.pmap.entered = 0;
           const va = req[a];
           err = uvmFault(this, vm, va, req[a + 1], slot);
@@ -465,22 +485,29 @@ export class Pager {
     }
     this.serving = -1;
     if (Atomics.load(this.pv.control, P_INJECT) !== 0) this.inject(op === OP_FAULT ? INJECT_FAULT : op === OP_MMAP ? INJECT_MMAP : op === OP_MUNMAP ? INJECT_MUNMAP : 0);
+    // Everything the accounting needs from the request line is read before the reply: once `done`
+    // holds the sequence number, the thread may post its next request there and park on it, and
+    // waking it for this reply would hand it an answer it does not have (test/pager-stress.test.ts).
+    const seq = req[R_SEQ];
+    const weight = req[R_WEIGHT];
+    const va = req[a];
+    const parked = reply(s, seq, val, err, pte, aux);
+    // Cleared only after the reply is out: a pager found dead with P_SERVING set left that request unanswered.
+    this.pv.epoch[P_SERVING] = -1;
+    if (parked !== 0 && Atomics.load(this.pv.control, P_INJECT) !== 0) this.inject(INJECT_REPLY);
+    // The end of a timed service is read after the reply, so the clock read is not on the
+    // requester's critical path.
     let t1 = 0;
     if (timed) {
       t1 = clockMs();
       const ns = (t1 - t0) * 1e6;
       this.stats.record(H.service, ns);
-      c[C.busyNs] += ns * req[R_WEIGHT];
-      if (this.trace !== null) this.trace.emit(K_SERVE, t0, t1 - t0, op, req[R_FLOW]);
+      c[C.busyNs] += ns * weight;
+      if (flow !== 0) {
+        if (op === OP_FAULT) this.trace!.emit(K_SERVE_FAULT + (this.faultDev + 1) * 2 ** KIND_BITS, t0, t1 - t0, this.faultDev >= 0 ? this.faultOff : va, flow);
+        else this.trace!.emit(K_SERVE, t0, t1 - t0, op, flow);
+      }
     }
-    // The sequence number is read before the reply is published: once `done` holds it, the
-    // process may post its next request and park on that one, and waking it for this reply
-    // would hand it an answer it does not have (test/pager-stress.test.ts).
-    const seq = req[R_SEQ];
-    const parked = reply(s, seq, val, err, pte, aux);
-    // Cleared only after the reply is out: a pager found dead with P_SERVING set left that request unanswered.
-    this.pv.epoch[P_SERVING] = -1;
-    if (parked !== 0 && Atomics.load(this.pv.control, P_INJECT) !== 0) this.inject(INJECT_REPLY);
     if (parked === 0) return;
     if (slot >= this.userSlots) {
       Atomics.notify(s.done, 0, 1); // the host waits on `done` (Atomics.waitAsync)

@@ -14,7 +14,7 @@
  *     below, so that a process which woke itself meanwhile is never counted twice); a process
  *     that parked only because its answer was late, while it held one of the CPUs, goes first;
  *   - a running process whose quantum (`quantum` requests) is used up, and that sees held
- *     waiters, parks before posting its next request: its CPU goes to the oldest (process.ts);
+ *     waiters, parks before posting its next request: its CPU goes to the oldest (process/requester.ts);
  *   - a pager that holds wake-ups but has served no request for OVERDUE_AFTER_MS knows that the
  *     processes holding the CPUs are not coming back to devpager (a long computation, an
  *     await): it wakes the oldest queued process anyway, beyond `cpus`, and that process then

@@ -12,9 +12,10 @@
  * The largest share is the verdict. The queue part also contains the pager's own wake-up when it
  * had parked; when the pager parked for most requests, that is reported as a wake-up cost instead.
  */
-import type { RuntimeStats } from '../runtime-stats.js';
-import type { HistogramData } from '../runtime-stats.js';
-import type { HotItem, ProfileReport, SweepPoint, ThreadInfo, ThreadTime, TraceEvent } from '../report/types.js';
+import type { HistogramData, RuntimeStats } from '../runtime-stats.js';
+import type { HotItem, OverheadNote, ProfileReport, SweepPoint, ThreadInfo, ThreadTime, TraceEvent, TraceSummary } from '../report/types.js';
+import { findings } from './findings.js';
+import type { TraceHotSpots } from './hot.js';
 
 export interface ProfileInput {
   title: string;
@@ -24,10 +25,17 @@ export interface ProfileInput {
   stats: RuntimeStats;
   windowMs: number;
   histograms: { fault: HistogramData; queueWait: HistogramData; service: HistogramData; park: HistogramData };
+  /** the timeline: a short window of decoded events */
   trace: { threads: ThreadInfo[]; events: TraceEvent[] } | null;
+  /** hot pages and d_mmap per device, from the whole trace */
+  hot?: TraceHotSpots | null;
+  /** how large the trace is, and what full rings overwrote */
+  traceSummary?: TraceSummary | null;
   sweep: SweepPoint[];
-  /** device path for labelling pages */
-  device: string;
+  /** what a process slot is called in the thread table (default `process slot N`) */
+  slotName?: (slot: number) => string;
+  /** what tracing cost this run, or why it was not measured */
+  overhead: OverheadNote | null;
 }
 
 export interface Breakdown {
@@ -141,7 +149,7 @@ export function parkWakeSummary(st: RuntimeStats): string[] {
   ];
 }
 
-export function threadTimes(st: RuntimeStats, windowMs: number): ThreadTime[] {
+export function threadTimes(st: RuntimeStats, windowMs: number, slotName?: (slot: number) => string): ThreadTime[] {
   const total = windowMs * 1e6;
   const out: ThreadTime[] = [];
   for (const p of st.pagers) {
@@ -154,16 +162,19 @@ export function threadTimes(st: RuntimeStats, windowMs: number): ThreadTime[] {
   }
   for (const p of st.processes) {
     const c = p.counters;
-    const parkedNs = Math.min(c.parkNs, c.waitNs);
-    const spinningNs = Math.max(0, c.waitNs - parkedNs);
-    const otherNs = Math.max(0, total - c.waitNs);
-    out.push({ thread: `process slot ${p.slot}${p.pid !== null ? ` (pid ${p.pid})` : ''}`, role: 'process', spinningNs, parkedNs, servingNs: 0, dmmapNs: 0, faultWaitNs: 0, otherNs, totalNs: Math.max(total, c.waitNs) });
+    // waitNs is estimated from sampled faults (a few long waits, each standing for hundreds of
+    // faults, can overshoot); the window bounds it. parkNs is exact: every park is timed.
+    const parkedNs = Math.min(c.parkNs, total);
+    const waitNs = Math.min(Math.max(c.waitNs, parkedNs), total);
+    const spinningNs = waitNs - parkedNs;
+    const otherNs = total - waitNs;
+    out.push({ thread: slotName ? slotName(p.slot) : `process slot ${p.slot}${p.pid !== null ? ` (pid ${p.pid})` : ''}`, role: 'process', spinningNs, parkedNs, servingNs: 0, dmmapNs: 0, faultWaitNs: 0, otherNs, totalNs: total });
   }
   return out;
 }
 
-/** Hottest device pages (by d_mmap calls at fault time, from the trace) and hottest queues. */
-export function hotSpots(st: RuntimeStats, trace: ProfileInput['trace'], device: string, top = 10): { hotPages: HotItem[]; hotQueues: HotItem[] } {
+/** Hottest device pages (faults served, from the trace) and hottest queues (time waited). */
+export function hotSpots(st: RuntimeStats, hot: TraceHotSpots | null, top = 10): { hotPages: HotItem[]; hotQueues: HotItem[] } {
   const hotQueues: HotItem[] = st.pagers
     .flatMap((p) => [
       { label: `pager ${p.index} request queue (max depth ${p.counters.maxQueueDepth})`, value: Math.round(p.counters.queueWaitNs / 1000), unit: 'µs waited' },
@@ -171,18 +182,11 @@ export function hotSpots(st: RuntimeStats, trace: ProfileInput['trace'], device:
     ])
     .filter((q) => q.value > 0 || q.label.includes('request'))
     .sort((a, b) => b.value - a.value);
-  const hotPages: HotItem[] = [];
-  if (trace) {
-    const counts = new Map<string, number>();
-    for (const e of trace.events) {
-      if (e.kind !== 'dmmap' || !e.args) continue;
-      const off = String(e.args.off);
-      counts.set(off, (counts.get(off) ?? 0) + 1);
-    }
-    for (const [off, n] of [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, top)) {
-      hotPages.push({ label: `${device} +${off}`, value: n, unit: 'd_mmap calls' });
-    }
-  }
+  const hotPages: HotItem[] = (hot?.pages ?? []).slice(0, top).map((p) => ({
+    label: p.processes.length > 0 ? `${p.label} · ${p.processes.length} process${p.processes.length === 1 ? '' : 'es'}` : p.label,
+    value: p.faults,
+    unit: 'faults',
+  }));
   return { hotPages, hotQueues: hotQueues.slice(0, top) };
 }
 
@@ -212,7 +216,7 @@ export function timelineWindow(events: TraceEvent[], windowUs: number): TraceEve
 }
 
 export function buildProfileReport(inp: ProfileInput): ProfileReport {
-  const { hotPages, hotQueues } = hotSpots(inp.stats, inp.trace, inp.device);
+  const { hotPages, hotQueues } = hotSpots(inp.stats, inp.hot ?? null);
   const counters: Record<string, number> = {};
   for (const [k, v] of Object.entries(inp.stats.totals)) if (v !== 0 && Number.isFinite(v)) counters[k] = Math.round(v);
   const b = breakdown(inp.stats);
@@ -221,13 +225,19 @@ export function buildProfileReport(inp: ProfileInput): ProfileReport {
   counters.meanServiceNs = Math.round(b.serviceNs);
   counters.meanHandoffNs = Math.round(b.handoffNs);
   counters.meanRunQueueNs = Math.round(b.runQueueNs);
+  const found = findings(inp.stats, inp.hot ?? null, inp.windowMs);
+  const breakdownVerdict = verdict(inp.stats);
   return {
     title: inp.title,
     generatedAt: new Date().toISOString(),
     machine: inp.machine,
     options: inp.options,
-    verdict: verdict(inp.stats),
-    threadTimes: threadTimes(inp.stats, inp.windowMs),
+    verdict: found[0]?.text ?? breakdownVerdict,
+    findings: found.map((f) => f.text),
+    breakdown: breakdownVerdict,
+    overhead: inp.overhead ?? { measured: false, text: 'tracing overhead: not measured in this run' },
+    trace: inp.traceSummary ?? null,
+    threadTimes: threadTimes(inp.stats, inp.windowMs, inp.slotName),
     hotPages,
     hotQueues,
     latency: { ...inp.histograms.fault, name: 'fault round trip' },

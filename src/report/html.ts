@@ -1,22 +1,16 @@
 /**
- * `devpager profile` reports: one self-contained HTML page (inline CSS and
- * SVG, no external resources, no script) and a plain-text terminal summary.
+ * The HTML report of `devpager profile`: one self-contained page (inline CSS and SVG, no external
+ * resources, no script).
  */
-import {
-  esc,
-  fmtCount,
-  fmtNs,
-  histogramChart,
-  histogramQuantile,
-  lineChart,
-  stackedBar,
-  sweepSeries,
-  threadTimeFractions,
-  timelineChart,
-  TIME_PARTS,
-  WAIT_COLORS,
-} from './svg.js';
-import type { Histogram, HotItem, ProfileReport, SpanKind, SweepPoint, ThreadInfo, ThreadTime, TraceEvent } from './types.js';
+import { fmtNs } from '../util/format.js';
+import { histogramChart } from './histogram-chart.js';
+import { lineChart, sweepSeries } from './line-chart.js';
+import { fmtHotValue, histSummary, pct, traceSummaryText } from './summary.js';
+import { esc, WAIT_COLORS } from './svg-kit.js';
+import { stackedBar, threadTimeFractions, TIME_PARTS } from './thread-time-chart.js';
+import { timelineChart } from './timeline-chart.js';
+import type { HotItem, ProfileReport } from './types.js';
+
 
 const CSS = `
 *{box-sizing:border-box}
@@ -46,24 +40,13 @@ td.num{font-variant-numeric:tabular-nums}
 .kv{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;font-size:12.5px}
 .kv dt{color:#666}.kv dd{margin:0;font-family:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;word-break:break-all}
 .note{color:#666;font-size:12px;margin:6px 0 0}
+.findings{margin:0;padding-left:20px;font-size:13px}
 .tt th,.tt td{padding:3px 6px}
 .tt th{white-space:normal;vertical-align:bottom}
 .mini{flex:0 1 390px}
 .mini h3{font-size:13px;margin:0 0 4px;color:#444;font-weight:600}
 `;
 
-function pct(f: number): string {
-  return `${(f * 100).toFixed(1)}%`;
-}
-
-const UNIT_NS: Record<string, number> = { ns: 1, µs: 1e3, us: 1e3, ms: 1e6, s: 1e9 };
-
-/** "3712 µs waited" -> "3.71 ms waited"; other units -> "1.2k faults". */
-export function fmtHotValue(it: HotItem): string {
-  const m = /^(ns|µs|us|ms|s)(\b.*|)$/.exec(it.unit);
-  if (m) return `${fmtNs(it.value * UNIT_NS[m[1]!]!)}${m[2]}`;
-  return `${fmtCount(it.value)} ${it.unit}`;
-}
 
 function hotTable(title: string, items: HotItem[], id: string): string {
   if (items.length === 0) return `<section class="hot" id="${esc(id)}"><h2>${esc(title)}</h2><p class="note">none recorded</p></section>`;
@@ -90,11 +73,15 @@ function slug(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'h';
 }
 
-function histSummary(h: Histogram): string {
-  const total = h.counts.reduce((a, b) => a + b, 0);
-  if (!(total > 0)) return 'no samples';
-  const q = (x: number) => fmtNs(histogramQuantile(h, x));
-  return `${fmtCount(total)} samples · p50 ${q(0.5)} · p90 ${q(0.9)} · p99 ${q(0.99)} · p99.9 ${q(0.999)}`;
+/** Other findings, the round-trip breakdown, the tracing overhead and the trace's size. */
+function findingsList(r: ProfileReport): string {
+  const items: string[] = [];
+  for (const f of (r.findings ?? []).slice(1)) items.push(`<li>also: ${esc(f)}</li>`);
+  if (r.breakdown && r.breakdown !== r.verdict) items.push(`<li>round trip: ${esc(r.breakdown)}</li>`);
+  if (r.overhead) items.push(`<li id="overhead">${esc(r.overhead.text)}</li>`);
+  if (r.trace) items.push(`<li id="trace-size">${esc(traceSummaryText(r.trace))}</li>`);
+  else if (r.trace === null) items.push('<li id="trace-size">tracing was off: no hot pages and no timeline</li>');
+  return items.length ? `<section id="findings"><ul class="findings">${items.join('')}</ul></section>` : '';
 }
 
 /** Renders the whole profile as one self-contained HTML document. */
@@ -149,6 +136,7 @@ export function renderHtmlReport(r: ProfileReport): string {
 <main>
 <header><h1>${esc(r.title)}</h1><div class="meta">generated ${esc(r.generatedAt)}</div></header>
 <div class="verdict" id="verdict"><small>main contention point</small>${esc(r.verdict)}</div>
+${findingsList(r)}
 
 <section id="thread-time"><h2>Where each thread's time goes</h2>
 <div class="row"><div style="flex:0 1 560px">${stackedBar(r.threadTimes, { width: 560, heading: false })}</div>
@@ -184,277 +172,4 @@ ${timelineChart(r.timeline.threads, r.timeline.events, { width: 1240, heading: f
 </body>
 </html>
 `;
-}
-
-// ---------------------------------------------------------------- text
-
-function pad(s: string, n: number, right = false): string {
-  const len = [...s].length;
-  if (len >= n) return s;
-  return right ? ' '.repeat(n - len) + s : s + ' '.repeat(n - len);
-}
-
-function clip(s: string, n: number): string {
-  const cs = [...s];
-  return cs.length <= n ? s : cs.slice(0, n - 1).join('') + '…';
-}
-
-/** ASCII/Unicode bar histogram, one line per bucket over the populated range. */
-export function asciiHistogram(h: Histogram, width = 40): string {
-  const nb = Math.min(h.counts.length, h.boundsNs.length - 1);
-  const total = h.counts.slice(0, nb).reduce((a, b) => a + b, 0);
-  if (!(total > 0)) return '  (no samples)\n';
-  let first = h.counts.findIndex((c) => c > 0);
-  let last = nb - 1;
-  while (last > first && !(h.counts[last]! > 0)) last--;
-  const max = Math.max(...h.counts.slice(first, last + 1));
-  const p50 = histogramQuantile(h, 0.5);
-  const p99 = histogramQuantile(h, 0.99);
-  let out = '';
-  for (let i = first; i <= last; i++) {
-    const lo = h.boundsNs[i]!;
-    const hi = h.boundsNs[i + 1]!;
-    const c = h.counts[i]!;
-    const w = (c / max) * width;
-    const full = Math.floor(w);
-    const bar = '#'.repeat(full) + (c > 0 && full === 0 ? '.' : '');
-    const marks = [p50 >= lo && p50 < hi ? 'p50' : '', p99 >= lo && p99 < hi ? 'p99' : ''].filter(Boolean).join(',');
-    out += `  ${pad(fmtNs(lo), 9, true)} - ${pad(fmtNs(hi), 9)} |${pad(bar, width)}| ${pad(String(c), 8, true)} ${pad(pct(c / total), 6, true)}${marks ? ' <- ' + marks : ''}\n`;
-  }
-  out += `  ${histSummary(h)}\n`;
-  return out;
-}
-
-/** A terminal summary: verdict, per-thread time shares, hottest pages/queues, latency histogram. */
-export function renderTextReport(r: ProfileReport): string {
-  const lines: string[] = [];
-  lines.push(r.title, `generated ${r.generatedAt}`, '');
-  lines.push(`VERDICT: ${r.verdict}`, '');
-
-  lines.push("Where each thread's time goes (% of wall time)");
-  const nameW = Math.min(24, Math.max(6, ...r.threadTimes.map((t) => [...t.thread].length)));
-  const heads = TIME_PARTS.map((p) => p.label);
-  const colW = Math.max(8, ...heads.map((h) => h.length + 1));
-  lines.push(`  ${pad('thread', nameW)} ${pad('role', 7)} ${pad('total', 9, true)}${heads.map((h) => pad(h, colW, true)).join('')}`);
-  for (const t of r.threadTimes) {
-    const fr = threadTimeFractions(t);
-    lines.push(
-      `  ${pad(clip(t.thread, nameW), nameW)} ${pad(t.role, 7)} ${pad(fmtNs(t.totalNs), 9, true)}${fr.map((f) => pad(f.frac > 0 ? pct(f.frac) : '-', colW, true)).join('')}`,
-    );
-  }
-  if (r.threadTimes.length === 0) lines.push('  (none)');
-  lines.push('');
-
-  const hot = (title: string, items: HotItem[]) => {
-    lines.push(title);
-    if (items.length === 0) lines.push('  (none)');
-    const lw = Math.min(48, Math.max(5, ...items.map((i) => [...i.label].length)));
-    items.slice(0, 10).forEach((it, i) => {
-      lines.push(`  ${pad(String(i + 1), 2, true)}. ${pad(clip(it.label, lw), lw)}  ${fmtHotValue(it)}`);
-    });
-    lines.push('');
-  };
-  hot('Hottest pages', r.hotPages);
-  hot('Hottest queues', r.hotQueues);
-
-  lines.push(`Latency: ${r.latency.name}`);
-  lines.push(asciiHistogram(r.latency).replace(/\n$/, ''));
-  for (const h of r.extraHistograms ?? []) lines.push(`  ${h.name}: ${histSummary(h)}`);
-  lines.push('');
-
-  if (r.sweep.length) {
-    lines.push('Throughput vs processes (faults/s)');
-    const procs = [...new Set(r.sweep.map((p) => p.procs))].sort((a, b) => a - b);
-    const series = sweepSeries(r.sweep);
-    const sw = Math.max(8, ...series.map((s) => s.name.length));
-    lines.push(`  ${pad('series', sw)}${procs.map((p) => pad(`${p}p`, 8, true)).join('')}`);
-    for (const s of series) {
-      lines.push(`  ${pad(s.name, sw)}${procs.map((p) => pad(s.points.find((q) => q.x === p) ? fmtCount(s.points.find((q) => q.x === p)!.y) : '-', 8, true)).join('')}`);
-    }
-    lines.push('');
-  }
-  return lines.join('\n') + '\n';
-}
-
-// ---------------------------------------------------------------- sample data
-
-/** mulberry32: a small deterministic PRNG returning floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export interface SampleOptions {
-  procs?: number;
-  pagers?: number;
-  faultsPerProc?: number;
-}
-
-/**
- * A deterministic synthetic ProfileReport: a small discrete-event simulation
- * of processes faulting on pages served FIFO by pagers, producing consistent
- * spans, flows, counters, histograms and a modelled sweep. For previews
- * (`profile --sample`), documentation and tests of the renderers; it is not a
- * measurement.
- */
-export function sampleProfileReport(seed = 1, opts: SampleOptions = {}): ProfileReport {
-  const rnd = seededRandom(seed);
-  const exp = (mean: number) => -Math.log(1 - rnd()) * mean;
-  const P = opts.procs ?? 6;
-  const G = opts.pagers ?? 2;
-  const N = opts.faultsPerProc ?? 120;
-  const r3 = (v: number) => Math.round(v * 1000) / 1000;
-
-  const threads: ThreadInfo[] = [{ index: 0, name: 'host', role: 'host' }];
-  for (let g = 0; g < G; g++) threads.push({ index: 1 + g, name: `pager ${g}`, role: 'pager' });
-  for (let p = 0; p < P; p++) threads.push({ index: 1 + G + p, name: `proc ${p}`, role: 'process' });
-  const events: TraceEvent[] = [];
-  const span = (thread: number, kind: SpanKind, ts: number, end: number, extra: Partial<TraceEvent> = {}) => {
-    const a = r3(ts);
-    const b = r3(end);
-    if (b > a) events.push({ thread, kind, tsUs: a, durUs: b - a, ...extra });
-  };
-
-  const pagesN = 64;
-  const pageHits = new Array<number>(pagesN).fill(0);
-  const queueWait = new Array<number>(G).fill(0);
-  const pagerFree = new Array<number>(G).fill(2);
-  const pagerIdleFrom = new Array<number>(G).fill(2);
-  const nextPost = Array.from({ length: P }, () => 2 + exp(4));
-  const done = new Array<number>(P).fill(0);
-  const depth: { ts: number; g: number; d: number }[] = [];
-  const lat: number[] = [];
-  const qWaits: number[] = [];
-  const service: number[] = [];
-  const parks: number[] = [];
-  let flow = 1;
-  let faultTime = 0;
-
-  for (;;) {
-    let p = -1;
-    for (let i = 0; i < P; i++) if (done[i]! < N && (p < 0 || nextPost[i]! < nextPost[p]!)) p = i;
-    if (p < 0) break;
-    const tid = 1 + G + p;
-    const t0 = nextPost[p]!;
-    const page = Math.min(pagesN - 1, Math.floor(pagesN * rnd() ** 3)); // skewed: low pages are hot
-    pageHits[page]!++;
-    const g = page % G === 0 || rnd() < 0.3 ? 0 : page % G; // pager 0 gets more than its share
-    const post = t0 + 0.4;
-    const sStart = Math.max(pagerFree[g]!, post + 0.6);
-    const sDur = 1.2 + exp(g === 0 ? 2.2 : 1.5);
-    const sEnd = sStart + sDur;
-    const end = sEnd + 0.5 + exp(0.4);
-    // pager: idle time before this request, then the service
-    const idle = sStart - pagerIdleFrom[g]!;
-    if (idle > 0) {
-      const spinEnd = pagerIdleFrom[g]! + Math.min(idle, 4);
-      span(1 + g, 'spin', pagerIdleFrom[g]!, spinEnd);
-      if (idle > 4) {
-        span(1 + g, 'park', spinEnd, sStart);
-        parks.push((sStart - spinEnd) * 1e3);
-      }
-    }
-    const id = flow++;
-    span(1 + g, 'serve', sStart, sEnd, { flowId: id, args: { page, proc: p } });
-    const dm = sStart + 0.1 + sDur * (0.25 + 0.3 * rnd());
-    span(1 + g, 'dmmap', sStart + 0.1, dm);
-    span(1 + g, 'pmap', dm + 0.05, sEnd - 0.05);
-    pagerFree[g] = sEnd + 0.2;
-    pagerIdleFrom[g] = sEnd;
-    depth.push({ ts: post, g, d: 1 }, { ts: sStart, g, d: -1 });
-    // process: the fault, posting the request, queued, then waiting for the answer
-    span(tid, 'fault', t0, end, { args: { page } });
-    events.push({ thread: tid, kind: 'post', tsUs: r3(post), flowId: id });
-    span(tid, 'queue', post, sStart);
-    const spinEnd = Math.min(sStart + 3, end);
-    span(tid, 'spin', sStart, spinEnd);
-    if (end > spinEnd) {
-      span(tid, 'park', spinEnd, end - 0.3);
-      parks.push((end - 0.3 - spinEnd) * 1e3);
-      events.push({ thread: tid, kind: 'wake', tsUs: r3(end - 0.3) });
-    }
-    queueWait[g]! += sStart - post;
-    faultTime += end - t0;
-    lat.push((end - t0) * 1e3);
-    qWaits.push((sStart - post) * 1e3);
-    service.push(sDur * 1e3);
-    done[p]!++;
-    nextPost[p] = end + exp(6);
-  }
-  const tEnd = Math.max(...nextPost, ...pagerFree) + 1;
-  span(0, 'park', 1, tEnd - 0.5);
-  depth.sort((a, b) => a.ts - b.ts || a.d - b.d);
-  const cur = new Array<number>(G).fill(0);
-  for (const d of depth) {
-    cur[d.g]! += d.d;
-    events.push({ thread: 1 + d.g, kind: 'counter', name: `queue depth pager ${d.g}`, tsUs: r3(d.ts), value: cur[d.g]! });
-  }
-  events.sort((a, b) => a.tsUs - b.tsUs);
-
-  // per-thread time from the spans
-  const sum = (tid: number, kind: string) =>
-    events.filter((e) => e.thread === tid && e.kind === kind).reduce((a, e) => a + (e.durUs ?? 0), 0) * 1e3;
-  const totalNs = tEnd * 1e3;
-  const threadTimes: ThreadTime[] = threads.map((t) => {
-    const spinningNs = sum(t.index, 'spin');
-    const parkedNs = sum(t.index, 'park');
-    const dmmapNs = sum(t.index, 'dmmap');
-    const servingNs = Math.max(0, sum(t.index, 'serve') - dmmapNs);
-    const faultWaitNs = t.role === 'process' ? Math.max(0, sum(t.index, 'fault') - spinningNs - parkedNs) : 0;
-    const otherNs = Math.max(0, totalNs - spinningNs - parkedNs - dmmapNs - servingNs - faultWaitNs);
-    return { thread: t.name, role: t.role, spinningNs, parkedNs, servingNs, dmmapNs, faultWaitNs, otherNs, totalNs };
-  });
-
-  const hist = (name: string, values: number[]): Histogram => {
-    const boundsNs: number[] = [];
-    for (let k = 7; k <= 24; k++) boundsNs.push(2 ** k);
-    const counts = new Array<number>(boundsNs.length - 1).fill(0);
-    for (const v of values) {
-      const i = Math.min(counts.length - 1, Math.max(0, Math.floor(Math.log2(Math.max(v, 1))) - 7));
-      counts[i]!++;
-    }
-    return { name, boundsNs, counts };
-  };
-
-  const worst = queueWait.indexOf(Math.max(...queueWait));
-  const share = Math.round((100 * queueWait[worst]!) / faultTime);
-  const hotPages: HotItem[] = pageHits
-    .map((v, i) => ({ label: `foo0 +0x${(i * 4096).toString(16)} (pfn ${0x4000 + i})`, value: v, unit: 'faults' }))
-    .sort((a, b) => b.value - a.value)
-    .slice(0, 8);
-  const hotQueues: HotItem[] = queueWait
-    .map((v, g) => ({ label: `pager ${g} request queue`, value: Math.round(v), unit: 'µs waited' }))
-    .sort((a, b) => b.value - a.value);
-
-  const sweep: SweepPoint[] = [];
-  for (const wait of ['spin', 'park', 'adaptive'] as const) {
-    for (const procs of [1, 2, 4, 8, 16]) {
-      const base = wait === 'spin' ? 420e3 : wait === 'park' ? 160e3 : 380e3;
-      const scale = wait === 'spin' ? Math.min(procs, 2) / (procs > 2 ? 1 + 0.35 * (procs - 2) : 1) : Math.log2(procs) * 0.55 + 1;
-      const fps = base * scale * (0.95 + 0.1 * rnd());
-      sweep.push({ workload: 'seq-read', procs, pagers: G, wait, faultsPerSec: Math.round(fps), p50Ns: Math.round(1e9 / fps), p99Ns: Math.round(4e9 / fps) });
-    }
-  }
-
-  return {
-    title: 'devpager profile — sample data',
-    generatedAt: '2026-01-01T00:00:00.000Z',
-    machine: { cpus: 2, node: 'v20', platform: 'linux x64' },
-    options: { procs: P, pagers: G, faultsPerProc: N, wait: 'adaptive', seed, sample: true },
-    verdict: `pager ${worst}'s request queue: requests waited ${share}% of fault time queued`,
-    threadTimes,
-    hotPages,
-    hotQueues,
-    latency: hist('fault latency', lat),
-    extraHistograms: [hist('queue wait', qWaits), hist('service time', service), hist('park duration', parks)],
-    sweep,
-    timeline: { threads, events },
-    counters: { faults: P * N, serves: P * N, wakes: events.filter((e) => e.kind === 'wake').length, pagers: G, processes: P },
-  };
 }

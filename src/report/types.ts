@@ -83,6 +83,14 @@ export interface ProfileReport {
   /** One sentence naming the main contention point, e.g.
    *  "pager 0's request queue: requests waited 71% of fault time queued". */
   verdict: string;
+  /** Every specific contention point found (slow driver, hot page, CPUs), most fault time first. */
+  findings?: string[];
+  /** Which part of the fault round trip dominates (queue, service, run queue, handoff). */
+  breakdown?: string;
+  /** What tracing cost in this run, or a plain statement that it was not measured. */
+  overhead?: OverheadNote;
+  /** How large the trace is, and what full rings overwrote (null: tracing was off). */
+  trace?: TraceSummary | null;
   threadTimes: ThreadTime[];
   hotPages: HotItem[];
   hotQueues: HotItem[];
@@ -95,4 +103,34 @@ export interface ProfileReport {
   /** For the per-thread timeline (spans). */
   timeline: { threads: ThreadInfo[]; events: TraceEvent[] };
   counters: Record<string, number>;
+}
+
+/** The cost of tracing, as measured next to the profiled run (or not). */
+export interface OverheadNote {
+  measured: boolean;
+  /** traced throughput / untraced, in the same run */
+  ratio?: number;
+  /** one sentence for the report */
+  text: string;
+}
+
+/** Size of the trace and what the rings kept. */
+export interface TraceSummary {
+  /** events the rings hold, and events full rings overwrote */
+  keptEvents: number;
+  lostEvents: number;
+  /** trace events written per second of the run, all threads */
+  eventsPerSec: number;
+  /** ring capacity per thread */
+  ringEvents: number;
+  /** 1 burst of `burst` requests in `sample` was traced */
+  sample: number;
+  burst: number;
+  /** bytes per event in memory, and in the trace file (measured when one was written, else estimated) */
+  memoryBytesPerEvent: number;
+  fileBytesPerEvent: number;
+  fileBytesEstimated: boolean;
+  /** the trace file, when one was written */
+  file?: string;
+  fileBytes?: number;
 }

@@ -2,6 +2,7 @@
  * Runtime.create's options: their types, their defaults, and the checks that reject a bad one
  * with an error naming it. Nothing here starts anything.
  */
+import { TRACE_SAMPLE_DEFAULT } from '../trace.js';
 import { availableParallelism } from 'node:os';
 import { PAGE_SIZE } from '../constants.js';
 import { badRange, badType } from '../errors.js';
@@ -57,16 +58,22 @@ export interface RuntimeOptions {
   /** count every memory access, so stats report TLB hits (default false; on, every hit also stores a counter) */
   countAccesses?: boolean;
   /**
-   * time 1 fault in this many (a power of two, default 256). Sampled faults alternate: one times
-   * the round trip in the faulting thread (the pager reads no clock for it), the next lets the
-   * pager time queue wait and service. Tracing times every request
-   * (docs/experiments/what-stats-cost.md).
+   * time 1 fault in this many (a power of two, default 256). A timed fault pays for its clock
+   * reads, each several times its cost in a tight loop where the fault path makes it
+   * (docs/experiments/timed-fault.md). Sampled faults alternate: one times the round trip in the
+   * faulting thread (the pager reads no clock for it), the next lets the pager time queue wait
+   * and service. While tracing, the traced bursts are the samples instead (traceSample).
    */
   statsSample?: number;
   /** record trace events into per-thread rings (default false) */
   trace?: boolean;
-  /** trace events per thread ring (default 65536 when trace is on) */
+  /** trace events per thread ring (default 65536 when trace is on); a full ring overwrites its oldest */
   traceEvents?: number;
+  /**
+   * trace 1 burst of requests in this many (a power of two, default 16; 1 traces every request).
+   * While tracing, stats take their timings from the traced requests, weighted (src/trace.ts).
+   */
+  traceSample?: number;
   /** map entries per process (default 1024) */
   mapEntries?: number;
   /**
@@ -103,7 +110,7 @@ export type Options = Readonly<Required<Omit<RuntimeOptions, 'devices' | 'resour
 
 const KNOWN = [
   'memory', 'pagers', 'devices', 'maxProcesses', 'prestart', 'wait', 'spin', 'pagerSpin', 'quantum', 'cpus', 'stats', 'statsSample',
-  'countAccesses', 'processNice', 'pin', 'trace', 'traceEvents', 'mapEntries', 'driverTimeoutMs', 'resourceLimits',
+  'countAccesses', 'processNice', 'pin', 'trace', 'traceEvents', 'traceSample', 'mapEntries', 'driverTimeoutMs', 'resourceLimits',
 ];
 
 function intOpt(o: Record<string, unknown>, name: string, def: number, min: number, max: number): number {
@@ -139,6 +146,8 @@ export function normalizeOptions(options: RuntimeOptions): Options {
   const wait = o.wait ?? 'adaptive';
   if (!WAIT_STRATEGIES.includes(wait as WaitStrategy)) throw badType('options.wait', `one of ${WAIT_STRATEGIES.map((s) => `'${s}'`).join(', ')}`, wait);
   const trace = boolOpt(o, 'trace', false);
+  const traceSample = intOpt(o, 'traceSample', TRACE_SAMPLE_DEFAULT, 1, 1 << 20);
+  if ((traceSample & (traceSample - 1)) !== 0) throw badRange('options.traceSample', 'a power of two', traceSample);
   const devs = o.devices ?? [];
   if (!Array.isArray(devs)) throw badType('options.devices', 'an array', devs);
   return {
@@ -158,6 +167,7 @@ export function normalizeOptions(options: RuntimeOptions): Options {
     pin,
     trace,
     traceEvents: intOpt(o, 'traceEvents', trace ? 65536 : 0, 0, 1 << 24),
+    traceSample,
     mapEntries: intOpt(o, 'mapEntries', 1024, 4, 1 << 20),
     driverTimeoutMs: intOpt(o, 'driverTimeoutMs', 1000, 1, 3_600_000),
     resourceLimits: resourceLimitsOpt(o.resourceLimits),

@@ -21,6 +21,7 @@ import {
 import { OP_REAP, SlotViews } from '../pager/protocol.js';
 import type { HostAnswer, HostRequest } from '../process/host-channel.js';
 import type { ProcessOutcome, ProcessTask } from '../workers/process-worker.js';
+import type { ProcessRecorder } from '../profile/source.js';
 import type { PagerSet } from './pagers.js';
 
 export interface ProcessStatus {
@@ -92,6 +93,8 @@ export interface ProcessTableOptions {
   pagers: PagerSet;
   pool: () => Piscina;
   userSlots: number;
+  /** told of every thread that gets a slot, and when it lets it go (the profile's names) */
+  log: ProcessRecorder;
 }
 
 export class ProcessTable {
@@ -216,7 +219,10 @@ export class ProcessTable {
     channel.port1.on('message', (m: HostRequest & { id: number }) => void this.hostRequest(t, m));
     channel.port1.unref();
     const task: ProcessTask = { sab: this.o.sab, tlb: this.o.tlbs[slot], slot, vmspace, pid: proc.pid, tid, pager: proc.pager, url, args, port: channel.port2 };
+    const rec = this.o.log.started(proc.pid, tid, slot, url);
     t.done = this.runTask(t, task, channel.port2);
+    const ended = () => this.o.log.ended(rec);
+    t.done.then(ended, ended);
     return t;
   }
 

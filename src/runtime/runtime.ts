@@ -13,12 +13,18 @@ import {
   COUNTERS, FLAG_COUNT_ACCESSES, FLAG_STATS, FLAG_TRACE, HOST_THREAD, INJECT_FAULT, INJECT_MMAP, INJECT_MUNMAP, INJECT_REPLY, LINE, S_PAGER, S_STATUS, STATUS_LIVE, TLB_BYTES, pagerThread, slotThread,
   type Layout,
 } from '../layout.js';
-import { OP_NAMES, OP_REVOKE, SlotViews } from '../pager/protocol.js';
+import { OP_REVOKE, SlotViews } from '../pager/protocol.js';
 import { createArena, type PhysMem } from '../physmem.js';
-import { toChromeTrace, type ChromeTrace } from '../report/chrome-trace.js';
-import type { ThreadInfo, TraceEvent } from '../report/types.js';
+import { declaredRegions } from '../driver.js';
+import type { ChromeTrace } from '../report/chrome-trace.js';
+import type { ProfileReport, ThreadInfo, TraceEvent } from '../report/types.js';
+import { chromeTraceOf, traceEventsOf } from '../profile/trace-decode.js';
+import { processRecorder, type DeviceNames, type ProcessRecord } from '../profile/source.js';
+import { profileOf, type ProfileOptions } from '../profile/collect.js';
+import { writeProfile, type ProfilePaths, type WrittenProfile } from '../profile/write.js';
+import { envProfile, withEnvProfile, writeEnvProfile, type EnvProfile } from '../profile/env.js';
 import { collectStats, histogramOf, resetStats, type HistogramData, type RuntimeStats } from '../runtime-stats.js';
-import { readRing, resetRing } from '../trace.js';
+import { configureTrace, resetRing } from '../trace.js';
 import { waitFlags } from '../wait.js';
 import type { ProcessWorkerData } from '../workers/process-worker.js';
 import { DeviceHandle, attachAll, loadDrivers, toUrl, type AttachedDevice, type DoorbellHandler } from './devices.js';
@@ -49,6 +55,8 @@ export class Runtime {
   private pool: Piscina | null = null;
   private closing: Promise<void> | null = null;
   private readonly started = performance.now();
+  private readonly procLog = processRecorder();
+  private profileEnv: EnvProfile | null = null;
 
   private constructor(options: Options, arena: ReturnType<typeof createArena>, devices: AttachedDevice[], pinning: PinPlan | null, tlbs: SharedArrayBuffer[], kernel: KernelApi) {
     this.options = options;
@@ -74,7 +82,7 @@ export class Runtime {
         this.table.lost(p);
       },
     });
-    this.table = new ProcessTable({ layout: this.layout, sab: this.sab, tlbs, pagers: this.pagerSet, pool: () => this.pool!, userSlots: this.userSlots });
+    this.table = new ProcessTable({ layout: this.layout, sab: this.sab, tlbs, pagers: this.pagerSet, pool: () => this.pool!, userSlots: this.userSlots, log: this.procLog });
     const devWords = new Int32Array(this.sab, this.layout.devicesOff, this.layout.maxDevices * (LINE / 4));
     const hostCounters = new Float64Array(this.sab, this.layout.countersOff + HOST_THREAD * COUNTERS * 8, COUNTERS);
     this.doorbells = new DoorbellPump(this.sab, this.layout, this.userSlots, hostCounters, (d) => this.devices[d]?.path ?? `device ${d}`);
@@ -90,7 +98,9 @@ export class Runtime {
   }
 
   static async create(options: RuntimeOptions = {}): Promise<Runtime> {
-    const o = normalizeOptions(options);
+    // `devpager profile -- node host.mjs`: trace, and write the report at close (src/profile/env.ts).
+    const profileEnv = envProfile();
+    const o = normalizeOptions(withEnvProfile(options, profileEnv));
     let plan: PinPlan | null = null;
     if (o.pin !== false) {
       const why = pinUnavailable();
@@ -112,12 +122,13 @@ export class Runtime {
         // Threads that may run, and waiters that may spin, at once: the cores the pagers leave
         // (docs/experiments/processes-beyond-the-cpus.md).
         spinBudget: o.cpus,
-        sample: o.trace ? 1 : o.statsSample,
+        sample: o.statsSample,
         quantum: o.quantum,
       });
     } catch (e) {
       throw new RangeError(`Runtime.create: cannot allocate the arena for options.memory ${o.memory} and options.maxProcesses ${o.maxProcesses}: ${describeThrown(e)}`, { cause: e });
     }
+    configureTrace(arena.sab, arena.layout, o.traceSample);
     let tlbs: SharedArrayBuffer[];
     try {
       tlbs = Array.from({ length: o.maxProcesses }, () => new SharedArrayBuffer(TLB_BYTES));
@@ -129,6 +140,7 @@ export class Runtime {
     const kernel = new KernelApi(arena.phys, { dirtyLog: (kva, length) => dirty.log(kva, length) });
     const attached = await attachAll(kernel, loaded, o.driverTimeoutMs);
     const rt = new Runtime(o, arena, attached, plan, tlbs, kernel);
+    rt.profileEnv = profileEnv;
     try {
       await rt.start();
     } catch (e) {
@@ -207,30 +219,38 @@ export class Runtime {
 
   /**
    * Trace events recorded so far (Runtime.create({ trace: true })), on one clock in µs, with the
-   * threads they belong to. Rings that filled up stop recording; `dropped` says how much was lost.
+   * threads they belong to.
    */
   traceEvents(): { threads: ThreadInfo[]; events: TraceEvent[]; dropped: number } {
-    if (!this.options.trace) throw new Error('tracing is off: create the Runtime with { trace: true }');
-    const t = this.threads();
-    const threads: ThreadInfo[] = [];
-    const events: TraceEvent[] = [];
-    let dropped = 0;
-    const add = (index: number, name: string, role: ThreadInfo['role']) => {
-      const r = readRing(this.sab, this.layout, index, OP_NAMES);
-      if (r.events.length === 0 && role === 'process') return;
-      threads.push({ index, name, role });
-      for (const e of r.events) events.push(e);
-      dropped += r.dropped;
-    };
-    t.pagers.forEach((th, p) => add(th, `pager ${p}`, 'pager'));
-    t.slots.forEach((th, s) => add(th, `process slot ${s}`, 'process'));
-    return { threads, events, dropped };
+    return traceEventsOf(this);
   }
 
   /** The trace as Chrome Trace Event JSON (opens in Perfetto and chrome://tracing). */
   chromeTrace(): ChromeTrace {
-    const { threads, events } = this.traceEvents();
-    return toChromeTrace(threads, events);
+    return chromeTraceOf(this);
+  }
+
+  /** @internal the threads run so far, with their slots and programs (src/profile) */
+  processLog(): readonly ProcessRecord[] {
+    return this.procLog.list();
+  }
+
+  /** @internal device paths and the regions their drivers declare (src/profile) */
+  deviceNames(): readonly DeviceNames[] {
+    return this.devices.map((d) => ({ path: d.path, driver: d.driver.name, regions: declaredRegions(d.driver, d) }));
+  }
+
+  /**
+   * The profile report of everything recorded so far: where the fault path waits, the hottest
+   * pages and queues, and the verdict (the same report `devpager profile` prints).
+   */
+  async profile(opts?: ProfileOptions): Promise<ProfileReport> {
+    return profileOf(this, opts);
+  }
+
+  /** Write the profile report: any of { html, trace, json, text } file paths. */
+  writeProfile(paths: ProfilePaths, opts?: ProfileOptions): Promise<WrittenProfile> {
+    return writeProfile(this, paths, opts);
   }
 
   /** Forget recorded trace events (between profile phases). */
@@ -266,7 +286,10 @@ export class Runtime {
 
   /** Stop every process (SIGKILL) and pager. Idempotent. */
   close(): Promise<void> {
-    if (!this.closing) this.closing = this.doClose();
+    if (!this.closing) {
+      const env = this.profileEnv;
+      this.closing = env && this.pool ? writeEnvProfile(this, env).then(() => this.doClose()) : this.doClose();
+    }
     return this.closing;
   }
 

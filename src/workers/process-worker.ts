@@ -141,7 +141,7 @@ export default async function runThread(task: ProcessTask): Promise<ProcessOutco
   const trace = (layout.flags & FLAG_TRACE) !== 0 ? new TraceRing(sab, layout, slotThread(layout, task.slot)) : null;
   const timing = (layout.flags & FLAG_STATS) !== 0 || trace !== null;
   const req = new Requester(layout, slot, new PagerViews(sab, layout, task.pager), views.pagers, views.run, views.spinners, stats, {
-    timing, wait: waitModeOf(layout.flags), trace,
+    sab, timing, wait: waitModeOf(layout.flags), trace,
   });
   const tlb = new Tlb(task.tlb, slot.spinning);
   tlb.reset();
