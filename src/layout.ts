@@ -47,7 +47,7 @@ import { PAGE_SIZE } from './constants.js';
 
 export const LINE = 64;
 const MAGIC = 0x64657670; // 'devp'
-const VERSION = 4;
+const VERSION = 5;
 
 // ---- header words (Int32 index) ----
 export const H_MAGIC = 0;
@@ -115,12 +115,15 @@ export const D_FREES = 3; // times the last reference went away and it was freed
 // line 0: doorbell (requesters Atomics.add + notify, only when the pager sleeps)
 // line 1: sleeping flag (pager only)
 // line 2: control (host only): shutdown request, processes assigned
-// line 3 (pager only): the epoch, bumped after every shootdown that retired frames
-//   (pager/shootdown.ts); and the driver call in progress, for the host's watchdog
-//   (runtime/watchdog.ts): P_CALL_SEQ is odd while the pager runs driver code.
+// line 3 (pager only, rarely): the epoch, bumped after every shootdown that retired frames
+//   (pager/shootdown.ts). Every thread reads it after every request, so nothing written per
+//   request may share its line.
+// line 4 (pager only, every request): the request being served and the driver call in
+//   progress, for the host's watchdog (runtime/pagers.ts): P_CALL_SEQ is odd while the pager
+//   runs driver code.
 // then the pending bitmap (+ more lines if maxProcs > 512), one bit per slot: requesters
 //   Atomics.or, the pager Atomics.exchange(…, 0) to take everything queued at once.
-export const PAGER_LINES = 4; // + pending lines, computed
+export const PAGER_LINES = 5; // + pending lines, computed
 export const P_DOORBELL = 0;
 export const P_SLEEPING = 0;
 export const P_SHUTDOWN = 0;
@@ -136,13 +139,13 @@ export const INJECT_MMAP = 2; // an mmap done, its reply not yet published
 export const INJECT_MUNMAP = 3; // a munmap done, its reply not yet published
 export const INJECT_REPLY = 4; // a reply published, its thread not yet woken
 export const P_EPOCH = 0; // epoch line, Int32 index
-export const P_CALL_SEQ = 1;
+export const P_CALL_SEQ = 1; // watch line (line 4) from here on
 export const P_CALL_KIND = 2; // pager/objects.ts CALL_*
 export const P_CALL_SLOT = 3; // the slot whose request runs the driver, -1 for none
 export const P_CALL_DEV = 4;
 /** the slot whose request the pager serves now, -1 between requests (who a dead pager was serving) */
 export const P_SERVING = 5;
-/** Float64 index on the epoch line: the device offset of the call */
+/** Float64 index on the watch line: the device offset of the call */
 export const P_CALL_OFF_F64 = 4;
 
 // ---- slot: one per thread (pager/protocol.ts names the request and reply fields) ----

@@ -122,7 +122,7 @@ export class Pager {
     this.runq = new RunQueue(new Int32Array(sab, layout.runOff, 2), this.slots, layout.spinBudget, this.stats.counters, this.trace, this.timing, layout.maxProcs - layout.pagers);
     this.shootdown = new Shootdown(tlbs, this.slots, this.pv, this.phys, this.stats.counters, this.timing);
     this.mmio = devices.map((d) => compileRegions(d.driver));
-    Atomics.store(this.pv.epoch, P_CALL_SLOT, -1);
+    Atomics.store(this.pv.watch, P_CALL_SLOT, -1);
   }
 
   /** The register region of device `dev` containing `off`, or null (a RAM page). */
@@ -138,7 +138,7 @@ export class Pager {
    * driverTimeoutMs, replaces this pager and signals the slot named here (runtime/watchdog.ts).
    */
   callStart(dev: number, off: number, kind: number): void {
-    const w = this.pv.epoch;
+    const w = this.pv.watch;
     w[P_CALL_KIND] = kind;
     w[P_CALL_SLOT] = this.serving;
     w[P_CALL_DEV] = dev;
@@ -147,7 +147,7 @@ export class Pager {
   }
 
   callEnd(): void {
-    Atomics.add(this.pv.epoch, P_CALL_SEQ, 1);
+    Atomics.add(this.pv.watch, P_CALL_SEQ, 1);
   }
 
   /** uvm_device reference counting: udv_attach/udv_reference (+1), udv_detach (-1). */
@@ -203,7 +203,7 @@ export class Pager {
     const held = Atomics.load(run, RUN_HELD);
     Atomics.sub(run, RUN_HELD, Math.min(held, found.length));
     for (const [slot, seq] of found) this.runq.answered(slot, seq);
-    Atomics.store(this.pv.epoch, P_SERVING, -1);
+    Atomics.store(this.pv.watch, P_SERVING, -1);
   }
 
   /** Fault injection (layout.ts P_INJECT): die here if the host asked for this point, n times on. */
@@ -377,7 +377,7 @@ export class Pager {
     let pte = 0;
     let aux = 0;
     this.serving = slot;
-    this.pv.epoch[P_SERVING] = slot;
+    this.pv.watch[P_SERVING] = slot;
     try {
       switch (op) {
         case OP_FAULT: {
@@ -493,7 +493,7 @@ export class Pager {
     const va = req[a];
     const parked = reply(s, seq, val, err, pte, aux);
     // Cleared only after the reply is out: a pager found dead with P_SERVING set left that request unanswered.
-    this.pv.epoch[P_SERVING] = -1;
+    this.pv.watch[P_SERVING] = -1;
     if (parked !== 0 && Atomics.load(this.pv.control, P_INJECT) !== 0) this.inject(INJECT_REPLY);
     // The end of a timed service is read after the reply, so the clock read is not on the
     // requester's critical path.

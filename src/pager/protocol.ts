@@ -139,8 +139,10 @@ export class PagerViews {
   readonly doorbell: Int32Array;
   readonly sleeping: Int32Array;
   readonly control: Int32Array;
-  /** line 3: P_EPOCH and the P_CALL_* words (pager writes) */
+  /** line 3: P_EPOCH (pager writes, rarely; every thread reads it) */
   readonly epoch: Int32Array;
+  /** line 4: P_SERVING and the P_CALL_* words (pager writes, every request; the host's watchdog reads) */
+  readonly watch: Int32Array;
   readonly callOff: Float64Array;
   readonly pending: Int32Array;
   constructor(sab: SharedArrayBuffer, l: Layout, p: number) {
@@ -150,7 +152,8 @@ export class PagerViews {
     this.sleeping = new Int32Array(sab, base + LINE, 1);
     this.control = new Int32Array(sab, base + 2 * LINE, 4);
     this.epoch = new Int32Array(sab, base + 3 * LINE, 8);
-    this.callOff = new Float64Array(sab, base + 3 * LINE, 8);
+    this.watch = new Int32Array(sab, base + 4 * LINE, 8);
+    this.callOff = new Float64Array(sab, base + 4 * LINE, 8);
     this.pending = new Int32Array(sab, base + PAGER_LINES * LINE, l.pendingWords);
   }
 }

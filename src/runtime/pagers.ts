@@ -137,7 +137,7 @@ export class PagerSet {
     this.workers[p] = null;
     // Dying inside driver code (a driver calling process.exit, say) is a driver bug too.
     if (how === WHY_DIED && this.inDriver(p)) this.counters[C.driverBugs]++;
-    const serving = this.inDriver(p) ? this.views[p].epoch[P_CALL_SLOT] : Atomics.load(this.views[p].epoch, P_SERVING);
+    const serving = this.inDriver(p) ? this.views[p].watch[P_CALL_SLOT] : Atomics.load(this.views[p].watch, P_SERVING);
     const call = serving >= 0 && serving < this.slots.length ? this.describeCall(p, serving) : '';
     const victim = this.answerVictim(p, how);
     const pid = victim >= 0 ? this.o.pidOf(victim) : null;
@@ -156,7 +156,7 @@ export class PagerSet {
 
   /** "it was in /dev/foo0 d_mmap at device offset 0x3000" or "it was serving slot 3's munmap" */
   private describeCall(p: number, slot: number): string {
-    const w = this.views[p].epoch;
+    const w = this.views[p].watch;
     const inCall = (Atomics.load(w, P_CALL_SEQ) & 1) === 1;
     if (!inCall) return `it was serving slot ${slot}'s ${OP_NAMES[this.slots[slot].req[R_OP]] ?? 'request'}`;
     const dev = this.o.devices[w[P_CALL_DEV]]?.path ?? `device ${w[P_CALL_DEV]}`;
@@ -169,7 +169,7 @@ export class PagerSet {
    * SIGSEGV. Returns the slot, or -1.
    */
   private answerVictim(p: number, why: number): number {
-    const w = this.views[p].epoch;
+    const w = this.views[p].watch;
     const inCall = (Atomics.load(w, P_CALL_SEQ) & 1) === 1;
     const slot = inCall ? w[P_CALL_SLOT] : Atomics.load(w, P_SERVING);
     // The replacement starts out of any driver call.
@@ -202,7 +202,7 @@ export class PagerSet {
     for (let p = 0; p < this.views.length; p++) {
       const w = this.workers[p];
       if (w === null) continue;
-      const seq = Atomics.load(this.views[p].epoch, P_CALL_SEQ);
+      const seq = Atomics.load(this.views[p].watch, P_CALL_SEQ);
       const st = this.watch[p];
       if ((seq & 1) === 0 || seq !== st.seq) {
         st.seq = seq;
@@ -225,7 +225,7 @@ export class PagerSet {
 
   /** True while pager p runs driver code (a host request to it may wait that long). */
   inDriver(p: number): boolean {
-    return (Atomics.load(this.views[p].epoch, P_CALL_SEQ) & 1) === 1;
+    return (Atomics.load(this.views[p].watch, P_CALL_SEQ) & 1) === 1;
   }
 
   /** The pager of a slot. */
