@@ -13,9 +13,10 @@
  * Every violation names the role's seed: `DEVPAGER_TEST_SEED`-style replay is
  * `rt.run(fuzz-prog, { role, roles, seed, steps })` in a runtime with the fuzzing device.
  *
- * --kill-pagers hook    calls rt.killPager(index), an internal hook of the pager-restart work
- *                       (issue 14, point 3): the pager thread dies as if it crashed; no process may
- *                       be signalled and no fuzzing process may see a difference.
+ * --kill-pagers hook    calls rt.injectPagerDeath(index, 'reply', n), the runtime's internal fault
+ *                       injection: the pager thread dies right after the n-th next reply it
+ *                       publishes, as if it crashed there; its replacement takes over, no process
+ *                       may be signalled and no fuzzing process may see a difference.
  * --kill-pagers driver  spawns processes that touch a page whose d_mmap calls process.exit in the
  *                       pager: each must be signalled, every other process must go on.
  * Both refuse to run (exit 2, with the reason) while the runtime has no rt.stats().pagerRestarts.
@@ -71,7 +72,7 @@ function options() {
       'kill-every-ms': { type: 'string', default: '2000' },
       'steps-max': { type: 'string', default: '20000' },
       'attach-every-s': { type: 'string', default: '20' },
-      strict: { type: 'boolean', default: false },
+      strict: { type: 'boolean', default: true },
       json: { type: 'string' },
       'kill-pagers': { type: 'string' },
       'kill-pagers-every-s': { type: 'string', default: '5' },
@@ -128,8 +129,8 @@ async function unsupported(o: ReturnType<typeof options>): Promise<string | null
       if (typeof (rt.stats() as unknown as { pagerRestarts?: unknown }).pagerRestarts !== 'number') {
         return `--kill-pagers: this runtime does not restart dead pagers yet (no rt.stats().pagerRestarts); a dead pager leaves the runtime broken (issue 14, point 3)`;
       }
-      if (o.killPagers === 'hook' && typeof (rt as unknown as { killPager?: unknown }).killPager !== 'function') {
-        return '--kill-pagers hook: this runtime has no rt.killPager(index) hook; use --kill-pagers driver, or add the hook';
+      if (o.killPagers === 'hook' && typeof (rt as unknown as { injectPagerDeath?: unknown }).injectPagerDeath !== 'function') {
+        return '--kill-pagers hook: this runtime has no rt.injectPagerDeath hook; use --kill-pagers driver';
       }
     } finally {
       await rt.close();
@@ -253,7 +254,7 @@ async function main(): Promise<number> {
       await sleep(o.killPagersEveryS * 1000);
       if (stopping) break;
       f.pagerKills++;
-      if (o.killPagers === 'hook') await (rt as unknown as { killPager(i: number): unknown }).killPager(rand() % o.pagers);
+      if (o.killPagers === 'hook') rt.injectPagerDeath(rand() % o.pagers, 'reply', 1 + (rand() % 1000));
       else await hostile('exit-fault', null);
     }
   };

@@ -74,4 +74,17 @@ test('14.4 no property of a Process (own or inherited), no global and nothing in
 });
 
 exitGuard(test);
+test('descriptors do not outlive their process: the next process in the slot, after a return or a kill, opens descriptor 0', async () => {
+  const opts: RuntimeOptions = { ...ONE_THREAD, devices: [{ name: 'foo', driver: new URL('../src/drivers/foo.js', import.meta.url) }] };
+  await withRt(opts, 30_000, 'descriptors', async (rt) => {
+    assert.equal(await rt.run(LEFTOVER, 'open-fds'), [0, 1]);
+    assert.equal(await rt.run(LEFTOVER, 'open-fds'), [0, 1], 'the first process closed nothing, and exit closed both');
+    const h = rt.spawn(LEFTOVER, 'open-hang');
+    await new Promise((r) => setTimeout(r, 200));
+    h.kill();
+    await h.exited;
+    assert.equal(await rt.run(LEFTOVER, 'open-fds'), [0, 1], 'a killed process\'s descriptors went with it');
+  });
+});
+
 test.run();

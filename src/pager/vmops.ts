@@ -324,8 +324,12 @@ export function vmRevoke(k: Pager, spaces: readonly SlotViews[], dev: number, of
   return n;
 }
 
-/** exit: the whole address space goes, as by munmap, then the page tables themselves. */
+/**
+ * exit: the whole address space goes, as by munmap, then the page tables themselves; and every
+ * descriptor is closed, as exit(2) does, so that the slot's next process starts with none.
+ */
 export function vmExit(k: Pager, vm: SlotViews): void {
+  for (let i = 0; i < vm.fds.length; i++) Atomics.store(vm.fds, i, 0);
   k.vmmap.clear(vm, (a, b) => k.pmap.remove(vm, a, b));
   k.pmap.destroy(vm);
   // No thread of it is left to reach a frame: everything held goes now.
