@@ -4,7 +4,7 @@
  */
 import { fmtNs } from '../util/format.js';
 import { histogramChart } from './histogram-chart.js';
-import { lineChart, sweepSeries } from './line-chart.js';
+import { lineChart, sweepSeries, sweepTasks } from './line-chart.js';
 import { fmtHotValue, histSummary, pct, traceSummaryText } from './summary.js';
 import { esc, WAIT_COLORS } from './svg-kit.js';
 import { stackedBar, threadTimeFractions, TIME_PARTS } from './thread-time-chart.js';
@@ -102,6 +102,7 @@ export function renderHtmlReport(r: ProfileReport): string {
     '</tr>';
 
   const series = sweepSeries(r.sweep);
+  const tasks = sweepTasks(r.sweep);
   const waits = [...new Set(r.sweep.map((p) => p.wait))];
   const sweepNote =
     r.sweep.length === 0
@@ -153,8 +154,8 @@ ${hotTable('Hottest queues', r.hotQueues, 'hot-queues')}
 <section id="latency-section"><h2>Fault latency</h2>
 ${histogramChart(r.latency, { id: 'latency', title: r.latency.name, width: 600, height: 300, heading: false })}
 <p class="note">${esc(histSummary(r.latency))}</p></section>
-<section id="throughput-section"><h2>Throughput vs processes</h2>
-${lineChart(series, { id: 'throughput', title: 'Faults per second by process count', xLabel: 'processes', yLabel: 'faults / s', width: 600, height: 300, logX: true, heading: false })}
+<section id="throughput-section"><h2>Throughput vs ${tasks}</h2>
+${lineChart(series, { id: 'throughput', title: `Faults per second by ${tasks === 'threads' ? 'thread' : 'process'} count`, xLabel: tasks, yLabel: 'faults / s', width: 600, height: 300, logX: true, heading: false })}
 <p class="note">${sweepNote}</p></section>
 </div>
 <div style="height:16px"></div>

@@ -1,7 +1,7 @@
 /** The terminal report of `devpager profile`: verdict, thread time shares, hot spots, latency. */
 import { histogramQuantile } from '../quantile.js';
 import { fmtCount, fmtNs } from '../util/format.js';
-import { sweepSeries } from './line-chart.js';
+import { sweepSeries, sweepTasks } from './line-chart.js';
 import { fmtHotValue, histSummary, pct, traceSummaryText } from './summary.js';
 import { threadTimeFractions, TIME_PARTS } from './thread-time-chart.js';
 import type { Histogram, HotItem, ProfileReport } from './types.js';
@@ -90,7 +90,7 @@ export function renderTextReport(r: ProfileReport): string {
   lines.push('');
 
   if (r.sweep.length) {
-    lines.push('Throughput vs processes (faults/s)');
+    lines.push(`Throughput vs ${sweepTasks(r.sweep)} (faults/s)`);
     const procs = [...new Set(r.sweep.map((p) => p.procs))].sort((a, b) => a - b);
     const series = sweepSeries(r.sweep);
     const sw = Math.max(8, ...series.map((s) => s.name.length));

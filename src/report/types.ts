@@ -11,7 +11,10 @@ export type WaitStrategy = 'spin' | 'park' | 'adaptive';
 /** One measurement of the throughput sweep. */
 export interface SweepPoint {
   workload: string;
+  /** tasks: processes, or threads of one process (mode) */
   procs: number;
+  /** how the tasks ran (default processes) */
+  mode?: 'processes' | 'threads';
   pagers: number;
   wait: WaitStrategy;
   faultsPerSec: number;
