@@ -27,6 +27,29 @@ export interface RuntimeStats {
    * leave, and answered processes whose wake-up a pager holds until one comes free.
    */
   run: { cpus: number; running: number; held: number };
+  /** TLB shootdowns: what threads sharing an address space cost each other (from the totals) */
+  shootdown: ShootdownStats;
+}
+
+/**
+ * A shootdown is a pager, serving one thread's request (munmap, mprotect, madvise, pmapRemove, a
+ * MAP_FIXED remap, a copy-on-write copy, fork) or a revoke, taking translations out of the TLBs
+ * of the other threads of that address space before it replies (pager/shootdown.ts). Processes
+ * with one thread never have one.
+ */
+export interface ShootdownStats {
+  /** operations that reached at least one other thread's TLB */
+  operations: number;
+  /** other threads reached: one per thread per invalidation (an operation over several map entries, such as pmapRemove, may reach a thread once per entry) */
+  targets: number;
+  /** time the pagers spent writing the other threads' TLBs while the initiator waited (stats on; else 0) */
+  waitNs: number;
+  /** waitNs per operation (NaN when there was none): what a shootdown adds to its request */
+  meanNs: number;
+  /** frames whose reuse waited until every other thread had passed a point between accesses */
+  limboFrames: number;
+  /** pager time freeing those frames later, when the other threads had passed (stats on; else 0) */
+  reclaimNs: number;
 }
 
 interface StatsSource {
@@ -82,6 +105,19 @@ export function collectStats(rt: StatsSource, devicePaths: string[], uptimeMs: n
     latency,
     devices,
     run: { cpus: layout.spinBudget, running: Atomics.load(runWords, RUN_ACTIVE), held: Atomics.load(runWords, RUN_HELD) },
+    shootdown: shootdownOf(totals),
+  };
+}
+
+export function shootdownOf(t: Record<string, number>): ShootdownStats {
+  const operations = t.shootdownOps;
+  return {
+    operations,
+    targets: t.shootdowns,
+    waitNs: t.shootdownNs,
+    meanNs: operations > 0 ? t.shootdownNs / operations : NaN,
+    limboFrames: t.limboFrames,
+    reclaimNs: t.reclaimNs,
   };
 }
 

@@ -27,6 +27,7 @@ function stats(o: { faults: number; waitNs: number; queueWaitNs: number; busyNs:
     pagers: [{ index: 0, busyFraction: 0, counters: pager as RuntimeStats['totals'] }],
     processes: [{ slot: 0, pid: 100, counters: proc as RuntimeStats['totals'] }],
     latency: { fault: p, queueWait: p, service: p, park: p }, devices: [], run: { cpus: 1, running: 0, held: 0 },
+    shootdown: { operations: 0, targets: 0, waitNs: 0, meanNs: NaN, limboFrames: 0, reclaimNs: 0 },
   };
 }
 
