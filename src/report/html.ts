@@ -78,6 +78,7 @@ function findingsList(r: ProfileReport): string {
   const items: string[] = [];
   for (const f of (r.findings ?? []).slice(1)) items.push(`<li>also: ${esc(f)}</li>`);
   if (r.breakdown && r.breakdown !== r.verdict) items.push(`<li>round trip: ${esc(r.breakdown)}</li>`);
+  if (r.shootdowns) items.push(`<li>TLB shootdowns: ${esc(r.shootdowns)}</li>`);
   if (r.overhead) items.push(`<li id="overhead">${esc(r.overhead.text)}</li>`);
   if (r.trace) items.push(`<li id="trace-size">${esc(traceSummaryText(r.trace))}</li>`);
   else if (r.trace === null) items.push('<li id="trace-size">tracing was off: no hot pages and no timeline</li>');

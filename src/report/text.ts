@@ -53,6 +53,7 @@ export function renderTextReport(r: ProfileReport): string {
     for (const f of r.findings.slice(1)) lines.push(`  - ${f}`);
   }
   if (r.breakdown && r.breakdown !== r.verdict) lines.push(`Round trip: ${r.breakdown}`);
+  if (r.shootdowns) lines.push(`TLB shootdowns: ${r.shootdowns}`);
   if (r.overhead) lines.push(r.overhead.text.replace(/^./, (c) => c.toUpperCase()));
   if (r.trace) lines.push(traceSummaryText(r.trace).replace(/^./, (c) => c.toUpperCase()));
   else if (r.trace === null) lines.push('Trace: tracing was off (Runtime.create({ trace: true })): no hot pages and no timeline');

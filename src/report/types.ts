@@ -96,6 +96,8 @@ export interface ProfileReport {
   findings?: string[];
   /** Which part of the fault round trip dominates (queue, service, run queue, handoff). */
   breakdown?: string;
+  /** What TLB shootdowns cost, when threads shared an address space (rt.stats().shootdown). */
+  shootdowns?: string;
   /** What tracing cost in this run, or a plain statement that it was not measured. */
   overhead?: OverheadNote;
   /** How large the trace is, and what full rings overwrote (null: tracing was off). */
