@@ -30,7 +30,8 @@ export const PROFILE_USAGE = `usage: devpager profile [options] -- node host.mjs
        devpager profile [--workload NAME] [options]
 
 Reports where the fault path waits, retries and queues: the main contention point (a slow driver,
-a hot device page, more processes than CPUs, a queue), where each thread's time goes, the hottest
+a hot device page, more processes than CPUs, a queue; for threads of one process, TLB shootdowns
+and the one pager their address space is served by), where each thread's time goes, the hottest
 device pages (as /dev/foo0 +0x3000, with the driver's region names) and queues, the latency
 histogram, a per-thread timeline and a Chrome trace for ui.perfetto.dev.
 

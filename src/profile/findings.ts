@@ -129,7 +129,7 @@ export function findings(st: RuntimeStats, hot: TraceHotSpots | null, windowMs: 
         const busy = (p: typeof mine) => pct(Math.min(1, p.counters.busyNs / Math.max(1, windowMs * 1e6)));
         out.push({
           kind: 'one-pager-address-space',
-          text: `one pager per address space: ${busiest.name}'s ${busiest.slots.length} threads share one address space, so pager ${mine.index} serves all their requests (${mine.counters.requests.toLocaleString('en')} requests, busy ${busy(mine)}) while pager ${idlest.index} served ${idlest.counters.requests.toLocaleString('en')} (busy ${busy(idlest)}): like threads meeting on one mmap lock, they queue on one pager, ${pct(share)} of fault time (up to ${mine.counters.maxQueueDepth} requests at once)`,
+          text: `one pager per address space: ${busiest.name}'s ${busiest.slots.length} threads share one address space, so pager ${mine.index} serves all their requests (${mine.counters.requests.toLocaleString('en')} requests, busy ${busy(mine)}) while pager ${idlest.index} served ${idlest.counters.requests.toLocaleString('en')} (busy ${busy(idlest)}): like threads meeting on one mmap lock, they queue on one pager, ${pct(share)} of fault time (up to ${mine.counters.maxQueueDepth} request${mine.counters.maxQueueDepth === 1 ? '' : 's'} at once)`,
           share,
         });
       }
