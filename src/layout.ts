@@ -308,8 +308,8 @@ export const COUNTER_NAMES = [
   'held', // pager: wake-ups held back because processes already held every CPU (spinBudget)
   'holdTimeouts', // process: got a CPU beyond `cpus` because the running ones went quiet (runqueue.ts)
   'heldNs', // pager: time answered processes waited in its run queue for a CPU (stats on; grants only)
-  'shootdowns', // pager: other threads' TLBs it took translations from (one per thread per operation)
-  'shootdownNs', // pager: time spent taking them (stats on)
+  'shootdowns', // pager: other threads' TLBs it took translations from (one per thread per invalidation)
+  'shootdownNs', // pager: time spent taking them while the initiator waited (stats on)
   'limboFrames', // pager: frames whose reuse waited for other threads to pass a quiescent point
   'lateErrors', // process: errors raised after its program's main returned (reported, never another process's)
   'pagerRestarts', // host: pager threads replaced after they died or overran driverTimeoutMs
@@ -318,6 +318,8 @@ export const COUNTER_NAMES = [
   'doorbells', // host: doorbell stores delivered to onDoorbell handlers
   'cowCopies', // pager: anonymous pages copied on a write after fork
   'preempted', // pager: CPUs taken from threads that held one without a request while others waited
+  'shootdownOps', // pager: operations (munmap, mprotect, ..., a copy-on-write fault) that reached another thread's TLB
+  'reclaimNs', // pager: time freeing frames out of limbo (stats on)
 ] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 export const COUNTERS = 48; // slots reserved per thread (>= COUNTER_NAMES.length)

@@ -4,7 +4,7 @@
  * processes run can be a few increments behind.
  */
 import {
-  COUNTER_NAMES, D_ATTACHES, D_FREES, D_REFS, HIST_NAMES, LINE, RUN_ACTIVE, RUN_HELD, pagerThread, slotThread, type Layout,
+  COUNTER_NAMES, D_ATTACHES, D_FREES, D_REFS, HIST_NAMES, LINE, RUN_ACTIVE, RUN_HELD, S_PAGER, S_VMSPACE, pagerThread, slotThread, type Layout,
 } from './layout.js';
 import { bucketLow, mergeHist, percentiles, readCounters, resetThread, type Percentiles } from './stats.js';
 
@@ -19,7 +19,12 @@ export interface RuntimeStats {
   /** pager threads replaced after they died or overran driverTimeoutMs (also in totals) */
   pagerRestarts: number;
   pagers: { index: number; busyFraction: number; counters: Counters }[];
-  processes: { slot: number; pid: number | null; counters: Counters }[];
+  /**
+   * Each slot a thread used: its pid while it runs, the pager that serves it, and the slot that
+   * holds its address space (the same for every thread of one process; a process's first thread
+   * holds its own). The last two stay after the thread ended, until the slot is used again.
+   */
+  processes: { slot: number; pid: number | null; pager: number; addressSpace: number; counters: Counters }[];
   latency: Record<(typeof HIST_NAMES)[number], Percentiles>;
   devices: { path: string; refs: number; attaches: number; frees: number }[];
   /**
@@ -27,6 +32,29 @@ export interface RuntimeStats {
    * leave, and answered processes whose wake-up a pager holds until one comes free.
    */
   run: { cpus: number; running: number; held: number };
+  /** TLB shootdowns: what threads sharing an address space cost each other (from the totals) */
+  shootdown: ShootdownStats;
+}
+
+/**
+ * A shootdown is a pager, serving one thread's request (munmap, mprotect, madvise, pmapRemove, a
+ * MAP_FIXED remap, a copy-on-write copy, fork) or a revoke, taking translations out of the TLBs
+ * of the other threads of that address space before it replies (pager/shootdown.ts). Processes
+ * with one thread never have one.
+ */
+export interface ShootdownStats {
+  /** operations that reached at least one other thread's TLB */
+  operations: number;
+  /** other threads reached: one per thread per invalidation (an operation over several map entries, such as pmapRemove, may reach a thread once per entry) */
+  targets: number;
+  /** time the pagers spent writing the other threads' TLBs while the initiator waited (stats on; else 0) */
+  waitNs: number;
+  /** waitNs per operation (NaN when there was none): what a shootdown adds to its request */
+  meanNs: number;
+  /** frames whose reuse waited until every other thread had passed a point between accesses */
+  limboFrames: number;
+  /** pager time freeing those frames later, when the other threads had passed (stats on; else 0) */
+  reclaimNs: number;
 }
 
 interface StatsSource {
@@ -62,7 +90,8 @@ export function collectStats(rt: StatsSource, devicePaths: string[], uptimeMs: n
   for (let s = 0; s < rt.userSlots; s++) {
     const c = readCounters(sab, layout, slotThread(layout, s));
     if (c.faults === 0 && c.syscalls === 0 && c.accesses === 0 && !live.has(s)) continue;
-    processes.push({ slot: s, pid: live.get(s) ?? null, counters: withHits(c) });
+    const status = new Int32Array(sab, layout.slotsOff + s * layout.slotBytes + 4 * LINE, LINE / 4);
+    processes.push({ slot: s, pid: live.get(s) ?? null, pager: Atomics.load(status, S_PAGER), addressSpace: Atomics.load(status, S_VMSPACE), counters: withHits(c) });
   }
   const latency = Object.fromEntries(HIST_NAMES.map((n, i) => [n, percentiles(mergeHist(sab, layout, all, i))])) as RuntimeStats['latency'];
   const devices = devicePaths.map((path, i) => {
@@ -82,6 +111,19 @@ export function collectStats(rt: StatsSource, devicePaths: string[], uptimeMs: n
     latency,
     devices,
     run: { cpus: layout.spinBudget, running: Atomics.load(runWords, RUN_ACTIVE), held: Atomics.load(runWords, RUN_HELD) },
+    shootdown: shootdownOf(totals),
+  };
+}
+
+export function shootdownOf(t: Record<string, number>): ShootdownStats {
+  const operations = t.shootdownOps;
+  return {
+    operations,
+    targets: t.shootdowns,
+    waitNs: t.shootdownNs,
+    meanNs: operations > 0 ? t.shootdownNs / operations : NaN,
+    limboFrames: t.limboFrames,
+    reclaimNs: t.reclaimNs,
   };
 }
 

@@ -32,6 +32,14 @@ export const K_DEPTH = 9;
 export const K_SYSCALL = 10;
 /** A pager's service of a fault: arg = device offset (device events) or virtual address (anonymous). */
 export const K_SERVE_FAULT = 11;
+/**
+ * A pager took translations from another thread's TLB while serving a traced request
+ * (pager/shootdown.ts): ts/dur = that thread's invalidation, arg = its slot, flow = the request's
+ * (SHOOTDOWN_BY_HOST for a revoke); the bits above the kind hold the request's op, not a device.
+ */
+export const K_SHOOTDOWN = 12;
+/** K_SHOOTDOWN's flow when the host asked (a revoke): no process waits for it. */
+export const SHOOTDOWN_BY_HOST = -1;
 
 /** 1 traced d_mmap call in this many is timed: its two clock reads are a fast driver's cost over again. */
 export const DMMAP_SAMPLE = 4;

@@ -25,8 +25,9 @@ function stats(o: { faults: number; waitNs: number; queueWaitNs: number; busyNs:
   return {
     uptimeMs: 1000, memory: { bytes: 0, frames: 0, freeFrames: 0, usedFrames: 0 }, totals: totals as RuntimeStats['totals'], driverBugs: 0, pagerRestarts: 0,
     pagers: [{ index: 0, busyFraction: 0, counters: pager as RuntimeStats['totals'] }],
-    processes: [{ slot: 0, pid: 100, counters: proc as RuntimeStats['totals'] }],
+    processes: [{ slot: 0, pid: 100, pager: 0, addressSpace: 0, counters: proc as RuntimeStats['totals'] }],
     latency: { fault: p, queueWait: p, service: p, park: p }, devices: [], run: { cpus: 1, running: 0, held: 0 },
+    shootdown: { operations: 0, targets: 0, waitNs: 0, meanNs: NaN, limboFrames: 0, reclaimNs: 0 },
   };
 }
 

@@ -309,6 +309,33 @@ test('counters that share a name across threads stay separate tracks', () => {
   assert.ok(svg.includes('>faults</text>'));
 });
 
+test('a shootdown: the pager slice and the target instant are drawn, and its flow ends in the instant without bp', () => {
+  const threads: ThreadInfo[] = [
+    { index: 1, name: 'pager 0', role: 'pager' },
+    { index: 3, name: 'pid 100', role: 'process' },
+    { index: 4, name: 'pid 100 tid 101', role: 'process' },
+  ];
+  const events: TraceEvent[] = [
+    { thread: 3, kind: 'fault', name: 'munmap', tsUs: 0, durUs: 20, flowId: 2048, flowEnd: false, flowOut: [2 ** 52] },
+    { thread: 1, kind: 'serve', name: 'serve munmap', tsUs: 2, durUs: 10, flowId: 2048, flowEnd: true },
+    { thread: 1, kind: 'shootdown', name: 'shootdown → pid 100 tid 101', tsUs: 5, durUs: 1 },
+    { thread: 4, kind: 'shootdown-target', name: 'TLB entries shot down by pid 100, munmap', tsUs: 6, flowId: 2 ** 52, flowEnd: true },
+  ];
+  const tr = toChromeTrace(threads, events);
+  assert.equal(validateChromeTrace(tr), []);
+  const ev = tr.traceEvents as ChromeTraceEvent[];
+  const f = ev.filter((e) => e.ph === 'f' && e.cat === 'shootdown');
+  assert.is(f.length, 1);
+  assert.equal([f[0].tid, f[0].ts, f[0].bp], [4, 6, undefined]);
+  // The f precedes its instant, so that viewers bind it to the instant.
+  assert.ok(ev.indexOf(f[0]) < ev.findIndex((e) => e.ph === 'i' && e.tid === 4), 'f before its instant');
+  assert.is(ev.filter((e) => e.ph === 's' && e.cat === 'shootdown' && e.tid === 3 && e.ts === 0).length, 1);
+  assert.is(ev.filter((e) => e.ph === 's' && e.cat === 'flow').length, 1, 'the request flow is still there');
+  const svg = timelineChart(threads, events);
+  assert.ok(svg.includes('TLB entries shot down by pid 100, munmap') && svg.includes('>TLB entries shot down</text>'), 'the instant is drawn, with a legend');
+  assert.ok(svg.includes('>shootdown</text>'), 'the slice kind has a legend entry');
+});
+
 // The validator must be able to fail: start from a valid minimal trace and break one thing at a time.
 function validMinimal(): ChromeTraceEvent[] {
   return [

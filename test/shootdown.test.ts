@@ -10,9 +10,10 @@ import * as assert from 'uvu/assert';
 import { MAP_ANON, MAP_PRIVATE, MAP_SHARED, PAGE_SIZE, PROT_READ, PROT_WRITE, atop } from '../src/constants.js';
 import { defineDriver } from '../src/driver.js';
 import { KernelApi } from '../src/kernel.js';
-import { C, OBS_IN_KERNEL, P_EPOCH, S_INVSEQ, S_OBS, S_PAGER, S_STATUS, S_VMSPACE, STATUS_LIVE, TLB_BYTES } from '../src/layout.js';
+import { C, FLAG_STATS, FLAG_TRACE, OBS_IN_KERNEL, P_EPOCH, S_INVSEQ, S_OBS, S_PAGER, S_STATUS, S_VMSPACE, STATUS_LIVE, TLB_BYTES, TRACE_EV, pagerThread } from '../src/layout.js';
 import { Pager } from '../src/pager/pager.js';
-import { OP_MMAP, OP_MUNMAP, R_ARG, R_OP, R_POST_TS, R_SEQ, RES_ERR, RES_VAL, SlotViews } from '../src/pager/protocol.js';
+import { OP_MMAP, OP_MUNMAP, R_ARG, R_FLOW, R_OP, R_POST_TS, R_SEQ, R_WEIGHT, RES_ERR, RES_VAL, SlotViews } from '../src/pager/protocol.js';
+import { K_SHOOTDOWN, KIND_BITS, readRing } from '../src/trace.js';
 import { createArena } from '../src/physmem.js';
 import { ACCESS_SIGNAL, ThreadMemory } from '../src/process/access.js';
 import { MachineViews } from '../src/process/machine.js';
@@ -23,8 +24,8 @@ import { DirtyLog } from '../src/runtime/dirty-log.js';
 const X = 0x0200_0000;
 const vpn = X / PAGE_SIZE;
 
-function world() {
-  const { sab, layout, phys } = createArena({ memory: 4 << 20, maxProcs: 3, pagers: 1, maxDevices: 1 });
+function world(o: { trace?: boolean } = {}) {
+  const { sab, layout, phys } = createArena({ memory: 4 << 20, maxProcs: 3, pagers: 1, maxDevices: 1, ...(o.trace ? { flags: FLAG_TRACE | FLAG_STATS, traceCap: 64 } : {}) });
   const tlbs = [new SharedArrayBuffer(TLB_BYTES), new SharedArrayBuffer(TLB_BYTES)];
   const kernel = new KernelApi(phys);
   const devMem = kernel.kmAlloc(4 * PAGE_SIZE, { zero: true });
@@ -41,11 +42,15 @@ function world() {
   }
   let seq = 0;
   /** A request from slot i, served now. */
-  const request = (i: number, op: number, ...args: number[]): number => {
+  const request = (i: number, op: number, ...args: number[]): number => traced(i, 0, op, ...args);
+  /** The same, traced with flow id `flow` (0: untraced), as a Requester in a traced burst posts it. */
+  const traced = (i: number, flow: number, op: number, ...args: number[]): number => {
     const s = slots[i];
     for (let k = 0; k < args.length; k++) s.req[R_ARG + k] = args[k];
     s.req[R_OP] = op;
-    s.req[R_POST_TS] = 0;
+    s.req[R_POST_TS] = flow !== 0 ? performance.now() : 0;
+    s.req[R_WEIGHT] = 1;
+    s.req[R_FLOW] = flow;
     s.req[R_SEQ] = ++seq;
     serve(i);
     return s.res[RES_ERR] !== 0 ? -s.res[RES_ERR] : s.res[RES_VAL];
@@ -81,7 +86,7 @@ function world() {
   const b = new ThreadMemory(1, mv, tlbB, fakeReq as unknown as Requester, slots[1], slots[0]);
   const dirty = new DirtyLog(phys, layout, tlbs, [...slots, new SlotViews(sab, layout, 2)]);
   const isFree = (pfn: number) => (Atomics.load(phys.bitmap, pfn >>> 5) & (1 << (pfn & 31))) === 0;
-  return { pager, request, b, tlbB, slots, phys, isFree, setHook: (h: () => void) => (hook = h), dirty, devMem, fakeReq };
+  return { pager, request, traced, b, tlbB, slots, phys, isFree, setHook: (h: () => void) => (hook = h), dirty, devMem, fakeReq, sab, layout };
 }
 
 test('munmap takes the other thread\'s translation before it returns, and its frame waits until that thread passed a quiescent point', () => {
@@ -143,6 +148,76 @@ test('a store through a write entry the host re-armed meanwhile is logged again 
   // A read does not make a page dirty.
   assert.ok(w.b.translate(X, PROT_READ, 4) >= 0);
   assert.equal([...w.dirty.log(w.devMem, PAGE_SIZE)], [0], 'a read is not a write');
+});
+
+test('frames of several operations wait in batches: each goes as soon as the other thread passed its epoch, not before', () => {
+  const w = world();
+  const sd = w.pager.shootdown;
+  const pfns: number[] = [];
+  const epochs: number[] = [];
+  for (let k = 0; k < 3; k++) {
+    const va = X + k * PAGE_SIZE;
+    assert.is(w.request(0, OP_MMAP, va, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANON, -1, 0, 7), va);
+    const pa = w.b.translate(va, PROT_WRITE, 4);
+    assert.ok(pa >= 0);
+    pfns.push(Math.floor(pa / PAGE_SIZE));
+  }
+  // B loaded its entries and stays in its loop of hits: three munmaps by A, three batches.
+  w.fakeReq.between();
+  const bSaw = Atomics.load(w.pager.pv.epoch, P_EPOCH);
+  for (let k = 0; k < 3; k++) {
+    assert.is(w.request(0, OP_MUNMAP, X + k * PAGE_SIZE, X + (k + 1) * PAGE_SIZE), 0);
+    epochs.push(Atomics.load(w.pager.pv.epoch, P_EPOCH));
+  }
+  Atomics.store(w.slots[0].spinning, S_OBS, OBS_IN_KERNEL);
+  sd.reclaim();
+  assert.ok(pfns.every((p) => !w.isFree(p)), 'nothing goes while B has passed none of their epochs');
+  assert.is(sd.waiting, 3);
+  // B passes the first two epochs only (a slow path between the second and third munmap).
+  assert.ok(epochs[0] > bSaw);
+  Atomics.store(w.slots[1].spinning, S_OBS, epochs[1]);
+  sd.reclaim();
+  assert.ok(w.isFree(pfns[0]) && w.isFree(pfns[1]), 'the batches B passed go, though a later one of the same address space must wait');
+  assert.not.ok(w.isFree(pfns[2]), 'the batch of the epoch B has not passed stays');
+  assert.is(sd.waiting, 1);
+  w.fakeReq.between();
+  sd.reclaim();
+  assert.ok(w.isFree(pfns[2]));
+  assert.is(sd.waiting, 0);
+  const c = w.pager.stats.counters;
+  assert.is(c[C.shootdownOps], 3, 'three operations reached B');
+  assert.is(c[C.shootdowns], 3, 'one thread each');
+  assert.is(c[C.limboFrames], 3);
+});
+
+test('a traced munmap writes one shootdown event per other thread, with its flow and op; an untraced one writes none', () => {
+  const w = world({ trace: true });
+  const ring = () => readRing(w.sab, w.layout, pagerThread(0));
+  const shootdowns = () => {
+    const r = ring();
+    const out: { kind: number; op: number; ts: number; dur: number; arg: number; flow: number }[] = [];
+    for (let i = 0; i < r.n; i++) {
+      const b = i * TRACE_EV;
+      const word = r.data[b];
+      if (word % 2 ** KIND_BITS === K_SHOOTDOWN) out.push({ kind: K_SHOOTDOWN, op: Math.floor(word / 2 ** KIND_BITS), ts: r.data[b + 1], dur: r.data[b + 2], arg: r.data[b + 3], flow: r.data[b + 4] });
+    }
+    return out;
+  };
+  assert.is(w.request(0, OP_MMAP, X, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANON, -1, 0, 7), X);
+  assert.ok(w.b.translate(X, PROT_WRITE, 4) >= 0);
+  assert.is(w.request(0, OP_MUNMAP, X, X + PAGE_SIZE), 0);
+  assert.is(shootdowns().length, 0, 'an untraced request writes no shootdown event');
+  assert.is(w.pager.stats.counters[C.shootdowns], 1, 'but counts');
+  assert.is(w.request(0, OP_MMAP, X, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANON, -1, 0, 7), X);
+  assert.ok(w.b.translate(X, PROT_WRITE, 4) >= 0);
+  const flow = 5 * 2048 + 0;
+  const before = performance.now();
+  assert.is(w.traced(0, flow, OP_MUNMAP, X, X + PAGE_SIZE), 0);
+  const ev = shootdowns();
+  assert.is(ev.length, 1, 'one event: one other thread');
+  assert.equal({ op: ev[0].op, arg: ev[0].arg, flow: ev[0].flow }, { op: OP_MUNMAP, arg: 1, flow }, 'the target slot, the request flow, its op');
+  assert.ok(ev[0].ts >= before && ev[0].dur >= 0 && ev[0].ts + ev[0].dur <= performance.now(), 'timed inside the request');
+  assert.ok(w.pager.stats.counters[C.shootdownNs] > 0, 'the wait is timed (stats on)');
 });
 
 test.run();

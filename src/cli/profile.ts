@@ -13,7 +13,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createBenchRuntime, runCell, WORKLOADS, type BenchRuntime, type CellResult, type Workload } from '../bench/cell.js';
+import { createBenchRuntime, MODES, runCell, WORKLOADS, type BenchRuntime, type CellResult, type Mode, type Workload } from '../bench/cell.js';
 import { profileOf } from '../profile/collect.js';
 import { parkWakeSummary } from '../profile/analyze.js';
 import { PROFILE_ENV, type EnvProfile } from '../profile/env.js';
@@ -30,7 +30,8 @@ export const PROFILE_USAGE = `usage: devpager profile [options] -- node host.mjs
        devpager profile [--workload NAME] [options]
 
 Reports where the fault path waits, retries and queues: the main contention point (a slow driver,
-a hot device page, more processes than CPUs, a queue), where each thread's time goes, the hottest
+a hot device page, more processes than CPUs, a queue; for threads of one process, TLB shootdowns
+and the one pager their address space is served by), where each thread's time goes, the hottest
 device pages (as /dev/foo0 +0x3000, with the driver's region names) and queues, the latency
 histogram, a per-thread timeline and a Chrome trace for ui.perfetto.dev.
 
@@ -46,8 +47,11 @@ when it closes (rt.close()); the script needs no change. Then the text reports a
 
 A built-in workload (--workload): untraced and traced cells alternate in one run, so the report
 states what tracing cost; the traced cell is profiled; then a short sweep over process counts.
-  --workload NAME     page_fault | refault | shared | random   (default shared)
-  --procs N           processes (default 4)
+  --workload NAME     page_fault | refault | shared | random | munmap   (default shared)
+  --mode MODE         processes | threads (default processes): each task a process of its own,
+                      or every task a thread of one process, on one address space; the sweep
+                      runs in the same mode
+  --procs N           tasks: processes, or threads of one process (default 4)
   --pagers N          pager threads (default 1)
   --wait STRATEGY     spin | park | adaptive                   (default adaptive)
   --duration MS       profiled window (default 300)
@@ -87,6 +91,7 @@ function parse(argv: string[]) {
       strict: true,
       options: {
         workload: { type: 'string' },
+        mode: { type: 'string' },
         procs: { type: 'string' },
         pagers: { type: 'string' },
         wait: { type: 'string' },
@@ -119,7 +124,7 @@ export async function profileCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (dash >= 0) {
-    for (const k of ['workload', 'procs', 'pagers', 'wait', 'duration', 'pages', 'trace', 'html', 'json', 'sweep-duration', 'no-sweep'] as const) {
+    for (const k of ['workload', 'mode', 'procs', 'pagers', 'wait', 'duration', 'pages', 'trace', 'html', 'json', 'sweep-duration', 'no-sweep'] as const) {
       if (values[k] !== undefined) throw new UsageError(`--${k} is for built-in workloads; with a command after --, use --out and --outputs`);
     }
     if (command.length === 0) throw new UsageError('nothing to run after --: give a command, e.g. -- node host.mjs');
@@ -177,15 +182,17 @@ async function profileCommandLine(command: string[], values: ReturnType<typeof p
 
 async function profileWorkload(values: ReturnType<typeof parse>['values']): Promise<number> {
   const workload = one<Workload>('workload', values.workload, 'shared', WORKLOADS);
+  const mode = one<Mode>('mode', values.mode, 'processes', MODES);
   const wait = one<WaitStrategy>('wait', values.wait, 'adaptive', WAIT_STRATEGIES);
   const procs = int('procs', values.procs, 4, 64);
   const pagers = int('pagers', values.pagers, 1, 16);
   const durationMs = int('duration', values.duration, 300, 600_000);
   const pages = int('pages', values.pages, 256, 1 << 20);
   const sweepMs = int('sweep-duration', values['sweep-duration'], 120, 60_000);
-  const spec = { workload, procs, durationMs, pages };
+  const spec = { workload, mode, procs, durationMs, pages };
+  const tasks = mode === 'threads' ? `${procs} threads of one process` : `${procs} processes`;
 
-  process.stderr.write(`profiling ${workload}: ${procs} processes, ${pagers} pager(s), wait=${wait}, ${durationMs} ms, untraced and traced alternated\n`);
+  process.stderr.write(`profiling ${workload}: ${tasks}, ${pagers} pager(s), wait=${wait}, ${durationMs} ms, untraced and traced alternated\n`);
   const traceSample = values['trace-sample'] !== undefined ? traceSampleOf(values['trace-sample']) : undefined;
   const traced = await createBenchRuntime({ pagers, wait, maxProcs: procs, runtime: { trace: true, ...(traceSample ? { traceSample } : {}) } });
   let untraced: BenchRuntime | null = null;
@@ -204,14 +211,14 @@ async function profileWorkload(values: ReturnType<typeof parse>['values']): Prom
     untraced = null;
     const overhead = overheadNote(cell, [before, after]);
 
-    const sweep: SweepPoint[] = values['no-sweep'] ? [] : await runSweep(workload, pagers, pages, sweepMs);
+    const sweep: SweepPoint[] = values['no-sweep'] ? [] : await runSweep(workload, mode, pagers, pages, sweepMs);
     const opts = {
-      title: `devpager profile: ${workload}, ${procs} processes, ${pagers} pager(s), wait=${wait}`,
+      title: `devpager profile: ${workload}, ${tasks}, ${pagers} pager(s), wait=${wait}`,
       stats: cell.stats!,
       windowMs: cell.countWindowMs,
       overhead,
       sweep,
-      options: { workload, procs, durationMs, pages },
+      options: { workload, mode, procs, durationMs, pages },
     };
     const paths: ProfilePaths = {};
     if (values.html) paths.html = values.html;
@@ -240,17 +247,17 @@ export function overheadNote(tracedCell: CellResult, untracedCells: CellResult[]
   };
 }
 
-/** Throughput vs processes, one line per wait strategy. */
-async function runSweep(workload: Workload, pagers: number, pages: number, sweepMs: number): Promise<SweepPoint[]> {
+/** Throughput vs tasks (processes, or threads of one process), one line per wait strategy. */
+async function runSweep(workload: Workload, mode: Mode, pagers: number, pages: number, sweepMs: number): Promise<SweepPoint[]> {
   const sweep: SweepPoint[] = [];
   const counts = [1, 2, 4, 8, 16];
   for (const w of WAIT_STRATEGIES) {
     const sb = await createBenchRuntime({ pagers, wait: w, maxProcs: 16 });
     try {
       for (const n of counts) {
-        process.stderr.write(`\rsweep: wait=${w} procs=${n}   `);
-        const r = await runCell(sb, { workload, procs: n, durationMs: sweepMs, pages });
-        sweep.push({ workload, procs: n, pagers, wait: w, faultsPerSec: r.faultsPerSec, p50Ns: r.p50Ns, p99Ns: r.p99Ns });
+        process.stderr.write(`\rsweep: wait=${w} ${mode === 'threads' ? 'threads' : 'procs'}=${n}   `);
+        const r = await runCell(sb, { workload, mode, procs: n, durationMs: sweepMs, pages });
+        sweep.push({ workload, procs: n, mode, pagers, wait: w, faultsPerSec: r.faultsPerSec, p50Ns: r.p50Ns, p99Ns: r.p99Ns });
       }
     } finally {
       await sb.close();

@@ -29,7 +29,7 @@ import { vmExit, vmFork, vmMadvise, vmMinherit, vmMmap, vmMprotect, vmMsync, vmM
 import { VmMap } from './vmmap.js';
 import { waitModeOf, type WaitMode, WAIT_PARK, WAIT_SPIN } from '../wait.js';
 import { OVERDUE_AFTER_MS, RunQueue } from './runqueue.js';
-import { K_DEPTH, K_PARK, K_SERVE, K_SERVE_FAULT, K_WAKE, KIND_BITS, TraceGate, TraceRing } from '../trace.js';
+import { K_DEPTH, K_PARK, K_SERVE, K_SERVE_FAULT, K_WAKE, KIND_BITS, SHOOTDOWN_BY_HOST, TraceGate, TraceRing } from '../trace.js';
 
 export interface PagerDevice {
   driver: Driver;
@@ -120,7 +120,7 @@ export class Pager {
     this.idleSpinMin = Math.min(this.spin, Math.max(layout.spin, 64));
     this.userSlots = layout.maxProcs - layout.pagers;
     this.runq = new RunQueue(new Int32Array(sab, layout.runOff, 2), this.slots, layout.spinBudget, this.stats.counters, this.trace, this.timing, layout.maxProcs - layout.pagers);
-    this.shootdown = new Shootdown(tlbs, this.slots, this.pv, this.phys, this.stats.counters, this.timing);
+    this.shootdown = new Shootdown(tlbs, this.slots, this.pv, this.phys, this.stats.counters, this.timing, this.trace);
     this.mmio = devices.map((d) => compileRegions(d.driver));
     Atomics.store(this.pv.watch, P_CALL_SLOT, -1);
   }
@@ -352,7 +352,6 @@ export class Pager {
     // A thread that died mid-request leaves its bit behind; its slot is no longer live.
     if (Atomics.load(s.status, S_STATUS) !== STATUS_LIVE) return;
     const sd = this.shootdown;
-    if (sd.waiting > 0) sd.reclaim();
     const vm = this.slots[Atomics.load(s.status, S_VMSPACE)];
     const req = s.req;
     const posted = req[R_POST_TS];
@@ -371,6 +370,13 @@ export class Pager {
       c[C.timed]++;
       this.stats.record(H.queueWait, waited);
     }
+    if (this.trace !== null) {
+      sd.flow = flow;
+      sd.op = op;
+    }
+    // Frames in limbo go as soon as they can, whichever request comes next: this request waits
+    // for it, so it counts in its service (and in reclaimNs).
+    if (sd.waiting > 0) sd.reclaim();
     const a = R_ARG;
     let val = 0;
     let err = 0;
@@ -468,6 +474,9 @@ export class Pager {
           break;
         }
         case OP_REVOKE:
+          // No process waits for a revoke, so no request traces it; with tracing on, its
+          // shootdowns are traced all the same (a revoke is rare, and exists for them).
+          if (this.trace !== null) sd.flow = SHOOTDOWN_BY_HOST;
           if (this.fromHost(slot)) val = vmRevoke(this, this.addressSpaces(), req[a], req[a + 1], req[a + 2]);
           else err = ERRNO.EINVAL;
           break;
@@ -481,7 +490,7 @@ export class Pager {
       // way dmmap did not catch) fails this request alone, and is reported once.
       err = ERRNO.EIO;
       this.internalError(op, e);
-      if (sd.holding > 0) sd.finish(vm, slot);
+      sd.finish(vm, slot);
     }
     this.serving = -1;
     if (Atomics.load(this.pv.control, P_INJECT) !== 0) this.inject(op === OP_FAULT ? INJECT_FAULT : op === OP_MMAP ? INJECT_MMAP : op === OP_MUNMAP ? INJECT_MUNMAP : 0);

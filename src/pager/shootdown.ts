@@ -23,10 +23,18 @@
  * caller and never keeps the old translation. This is epoch-based reclamation (RadixVM, LATR).
  * A process with a single thread pays nothing: the caller waits in its request, so the frames go
  * at once, and it drops its own entries itself when the reply comes.
+ *
+ * What it costs shows in the stats (counted by the pager that does it): `shootdownOps` operations
+ * that reached another thread, `shootdowns` threads reached, `shootdownNs` the time the pager
+ * spent writing their TLBs while the initiator waited (the clock is read only once a call finds
+ * another thread), `limboFrames`, and `reclaimNs`, the time freeing them later. When the request
+ * being served is traced (`flow`), each thread reached is one K_SHOOTDOWN event in the pager's
+ * ring, timed by the clock reads that time the stats; untraced, nothing more is read or written.
  */
 import { C, OBS_IN_KERNEL, P_EPOCH, S_INVSEQ, S_OBS, S_STATUS, S_TLB_HI, S_TLB_LO, STATUS_LIVE, VPAGES } from '../layout.js';
 import { clockMs } from '../clock.js';
 import type { PhysMem } from '../physmem.js';
+import { K_SHOOTDOWN, KIND_BITS, type TraceRing } from '../trace.js';
 import type { PagerViews, SlotViews } from './protocol.js';
 
 export class Shootdown {
@@ -35,11 +43,28 @@ export class Shootdown {
   // Frames held back during the current operation.
   private heldPfn: number[] = [];
   private heldAnon: boolean[] = [];
-  // Frames waiting for the other threads of their address space: pfn, anon, address-space slot, epoch.
+  // Frames waiting for the other threads of their address space, oldest first: pfn, anon.
   private limboPfn: number[] = [];
   private limboAnon: boolean[] = [];
-  private limboVm: number[] = [];
-  private limboEpoch: number[] = [];
+  // The same frames in batches, one per operation that held some back, oldest first: the
+  // address-space slot, the epoch, and how many frames. Epochs grow, and a thread that has not
+  // passed epoch e has passed no later one: so once a batch of an address space must wait, every
+  // later batch of it must too, and a reclaim that frees nothing costs one check per address
+  // space, not one per frame.
+  private batchVm: number[] = [];
+  private batchEpoch: number[] = [];
+  private batchLen: number[] = [];
+  /** address spaces found waiting during one reclaim, and the first epoch each waits for */
+  private blocked: number[] = [];
+  private blockedAt: number[] = [];
+  /** an invalidation of the operation under way reached another thread (finish counts the operation) */
+  private touched = false;
+  /**
+   * Set by the pager per request when tracing: the request's flow id (0: not traced; always 0
+   * when tracing is off) and op, which the K_SHOOTDOWN events carry.
+   */
+  flow = 0;
+  op = 0;
 
   constructor(
     tlbs: readonly SharedArrayBuffer[],
@@ -48,6 +73,7 @@ export class Shootdown {
     private readonly phys: PhysMem,
     private readonly counters: Float64Array,
     private readonly timing: boolean,
+    private readonly trace: TraceRing | null,
   ) {
     this.r = tlbs.map((b) => new Int32Array(b, 0, VPAGES));
     this.w = tlbs.map((b) => new Int32Array(b, VPAGES * 4, VPAGES));
@@ -81,8 +107,11 @@ export class Shootdown {
    * go (to TLB_UNKNOWN). Returns the threads touched.
    */
   invalidate(vm: SlotViews, svpn: number, evpn: number, to: number, self: number, writesOnly = false): number {
-    const t0 = this.timing ? clockMs() : 0;
     const words = vm.threads;
+    const flow = this.flow;
+    // Clock reads (stats or trace on): at the first other thread, then after each one when traced.
+    let t0 = 0;
+    let ts = 0;
     let n = 0;
     for (let wi = 0; wi < words.length; wi++) {
       let bits = Atomics.load(words, wi);
@@ -91,6 +120,7 @@ export class Shootdown {
         bits ^= b;
         const t = wi * 32 + 31 - Math.clz32(b);
         if (t === self || t >= this.r.length) continue;
+        if (n === 0 && this.timing) ts = t0 = clockMs();
         const s = this.slots[t];
         Atomics.add(s.inv, S_INVSEQ, 1);
         // The thread publishes its range before it fills beyond it (Tlb.extend).
@@ -103,10 +133,17 @@ export class Shootdown {
           if (w[vpn] !== 0 && w[vpn] !== to) Atomics.store(w, vpn, writesOnly ? 0 : to);
         }
         n++;
+        if (flow !== 0) {
+          const t1 = clockMs();
+          this.trace!.emit(K_SHOOTDOWN + this.op * 2 ** KIND_BITS, ts, t1 - ts, t, flow);
+          ts = t1;
+        }
       }
     }
+    if (n === 0) return 0;
+    this.touched = true;
     this.counters[C.shootdowns] += n;
-    if (this.timing && n > 0) this.counters[C.shootdownNs] += (clockMs() - t0) * 1e6;
+    if (this.timing) this.counters[C.shootdownNs] += ((flow !== 0 ? ts : clockMs()) - t0) * 1e6;
     return n;
   }
 
@@ -116,6 +153,10 @@ export class Shootdown {
    * epoch and keep them in limbo.
    */
   finish(vm: SlotViews, self: number): void {
+    if (this.touched) {
+      this.touched = false;
+      this.counters[C.shootdownOps]++;
+    }
     const n = this.heldPfn.length;
     if (n === 0) return;
     if (!this.hasOthers(vm, self)) {
@@ -125,9 +166,10 @@ export class Shootdown {
       for (let i = 0; i < n; i++) {
         this.limboPfn.push(this.heldPfn[i]);
         this.limboAnon.push(this.heldAnon[i]);
-        this.limboVm.push(vm.index);
-        this.limboEpoch.push(e);
       }
+      this.batchVm.push(vm.index);
+      this.batchEpoch.push(e);
+      this.batchLen.push(n);
       this.counters[C.limboFrames] += n;
     }
     this.heldPfn.length = 0;
@@ -143,24 +185,72 @@ export class Shootdown {
     return this.limboPfn.length;
   }
 
-  /** Free what no thread can reach any more. Cheap when nothing waits. */
+  /** Free what no thread can reach any more. Cheap when nothing waits, or nothing can go yet. */
   reclaim(): void {
-    if (this.limboPfn.length === 0) return;
-    let kept = 0;
-    for (let i = 0; i < this.limboPfn.length; i++) {
-      if (this.passed(this.limboVm[i], this.limboEpoch[i])) this.free(this.limboPfn[i], this.limboAnon[i]);
+    const nb = this.batchVm.length;
+    if (nb === 0) return;
+    const blocked = this.blocked;
+    blocked.length = 0;
+    this.blockedAt.length = 0;
+    let free = false;
+    for (let i = 0; i < nb; i++) {
+      const vm = this.batchVm[i];
+      if (blocked.indexOf(vm) >= 0) continue;
+      if (this.passed(vm, this.batchEpoch[i])) free = true;
       else {
-        this.limboPfn[kept] = this.limboPfn[i];
-        this.limboAnon[kept] = this.limboAnon[i];
-        this.limboVm[kept] = this.limboVm[i];
-        this.limboEpoch[kept] = this.limboEpoch[i];
-        kept++;
+        blocked.push(vm);
+        this.blockedAt.push(this.batchEpoch[i]);
       }
     }
-    this.limboPfn.length = kept;
-    this.limboAnon.length = kept;
-    this.limboVm.length = kept;
-    this.limboEpoch.length = kept;
+    if (!free) return;
+    // Timed only when something goes: a reclaim that finds every batch waiting (each request's,
+    // while a thread stays in its loop of hits) costs a check per address space, and no clock.
+    const t0 = this.timing ? clockMs() : 0;
+    this.release(-1);
+    if (this.timing) this.counters[C.reclaimNs] += (clockMs() - t0) * 1e6;
+  }
+
+  /**
+   * Free the frames of the batches of address space `only`, or (-1) of every batch that reclaim
+   * found passed (its address space not blocked at or before its epoch); keep the others, in
+   * order, compacted to the front.
+   */
+  private release(only: number): void {
+    const nb = this.batchVm.length;
+    let keptB = 0;
+    let keptF = 0;
+    let f = 0;
+    for (let i = 0; i < nb; i++) {
+      const vm = this.batchVm[i];
+      const len = this.batchLen[i];
+      let go: boolean;
+      if (only >= 0) go = vm === only;
+      else {
+        const b = this.blocked.indexOf(vm);
+        go = b < 0 || this.batchEpoch[i] < this.blockedAt[b];
+      }
+      if (go) {
+        for (let k = f; k < f + len; k++) this.free(this.limboPfn[k], this.limboAnon[k]);
+      } else {
+        if (keptF !== f) {
+          for (let k = 0; k < len; k++) {
+            this.limboPfn[keptF + k] = this.limboPfn[f + k];
+            this.limboAnon[keptF + k] = this.limboAnon[f + k];
+          }
+        }
+        this.batchVm[keptB] = vm;
+        this.batchEpoch[keptB] = this.batchEpoch[i];
+        this.batchLen[keptB] = len;
+        keptB++;
+        keptF += len;
+      }
+      f += len;
+    }
+    this.limboPfn.length = keptF;
+    this.limboAnon.length = keptF;
+    this.batchVm.length = keptB;
+    this.batchEpoch.length = keptB;
+    this.batchLen.length = keptB;
   }
 
   /** The address space's threads all waited in a request or passed epoch e since. */
@@ -183,20 +273,6 @@ export class Shootdown {
 
   /** The address space is gone (exit): every thread of it is, so its frames go now. */
   forget(vmSlot: number): void {
-    let kept = 0;
-    for (let i = 0; i < this.limboPfn.length; i++) {
-      if (this.limboVm[i] === vmSlot) this.free(this.limboPfn[i], this.limboAnon[i]);
-      else {
-        this.limboPfn[kept] = this.limboPfn[i];
-        this.limboAnon[kept] = this.limboAnon[i];
-        this.limboVm[kept] = this.limboVm[i];
-        this.limboEpoch[kept] = this.limboEpoch[i];
-        kept++;
-      }
-    }
-    this.limboPfn.length = kept;
-    this.limboAnon.length = kept;
-    this.limboVm.length = kept;
-    this.limboEpoch.length = kept;
+    if (this.batchVm.length > 0) this.release(vmSlot);
   }
 }

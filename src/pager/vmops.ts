@@ -224,6 +224,7 @@ export function vmFork(k: Pager, vm: SlotViews, self: number, child: SlotViews):
     k.shootdown.invalidate(vm, start / PAGE_SIZE, end / PAGE_SIZE, TLB_UNKNOWN, self, true);
   }
   for (let i = 0; i < MAX_FDS * FD_WORDS; i++) Atomics.store(child.fds, i, Atomics.load(vm.fds, i));
+  k.shootdown.finish(vm, self); // no frame is held here: this counts the operation
   return 0;
 }
 

@@ -14,7 +14,7 @@
  */
 import type { HistogramData, RuntimeStats } from '../runtime-stats.js';
 import type { HotItem, OverheadNote, ProfileReport, SweepPoint, ThreadInfo, ThreadTime, TraceEvent, TraceSummary } from '../report/types.js';
-import { findings } from './findings.js';
+import { addressSpaces, findings } from './findings.js';
 import type { TraceHotSpots } from './hot.js';
 
 export interface ProfileInput {
@@ -103,7 +103,9 @@ export function verdict(st: RuntimeStats): string {
   if (top === 'runqueue') {
     let held = st.pagers[0];
     for (const p of st.pagers) if (p.counters.heldNs > held.counters.heldNs) held = p;
-    return `pager ${held.index}'s run queue: answered processes waited ${pct(share(b.runQueueNs))} of fault time for one of the ${st.run.cpus} CPU(s) they may hold (${us(b.runQueueNs)} of ${us(b.roundTripNs)} per fault; ${st.totals.held.toLocaleString('en')} wake-ups held, ${st.totals.yields.toLocaleString('en')} quanta yielded): more processes than CPUs`;
+    const spaces = addressSpaces(st);
+    const tasks = spaces.every((a) => a.slots.length === 1) ? 'processes' : 'threads';
+    return `pager ${held.index}'s run queue: answered ${tasks} waited ${pct(share(b.runQueueNs))} of fault time for one of the ${st.run.cpus} CPU(s) they may hold (${us(b.runQueueNs)} of ${us(b.roundTripNs)} per fault; ${st.totals.held.toLocaleString('en')} wake-ups held, ${st.totals.yields.toLocaleString('en')} quanta yielded): more ${tasks} than CPUs`;
   }
   if (top === 'service') {
     const dmmap = st.totals.dmmapNs;
@@ -147,6 +149,22 @@ export function parkWakeSummary(st: RuntimeStats): string[] {
     `  park duration p50 ${us(park.p50Ns)}, p99 ${us(park.p99Ns)} (all threads)`,
     `  handoff (reply reaching the process, where wake-ups cost): ${us(b.handoffNs)} of a ${us(b.roundTripNs)} fault round trip (${b.roundTripNs > 0 ? Math.round((100 * b.handoffNs) / b.roundTripNs) : 0}%)`,
   ];
+}
+
+/**
+ * One line on TLB shootdowns (rt.stats().shootdown) when threads shared an address space, or
+ * when any shootdown happened (a revoke reaches single-threaded processes too); else undefined.
+ */
+export function shootdownSummary(st: RuntimeStats): string | undefined {
+  const sd = st.shootdown;
+  const threaded = addressSpaces(st).filter((a) => a.slots.length >= 2);
+  if (sd.operations === 0) {
+    if (threaded.length === 0) return undefined;
+    return `none: ${threaded.map((a) => `${a.name}'s ${a.slots.length} threads`).join(', ')} shared an address space, and no munmap, mprotect, remap or copy-on-write copy reached another thread's TLB`;
+  }
+  const timed = sd.waitNs > 0 ? `, ${us(sd.meanNs)} per operation while the initiator waited (${us(sd.waitNs)} in all)` : ' (stats off: not timed)';
+  const limbo = sd.limboFrames > 0 ? `; ${sd.limboFrames.toLocaleString('en')} frames held back until those threads passed a point between accesses, freed later in ${us(sd.reclaimNs)} of pager time` : '';
+  return `${sd.operations.toLocaleString('en')} operations reached ${sd.targets.toLocaleString('en')} other threads' TLBs (${(sd.targets / sd.operations).toFixed(1)} each)${timed}${limbo}`;
 }
 
 export function threadTimes(st: RuntimeStats, windowMs: number, slotName?: (slot: number) => string): ThreadTime[] {
@@ -235,6 +253,7 @@ export function buildProfileReport(inp: ProfileInput): ProfileReport {
     verdict: found[0]?.text ?? breakdownVerdict,
     findings: found.map((f) => f.text),
     breakdown: breakdownVerdict,
+    shootdowns: shootdownSummary(inp.stats),
     overhead: inp.overhead ?? { measured: false, text: 'tracing overhead: not measured in this run' },
     trace: inp.traceSummary ?? null,
     threadTimes: threadTimes(inp.stats, inp.windowMs, inp.slotName),

@@ -10,6 +10,7 @@ import { K_DEPTH, K_DMMAP, K_FAULT, K_PARK, K_SERVE, K_SERVE_FAULT, K_SPIN, K_SY
 import { TRACE_EV } from '../layout.js';
 import { pageLabel, processLabel, SlotOwners } from './names.js';
 import type { DeviceNames, ProfileSource } from './source.js';
+import { byRequest, shootdownsOf } from './trace-shootdowns.js';
 
 const KIND_MOD = 2 ** KIND_BITS;
 
@@ -102,35 +103,90 @@ export interface DecodedTrace {
 
 /**
  * Every ring decoded, or only the events inside [fromUs, toUs] (spans overlapping it). A slot's
- * ring is named after the process(es) that held the slot.
+ * ring is named after the process(es) that held the slot. A pager's shootdown event becomes a
+ * slice on its track and an instant on the target thread's, with a flow from the initiator's
+ * request span when the rings still hold it (trace-shootdowns.ts).
  */
 export function decodeTrace(src: ProfileSource, window?: { fromUs: number; toUs: number }, read: RingReader = liveRings(src)): DecodedTrace {
   const devices = src.deviceNames();
   const owners = new SlotOwners(src.processLog());
   const threads: ThreadInfo[] = [];
   const events: TraceEvent[] = [];
+  const all = rings(src).map((r) => ({ r, raw: read(r.thread) }));
+  const slotThread = src.threads().slots;
+  const inWindow = (tsUs: number, durUs: number) => !window || (tsUs <= window.toUs && tsUs + durUs >= window.fromUs);
+  const sds = shootdownsOf(all.filter((x) => x.r.role === 'pager').map((x) => ({ index: x.r.index, raw: x.raw })), owners);
+  // The request spans the rings hold, by flow: the arrows that can start.
+  const starts = new Map<number, number>();
+  if (sds.length > 0) {
+    for (const { r, raw } of all) {
+      if (r.role !== 'process') continue;
+      for (let i = 0; i < raw.n; i++) {
+        const k = kindOf(raw.data[i * TRACE_EV]);
+        if (k === K_FAULT || k === K_SYSCALL) starts.set(raw.data[i * TRACE_EV + 4], raw.data[i * TRACE_EV + 1] * 1000);
+      }
+    }
+  }
+  const arrow = (requestFlow: number, endUs: number) => {
+    const s = requestFlow !== 0 ? starts.get(requestFlow) : undefined;
+    return s !== undefined && s <= endUs;
+  };
+  const outOf = byRequest(sds);
+  // Instants for each target slot's track, and the flows that end in them.
+  const instants = new Map<number, TraceEvent[]>();
+  const ends = new Set<number>();
+  for (const sd of sds) {
+    const tsUs = sd.tsMs * 1000;
+    const durUs = sd.durMs * 1000;
+    if (!inWindow(tsUs, durUs)) continue;
+    events.push({ thread: all.find((x) => x.r.role === 'pager' && x.r.index === sd.pager)!.r.thread, kind: 'shootdown', tsUs, durUs, name: sd.sliceName, args: { target: sd.target, by: sd.initiator, op: sd.op } });
+    const endUs = tsUs + durUs;
+    const thread = slotThread[sd.targetSlot];
+    if (thread === undefined || !inWindow(endUs, 0)) continue;
+    const e: TraceEvent = { thread, kind: 'shootdown-target', tsUs: endUs, name: sd.instantName, args: { by: sd.initiator, op: sd.op } };
+    if (arrow(sd.requestFlow, endUs)) {
+      e.flowId = sd.flowId;
+      e.flowEnd = true;
+      ends.add(sd.flowId);
+    }
+    let a = instants.get(sd.targetSlot);
+    if (!a) instants.set(sd.targetSlot, (a = []));
+    a.push(e);
+  }
   let lost = 0;
   let written = 0;
-  for (const r of rings(src)) {
-    const raw = read(r.thread);
+  for (const { r, raw } of all) {
     lost += raw.lost;
     written += raw.written;
     const pids = new Set<number>();
     let n = 0;
     for (let i = 0; i < raw.n; i++) {
       const b = i * TRACE_EV;
-      if (window) {
-        const ts = raw.data[b + 1] * 1000;
-        if (ts > window.toUs || ts + raw.data[b + 2] * 1000 < window.fromUs) continue;
-      }
+      if (!inWindow(raw.data[b + 1] * 1000, raw.data[b + 2] * 1000)) continue;
       const e = decodeEvent(raw.data, b, r.thread, devices);
       if (e === null) continue;
       if (r.role === 'process') {
         const p = owners.at(r.index, raw.data[b + 1]);
         if (p) pids.add(p.pid);
+        const out = e.flowId !== undefined ? outOf.get(e.flowId) : undefined;
+        if (out) {
+          const ids = out.filter((sd) => ends.has(sd.flowId)).map((sd) => sd.flowId);
+          if (ids.length > 0) e.flowOut = ids;
+        }
       }
       events.push(e);
       n++;
+    }
+    if (r.role === 'process') {
+      const mine = instants.get(r.index);
+      if (mine) {
+        for (const e of mine) {
+          const p = owners.at(r.index, e.tsUs / 1000);
+          if (p) pids.add(p.pid);
+          events.push(e);
+        }
+        n += mine.length;
+      }
     }
     if (r.role === 'pager') threads.push({ index: r.thread, name: `pager ${r.index}`, role: 'pager' });
     else if (n > 0) threads.push({ index: r.thread, name: slotName(owners, r.index, pids), role: 'process' });

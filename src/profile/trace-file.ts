@@ -9,16 +9,21 @@
  * `i` instants, queue depths `C` counters, and a request is an `s`/`f` flow from the process's
  * fault (or system call) span to the pager's service span.
  *
+ * A shootdown (trace-shootdowns.ts) is a slice on the pager's track, an instant on the target
+ * thread's track, and an `s`/`f` flow (cat "shootdown") from the initiator's request span to the
+ * instant; the `f` has no `bp` and comes just before the instant, so it binds to it.
+ *
  * What overwriting cut is left out, so the file stays valid: a flow whose other end is gone from
  * its ring (or would end before it starts) is dropped; spans are complete events, so none is cut.
  * Within a thread, events go out sorted by time, and a child span is clipped to its parent.
  */
 import { open } from 'node:fs/promises';
 import { TRACE_EV } from '../layout.js';
-import { K_DEPTH, K_DMMAP, K_FAULT, K_PARK, K_SERVE, K_SERVE_FAULT, K_SPIN, K_SYSCALL, K_WAKE, readRing, type RawRing } from '../trace.js';
+import { K_DEPTH, K_DMMAP, K_FAULT, K_PARK, K_SERVE, K_SERVE_FAULT, K_SHOOTDOWN, K_SPIN, K_SYSCALL, K_WAKE, readRing, type RawRing } from '../trace.js';
 import { deviceOf, kindOf, opName, rings, type RingInfo } from './trace-decode.js';
 import { pageLabel, processLabel, SlotOwners } from './names.js';
 import type { ProfileSource } from './source.js';
+import { byRequest, SHOOTDOWN_ID, shootdownsOf, type Shootdown } from './trace-shootdowns.js';
 
 /** Timestamps closer than this (µs) count as equal. */
 const EPS = 1e-6;
@@ -38,6 +43,9 @@ export interface TraceFileStats {
   lost: number;
   /** requests whose flow arrow was left out because one end was overwritten */
   flowsDropped: number;
+  /** TLB shootdowns of other threads the file shows, and those whose arrow from the initiator's request was left out (its span overwritten) */
+  shootdowns: number;
+  shootdownArrowsDropped: number;
   /** µs between the first and the last event kept */
   spanUs: number;
 }
@@ -90,6 +98,36 @@ export async function writeTraceFile(src: ProfileSource, path: string): Promise<
   for (const id of flowStart.keys()) if (!flowOk(id)) flowsDropped++;
   for (const id of flowEnd.keys()) if (!flowStart.has(id)) flowsDropped++;
 
+  // Shootdowns: the pager's slices (by flow id), the target threads' instants (by slot, in time
+  // order), and the arrows that can start (their request span is still in its ring).
+  const sds = shootdownsOf(all.filter((x) => x.r.role === 'pager').map((x) => ({ index: x.r.index, raw: x.raw })), owners);
+  const sdById = new Map(sds.map((sd) => [sd.flowId, sd]));
+  const endMs = (sd: Shootdown) => sd.tsMs + sd.durMs;
+  const slotRing = new Map(all.filter((x) => x.r.role === 'process').map((x) => [x.r.index, x.r.thread]));
+  const arrowOk = (sd: Shootdown) => {
+    const st = sd.requestFlow !== 0 ? flowStart.get(sd.requestFlow) : undefined;
+    return st !== undefined && st <= endMs(sd) * 1000 + EPS && slotRing.has(sd.targetSlot);
+  };
+  const instants = new Map<number, Shootdown[]>();
+  let shootdownArrowsDropped = 0;
+  for (const sd of sds) {
+    if (sd.requestFlow !== 0 && !arrowOk(sd)) shootdownArrowsDropped++;
+    const tid = slotRing.get(sd.targetSlot);
+    if (tid === undefined) continue;
+    let a = instants.get(sd.targetSlot);
+    if (!a) instants.set(sd.targetSlot, (a = []));
+    a.push(sd);
+    // The target's track needs its name even when its ring kept no event of its own.
+    const p = owners.at(sd.targetSlot, endMs(sd));
+    const pid = p?.pid ?? UNKNOWN_PID;
+    let t = procThreads.get(pid);
+    if (!t) procThreads.set(pid, (t = { name: p ? processLabel(p) : 'process unknown (not in the runtime log)', tids: new Set() }));
+    t.tids.add(tid);
+    if (endMs(sd) * 1000 > last) last = endMs(sd) * 1000;
+  }
+  for (const a of instants.values()) a.sort((x, y) => endMs(x) - endMs(y));
+  const outOf = byRequest(sds.filter(arrowOk));
+
   const fh = await open(path, 'w');
   let buf = '';
   let bytes = 0;
@@ -132,6 +170,23 @@ export async function writeTraceFile(src: ProfileSource, path: string): Promise<
       const order = Array.from({ length: raw.n }, (_, i) => i);
       order.sort((x, y) => d[x * TRACE_EV + 1] - d[y * TRACE_EV + 1] || d[y * TRACE_EV + 2] - d[x * TRACE_EV + 2]);
       const stack: number[] = []; // ends (µs) of the open spans
+      const first = raw.written - raw.n;
+      // This thread's shootdown instants, merged in by time (after the spans that start with them).
+      const marks = r.role === 'process' ? (instants.get(r.index) ?? []) : [];
+      let m = 0;
+      const instantsBefore = (us: number) => {
+        for (; m < marks.length && endMs(marks[m]) * 1000 < us; m++) {
+          const sd = marks[m];
+          const ts = endMs(sd) * 1000;
+          const where = `"pid":${owners.at(r.index, endMs(sd))?.pid ?? UNKNOWN_PID},"tid":${r.thread},"ts":${ts}`;
+          if (arrowOk(sd)) {
+            put(`{"ph":"f","name":"shootdown","cat":"shootdown","id":${sd.flowId},${where}}`);
+            events++;
+          }
+          put(`{"ph":"i","s":"t","name":${str(sd.instantName)},"cat":"shootdown",${where},"args":${str({ by: sd.initiator, op: sd.op })}}`);
+          events++;
+        }
+      };
       for (const i of order) {
         const b = i * TRACE_EV;
         const word = d[b];
@@ -139,9 +194,20 @@ export async function writeTraceFile(src: ProfileSource, path: string): Promise<
         const ts = d[b + 1] * 1000;
         const arg = d[b + 3];
         const flow = d[b + 4];
+        instantsBefore(ts);
         const pid = r.role === 'pager' ? PAGERS_PID : (owners.at(r.index, d[b + 1])?.pid ?? UNKNOWN_PID);
         const where = `"pid":${pid},"tid":${r.thread},"ts":${ts}`;
-        if (isSpan(k)) {
+        if (k === K_SHOOTDOWN) {
+          const sd = sdById.get(SHOOTDOWN_ID(r.index, first + i));
+          if (sd === undefined) continue;
+          let end = ts + d[b + 2] * 1000;
+          while (stack.length && stack[stack.length - 1] <= ts + EPS) stack.pop();
+          const parent = stack[stack.length - 1];
+          if (parent !== undefined && end > parent) end = parent;
+          stack.push(end);
+          put(`{"ph":"X","name":${str(sd.sliceName)},"cat":"shootdown",${where},"dur":${Math.max(0, end - ts)},"args":${str({ target: sd.target, by: sd.initiator, op: sd.op })}}`);
+          events++;
+        } else if (isSpan(k)) {
           let end = ts + d[b + 2] * 1000;
           while (stack.length && stack[stack.length - 1] <= ts + EPS) stack.pop();
           const parent = stack[stack.length - 1];
@@ -154,6 +220,12 @@ export async function writeTraceFile(src: ProfileSource, path: string): Promise<
           if (startsFlow(k) && flowOk(flow)) {
             put(`{"ph":"s","name":"request","cat":"flow","id":${flow},${where}}`);
             events++;
+          }
+          if (startsFlow(k)) {
+            for (const sd of outOf.get(flow) ?? []) {
+              put(`{"ph":"s","name":"shootdown","cat":"shootdown","id":${sd.flowId},${where}}`);
+              events++;
+            }
           } else if (endsFlow(k) && flowOk(flow)) {
             put(`{"ph":"f","bp":"e","name":"request","cat":"flow","id":${flow},${where}}`);
             events++;
@@ -167,13 +239,14 @@ export async function writeTraceFile(src: ProfileSource, path: string): Promise<
         }
         if (buf.length >= FLUSH_BYTES) await flush();
       }
+      instantsBefore(Infinity);
     }
-    buf += `\n],"otherData":${str({ keptEvents: kept, overwrittenEvents: lost, flowsDropped })}}\n`;
+    buf += `\n],"otherData":${str({ keptEvents: kept, overwrittenEvents: lost, flowsDropped, shootdowns: sds.length, shootdownArrowsDropped })}}\n`;
     await flush();
   } finally {
     await fh.close();
   }
-  return { path, bytes, events, kept, lost, flowsDropped, spanUs: Number.isFinite(first) ? Math.max(0, last - first) : 0 };
+  return { path, bytes, events, kept, lost, flowsDropped, shootdowns: sds.length, shootdownArrowsDropped, spanUs: Number.isFinite(first) ? Math.max(0, last - first) : 0 };
 }
 
 /** Name, category and args (JSON) of a span. */

@@ -10,7 +10,7 @@
  * Mapping:
  *   - every thread         -> `M` thread_name + thread_sort_index (and one process_name)
  *   - span kinds           -> `X` complete events, cat = kind
- *   - 'wake', 'post'       -> `i` thread-scoped instants
+ *   - 'wake', 'post', 'shootdown-target' -> `i` thread-scoped instants
  *   - 'counter'            -> `C` events, args { value }; a name used by several
  *     threads becomes "name (thread name)", since viewers key counters by name
  *   - flowId               -> an `s`/`f` pair with a shared id, cat "flow". An event
@@ -19,7 +19,11 @@
  *     (a 'post' instant or a 'fault' span) starts it. The `s` sits at the
  *     start event's ts, inside the posting thread's enclosing (fault) span;
  *     the `f` sits at the start of the ending span with `bp: "e"`, so both
- *     ends bind to the enclosing slice.
+ *     ends bind to the enclosing slice. A span's `flowOut` ids start more
+ *     flows (cat "shootdown"); one that ends in an instant gets an `f` without
+ *     `bp`, just before the instant at the same ts, so that it binds to the
+ *     next slice of that thread: the instant (viewers import thread-scoped
+ *     instants as zero-length slices). Its thread need not be in a span then.
  *
  * Ring-buffer data can be ragged at the edges, so the converter repairs what
  * a viewer would choke on and counts it in `otherData`: a child span that
@@ -53,7 +57,9 @@ export interface ChromeTrace {
   };
 }
 
-const SPAN_KINDS = new Set(['fault', 'serve', 'dmmap', 'pmap', 'spin', 'park', 'queue']);
+const SPAN_KINDS = new Set(['fault', 'serve', 'dmmap', 'pmap', 'spin', 'park', 'queue', 'shootdown']);
+const INSTANT_KINDS = new Set(['wake', 'post', 'shootdown-target']);
+const SHOOTDOWN_FLOW = 'shootdown';
 const ROLE_ORDER = { host: 0, pager: 1, process: 2 } as const;
 const FLOW_NAME = 'request';
 const FLOW_CAT = 'flow';
@@ -187,12 +193,14 @@ export function toChromeTrace(
 
   // Instants and counters.
   for (const e of events) {
-    if (e.kind === 'wake' || e.kind === 'post') {
+    if (INSTANT_KINDS.has(e.kind)) {
       if (!isFiniteNum(e.tsUs)) {
         other.droppedEvents++;
         continue;
       }
-      const ev: ChromeTraceEvent = { ph: 'i', s: 't', name: e.name ?? e.kind, cat: e.kind, ts: e.tsUs, pid, tid: e.thread };
+      // A shootdown's instant shares the category of its slice and its flow.
+      const cat = e.kind === 'shootdown-target' ? SHOOTDOWN_FLOW : e.kind;
+      const ev: ChromeTraceEvent = { ph: 'i', s: 't', name: e.name ?? e.kind, cat, ts: e.tsUs, pid, tid: e.thread };
       const args: Record<string, unknown> = { ...(e.args ?? {}) };
       if (e.flowId !== undefined) args.flowId = e.flowId;
       if (Object.keys(args).length) ev.args = args;
@@ -209,13 +217,16 @@ export function toChromeTrace(
   // Flows: pair each start with the earliest unused end at or after it (ids may be reused).
   const starts = new Map<number, TraceEvent[]>();
   const ends = new Map<number, TraceEvent[]>();
-  for (const e of events) {
-    if (e.flowId === undefined || !isFiniteNum(e.tsUs)) continue;
-    if (SPAN_KINDS.has(e.kind) && !isFiniteNum(e.durUs)) continue;
-    const m = startsFlow(e) ? starts : ends;
-    let a = m.get(e.flowId);
-    if (!a) m.set(e.flowId, (a = []));
+  const put = (m: Map<number, TraceEvent[]>, id: number, e: TraceEvent) => {
+    let a = m.get(id);
+    if (!a) m.set(id, (a = []));
     a.push(e);
+  };
+  for (const e of events) {
+    if (!isFiniteNum(e.tsUs)) continue;
+    if (SPAN_KINDS.has(e.kind) && !isFiniteNum(e.durUs)) continue;
+    if (e.flowId !== undefined) put(startsFlow(e) ? starts : ends, e.flowId, e);
+    if (e.flowOut) for (const id of e.flowOut) put(starts, id, e);
   }
   for (const [id, ss] of starts) {
     ss.sort((a, b) => a.tsUs - b.tsUs);
@@ -229,15 +240,18 @@ export function toChromeTrace(
         other.droppedFlowEnds++;
       }
       const f = es[j];
-      if (!f || !enclosed(s.thread, s.tsUs) || !enclosed(f.thread, f.tsUs)) {
+      const toInstant = f !== undefined && INSTANT_KINDS.has(f.kind);
+      if (!f || !enclosed(s.thread, s.tsUs) || (!toInstant && !enclosed(f.thread, f.tsUs))) {
         other.droppedFlowEnds++;
         continue;
       }
       j++;
       const outId: number | string = k === 0 ? id : `${id}#${k}`;
       k++;
-      out.push({ ph: 's', name: FLOW_NAME, cat: FLOW_CAT, id: outId, ts: s.tsUs, pid, tid: s.thread });
-      out.push({ ph: 'f', bp: 'e', name: FLOW_NAME, cat: FLOW_CAT, id: outId, ts: f.tsUs, pid, tid: f.thread });
+      const name = f.kind === 'shootdown-target' ? SHOOTDOWN_FLOW : FLOW_NAME;
+      const cat = f.kind === 'shootdown-target' ? SHOOTDOWN_FLOW : FLOW_CAT;
+      out.push({ ph: 's', name, cat, id: outId, ts: s.tsUs, pid, tid: s.thread });
+      out.push(toInstant ? { ph: 'f', name, cat, id: outId, ts: f.tsUs, pid, tid: f.thread } : { ph: 'f', bp: 'e', name, cat, id: outId, ts: f.tsUs, pid, tid: f.thread });
     }
     other.droppedFlowEnds += es.length - j;
   }

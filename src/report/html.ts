@@ -4,7 +4,7 @@
  */
 import { fmtNs } from '../util/format.js';
 import { histogramChart } from './histogram-chart.js';
-import { lineChart, sweepSeries } from './line-chart.js';
+import { lineChart, sweepSeries, sweepTasks } from './line-chart.js';
 import { fmtHotValue, histSummary, pct, traceSummaryText } from './summary.js';
 import { esc, WAIT_COLORS } from './svg-kit.js';
 import { stackedBar, threadTimeFractions, TIME_PARTS } from './thread-time-chart.js';
@@ -78,6 +78,7 @@ function findingsList(r: ProfileReport): string {
   const items: string[] = [];
   for (const f of (r.findings ?? []).slice(1)) items.push(`<li>also: ${esc(f)}</li>`);
   if (r.breakdown && r.breakdown !== r.verdict) items.push(`<li>round trip: ${esc(r.breakdown)}</li>`);
+  if (r.shootdowns) items.push(`<li>TLB shootdowns: ${esc(r.shootdowns)}</li>`);
   if (r.overhead) items.push(`<li id="overhead">${esc(r.overhead.text)}</li>`);
   if (r.trace) items.push(`<li id="trace-size">${esc(traceSummaryText(r.trace))}</li>`);
   else if (r.trace === null) items.push('<li id="trace-size">tracing was off: no hot pages and no timeline</li>');
@@ -102,6 +103,7 @@ export function renderHtmlReport(r: ProfileReport): string {
     '</tr>';
 
   const series = sweepSeries(r.sweep);
+  const tasks = sweepTasks(r.sweep);
   const waits = [...new Set(r.sweep.map((p) => p.wait))];
   const sweepNote =
     r.sweep.length === 0
@@ -153,8 +155,8 @@ ${hotTable('Hottest queues', r.hotQueues, 'hot-queues')}
 <section id="latency-section"><h2>Fault latency</h2>
 ${histogramChart(r.latency, { id: 'latency', title: r.latency.name, width: 600, height: 300, heading: false })}
 <p class="note">${esc(histSummary(r.latency))}</p></section>
-<section id="throughput-section"><h2>Throughput vs processes</h2>
-${lineChart(series, { id: 'throughput', title: 'Faults per second by process count', xLabel: 'processes', yLabel: 'faults / s', width: 600, height: 300, logX: true, heading: false })}
+<section id="throughput-section"><h2>Throughput vs ${tasks}</h2>
+${lineChart(series, { id: 'throughput', title: `Faults per second by ${tasks === 'threads' ? 'thread' : 'process'} count`, xLabel: tasks, yLabel: 'faults / s', width: 600, height: 300, logX: true, heading: false })}
 <p class="note">${sweepNote}</p></section>
 </div>
 <div style="height:16px"></div>

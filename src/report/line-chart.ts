@@ -129,6 +129,11 @@ export function lineChart(series: Series[], opts: LineChartOptions = {}): string
   return out;
 }
 
+/** What a sweep's x axis counts: processes, or threads of one process. */
+export function sweepTasks(sweep: readonly SweepPoint[]): 'processes' | 'threads' {
+  return sweep.length > 0 && sweep.every((p) => p.mode === 'threads') ? 'threads' : 'processes';
+}
+
 /**
  * Groups sweep points into line series: one per wait strategy (and per
  * workload / pager count when the sweep has several), x = processes,
@@ -157,7 +162,7 @@ export function sweepSeries(sweep: SweepPoint[]): Series[] {
       points: g.pts.map((p) => ({
         x: p.procs,
         y: p.faultsPerSec,
-        label: `${name}: ${p.procs} procs, ${p.pagers} pager(s), ${fmtCount(p.faultsPerSec)} faults/s, p50 ${fmtNs(p.p50Ns)}, p99 ${fmtNs(p.p99Ns)}`,
+        label: `${name}: ${p.procs} ${p.mode === 'threads' ? 'threads' : 'procs'}, ${p.pagers} pager(s), ${fmtCount(p.faultsPerSec)} faults/s, p50 ${fmtNs(p.p50Ns)}, p99 ${fmtNs(p.p99Ns)}`,
       })),
     }));
 }

@@ -91,6 +91,7 @@ export const SPAN_COLORS: Record<SpanKind, string> = {
   pmap: '#edc948',
   spin: '#e15759',
   park: '#bab0ac',
+  shootdown: '#d62728',
 };
 
 export const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];

@@ -1,7 +1,7 @@
 /** The terminal report of `devpager profile`: verdict, thread time shares, hot spots, latency. */
 import { histogramQuantile } from '../quantile.js';
 import { fmtCount, fmtNs } from '../util/format.js';
-import { sweepSeries } from './line-chart.js';
+import { sweepSeries, sweepTasks } from './line-chart.js';
 import { fmtHotValue, histSummary, pct, traceSummaryText } from './summary.js';
 import { threadTimeFractions, TIME_PARTS } from './thread-time-chart.js';
 import type { Histogram, HotItem, ProfileReport } from './types.js';
@@ -53,6 +53,7 @@ export function renderTextReport(r: ProfileReport): string {
     for (const f of r.findings.slice(1)) lines.push(`  - ${f}`);
   }
   if (r.breakdown && r.breakdown !== r.verdict) lines.push(`Round trip: ${r.breakdown}`);
+  if (r.shootdowns) lines.push(`TLB shootdowns: ${r.shootdowns}`);
   if (r.overhead) lines.push(r.overhead.text.replace(/^./, (c) => c.toUpperCase()));
   if (r.trace) lines.push(traceSummaryText(r.trace).replace(/^./, (c) => c.toUpperCase()));
   else if (r.trace === null) lines.push('Trace: tracing was off (Runtime.create({ trace: true })): no hot pages and no timeline');
@@ -90,7 +91,7 @@ export function renderTextReport(r: ProfileReport): string {
   lines.push('');
 
   if (r.sweep.length) {
-    lines.push('Throughput vs processes (faults/s)');
+    lines.push(`Throughput vs ${sweepTasks(r.sweep)} (faults/s)`);
     const procs = [...new Set(r.sweep.map((p) => p.procs))].sort((a, b) => a - b);
     const series = sweepSeries(r.sweep);
     const sw = Math.max(8, ...series.map((s) => s.name.length));

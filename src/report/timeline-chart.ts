@@ -49,6 +49,10 @@ export function timelineLayout(threads: ThreadInfo[], events: TraceEvent[], opts
     out += `<path d="M${lx + 2},${30 - off} L${lx + 10},${35 - off} L${lx + 2},${40 - off} Z" fill="#555"/><text x="${lx + 14}" y="${39 - off}">post</text>`;
     lx += 50;
   }
+  if (instants.some((e) => e.kind === 'shootdown-target')) {
+    out += `<path d="M${lx + 2},${30 - off} L${lx + 10},${40 - off} M${lx + 10},${30 - off} L${lx + 2},${40 - off}" stroke="${SPAN_COLORS.shootdown}" stroke-width="1.5"/><text x="${lx + 14}" y="${39 - off}">TLB entries shot down</text>`;
+    lx += 30 + textWidth('TLB entries shot down', 11);
+  }
   out += '</g>';
 
   // lanes
@@ -85,7 +89,10 @@ export function timelineLayout(threads: ThreadInfo[], events: TraceEvent[], opts
     seen.add(key);
     const ly = laneY[lane]!;
     if (e.kind === 'wake') out += `<line x1="${px}" x2="${px}" y1="${ly - 3}" y2="${ly}" stroke="#222" stroke-width="1" stroke-opacity="0.7"/>`;
-    else out += `<path d="M${px - 1.5},${ly - 3} L${px + 1.5},${ly - 1.5} L${px - 1.5},${ly} Z" fill="#666"/>`;
+    else if (e.kind === 'shootdown-target') {
+      // A cross over the lane's top edge; its tooltip says who took the entries.
+      out += `<path d="M${px - 2.5},${ly - 3} L${px + 2.5},${ly + 2} M${px + 2.5},${ly - 3} L${px - 2.5},${ly + 2}" stroke="${SPAN_COLORS.shootdown}" stroke-width="1.3"><title>${esc(e.name ?? 'TLB entries shot down')}</title></path>`;
+    } else out += `<path d="M${px - 1.5},${ly - 3} L${px + 1.5},${ly - 1.5} L${px - 1.5},${ly} Z" fill="#666"/>`;
   }
   out += '</g>';
 

@@ -40,7 +40,7 @@ export interface Rect {
   busy: number;
 }
 
-export const SPAN_KINDS: SpanKind[] = ['fault', 'queue', 'serve', 'dmmap', 'pmap', 'spin', 'park'];
+export const SPAN_KINDS: SpanKind[] = ['fault', 'queue', 'serve', 'dmmap', 'pmap', 'spin', 'park', 'shootdown'];
 const isSpan = (e: TraceEvent): e is TraceEvent & { kind: SpanKind; durUs: number } =>
   (SPAN_KINDS as string[]).includes(e.kind) && typeof e.durUs === 'number' && Number.isFinite(e.durUs) && Number.isFinite(e.tsUs);
 
@@ -94,7 +94,7 @@ export function timelineGeometry(threads: ThreadInfo[], events: TraceEvent[], op
   const laneOf = new Map(lanes.map((t, i) => [t.index, i]));
 
   const spans = events.filter(isSpan);
-  const instants = events.filter((e) => (e.kind === 'wake' || e.kind === 'post') && Number.isFinite(e.tsUs));
+  const instants = events.filter((e) => (e.kind === 'wake' || e.kind === 'post' || e.kind === 'shootdown-target') && Number.isFinite(e.tsUs));
   const counters = events.filter((e) => e.kind === 'counter' && Number.isFinite(e.tsUs) && Number.isFinite(e.value));
   // One lane per counter track: a name that several threads use gets one lane per thread.
   const threadsOf = new Map<string, Set<number>>();

@@ -11,7 +11,10 @@ export type WaitStrategy = 'spin' | 'park' | 'adaptive';
 /** One measurement of the throughput sweep. */
 export interface SweepPoint {
   workload: string;
+  /** tasks: processes, or threads of one process (mode) */
   procs: number;
+  /** how the tasks ran (default processes) */
+  mode?: 'processes' | 'threads';
   pagers: number;
   wait: WaitStrategy;
   faultsPerSec: number;
@@ -29,22 +32,28 @@ export interface Histogram {
   counts: number[];
 }
 
-export type SpanKind = 'fault' | 'serve' | 'dmmap' | 'pmap' | 'spin' | 'park' | 'queue';
+export type SpanKind = 'fault' | 'serve' | 'dmmap' | 'pmap' | 'spin' | 'park' | 'queue' | 'shootdown';
+
+/** Instants: a wake-up, a post, and the moment a thread's TLB entries were shot down. */
+export type InstantKind = 'wake' | 'post' | 'shootdown-target';
 
 /**
  * One timeline record. Timestamps are microseconds on one clock shared by all
- * threads. Spans carry `durUs`; 'wake' and 'post' are instants; 'counter'
- * carries `name` and `value`. A 'post' (or a fault span) with `flowId` starts a
- * flow; a 'serve' span with the same `flowId` (or any event with
- * `flowEnd: true`) ends it.
+ * threads. Spans carry `durUs`; 'wake', 'post' and 'shootdown-target' are
+ * instants; 'counter' carries `name` and `value`. A 'post' (or a fault span)
+ * with `flowId` starts a flow; a 'serve' span with the same `flowId` (or any
+ * event with `flowEnd: true`) ends it. A span may start more flows
+ * (`flowOut`: a request that shot down other threads' TLB entries).
  */
 export interface TraceEvent {
   thread: number;
-  kind: SpanKind | 'wake' | 'post' | 'counter';
+  kind: SpanKind | InstantKind | 'counter';
   tsUs: number;
   durUs?: number;
   flowId?: number;
   flowEnd?: boolean;
+  /** further flows this event starts (ended by events with flowEnd: true) */
+  flowOut?: number[];
   name?: string;
   value?: number;
   args?: Record<string, number | string>;
@@ -87,6 +96,8 @@ export interface ProfileReport {
   findings?: string[];
   /** Which part of the fault round trip dominates (queue, service, run queue, handoff). */
   breakdown?: string;
+  /** What TLB shootdowns cost, when threads shared an address space (rt.stats().shootdown). */
+  shootdowns?: string;
   /** What tracing cost in this run, or a plain statement that it was not measured. */
   overhead?: OverheadNote;
   /** How large the trace is, and what full rings overwrote (null: tracing was off). */
