@@ -61,6 +61,15 @@ export function registerRead(word: (index: number) => number, rel: number, size:
   return size === 2 ? (w >>> shift) & 0xffff : (w >>> shift) & 0xff;
 }
 
+// The typed-array tag getter of this realm, which answers for arrays of any realm: a program's
+// TextEncoder and Buffer make the worker's Uint8Arrays, which `instanceof Uint8Array` refuses.
+const typedArrayTag = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), Symbol.toStringTag)!.get!;
+
+/** x is a typed array of that kind (`'Uint8Array'`, ...), from whichever realm. */
+export function isTypedArray(x: unknown, kind: string): boolean {
+  return ArrayBuffer.isView(x) && Reflect.apply(typedArrayTag, x, []) === kind;
+}
+
 /** x rounded up to a multiple of `align` (a power of two). */
 export function alignUp(x: number, align: number): number {
   return Math.ceil(x / align) * align;

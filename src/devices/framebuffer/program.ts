@@ -5,6 +5,7 @@
 import { MAP_SHARED, O_RDWR, PROT_READ, PROT_WRITE } from '../../constants.js';
 import { SyscallError, badRange, badType } from '../../errors.js';
 import type { Process } from '../../process/types.js';
+import { isTypedArray } from '../common.js';
 import { FB_FORMAT_ABGR8888, FB_MAGIC, FB_REGS, FB_REG_FORMAT, FB_REG_HEIGHT, FB_REG_MAGIC, FB_REG_SIZE, FB_REG_STRIDE, FB_REG_WIDTH } from './driver.js';
 
 /** The 32-bit pixel value for these components (0..255 each): bytes R, G, B, A in memory. */
@@ -73,7 +74,7 @@ export class FramebufferMapping {
 
   /** Write `pixels` (32-bit values, see rgba()) into row y from column x, one copy. */
   writeRow(x: number, y: number, pixels: Uint32Array): void {
-    if (!(pixels instanceof Uint32Array)) throw badType('writeRow pixels', 'a Uint32Array', pixels);
+    if (!isTypedArray(pixels, 'Uint32Array')) throw badType('writeRow pixels', 'a Uint32Array', pixels);
     intIn('writeRow x', x, 0, this.width - 1);
     intIn('writeRow y', y, 0, this.height - 1);
     if (pixels.length > this.width - x) throw badRange('writeRow pixels.length', `at most ${this.width - x} (the row's end)`, pixels.length);

@@ -27,7 +27,7 @@
  */
 import { badType } from '../../errors.js';
 import type { DeviceHandle } from '../../runtime/devices.js';
-import { hostDevice, type HostRuntime } from '../common.js';
+import { hostDevice, isTypedArray, type HostRuntime } from '../common.js';
 import { CTL_FEATURES, CTL_GENERATION, CTL_STATUS, NIC_NOTIFY, NIC_RX, NIC_TX, STATUS_DRIVER_OK, type NicState } from './driver.js';
 import {
   DESC_ADDR, DESC_BYTES, DESC_FLAGS, DESC_LEN, DESC_NEXT, RING_HEADER, USED_ELEM_BYTES, VIRTIO_RING_F_EVENT_IDX, VRING_AVAIL_F_NO_INTERRUPT,
@@ -191,7 +191,7 @@ export class Nic {
    * up): a NIC with a full receive ring drops; rxReady() says when to try again.
    */
   deliver(packet: Uint8Array): boolean {
-    if (!(packet instanceof Uint8Array)) throw badType('Nic deliver packet', 'a Uint8Array', packet);
+    if (!isTypedArray(packet, 'Uint8Array')) throw badType('Nic deliver packet', 'a Uint8Array', packet);
     if (packet.length > this.bufferSize) throw new RangeError(`Nic deliver packet: ${packet.length} bytes do not fit a ${this.bufferSize}-byte receive buffer`);
     if (!this.#ready()) return false;
     if (this.#availIdx(NIC_RX) === this.#lastAvail[NIC_RX]) {

@@ -19,6 +19,7 @@
 import { MAP_SHARED, O_RDWR, PAGE_SIZE, PROT_READ, PROT_WRITE } from '../../constants.js';
 import { SyscallError, badRange, badType } from '../../errors.js';
 import type { Process } from '../../process/types.js';
+import { isTypedArray } from '../common.js';
 import {
   NIC_NOTIFY, NIC_REGS, NIC_REG_BUF_COUNT, NIC_REG_BUF_OFFSET, NIC_REG_BUF_SIZE, NIC_REG_DEVICE_FEATURES, NIC_REG_DEVICE_ID, NIC_REG_DRIVER_FEATURES,
   NIC_REG_MAGIC, NIC_REG_MEM_SIZE, NIC_REG_Q, NIC_REG_QUEUE_NUM_MAX, NIC_REG_STATUS, NIC_REG_VERSION, NIC_RX, NIC_TX, STATUS_ACKNOWLEDGE, STATUS_DRIVER,
@@ -145,7 +146,7 @@ export class NicPort {
    */
   trySend(packet: Uint8Array): boolean {
     const p = this.#p;
-    if (!(packet instanceof Uint8Array)) throw badType('NicPort send packet', 'a Uint8Array', packet);
+    if (!isTypedArray(packet, 'Uint8Array')) throw badType('NicPort send packet', 'a Uint8Array', packet);
     if (packet.length === 0 || packet.length > this.bufferSize) throw badRange('NicPort send packet length', `1 to ${this.bufferSize} bytes (one buffer)`, packet.length);
     if (this.#closed) throw new SyscallError('send', 'EBADF', 'the NicPort is closed');
     if (this.#freeTop === 0 && this.#reclaim() === 0) return false;
@@ -205,7 +206,7 @@ export class NicPort {
    */
   tryReceive(dst: Uint8Array): number {
     const p = this.#p;
-    if (!(dst instanceof Uint8Array)) throw badType('NicPort receive dst', 'a Uint8Array', dst);
+    if (!isTypedArray(dst, 'Uint8Array')) throw badType('NicPort receive dst', 'a Uint8Array', dst);
     if (this.#closed) throw new SyscallError('receive', 'EBADF', 'the NicPort is closed');
     const used = this.#used[NIC_RX];
     const i = this.#lastUsed[NIC_RX];
