@@ -17,6 +17,7 @@ import {
   DEFAULT_WAIT, baselinesJson, baselinesTable, computeRatios, computeTargets, fmtRate, machineInfo, probeText, ratiosText,
   resultsTable, targetsText, type BenchJson,
 } from '../bench/report.js';
+import { deviceBenchCommand } from '../bench/devices/index.js';
 import { UsageError, bytes, choiceList, intList, posInt } from './args.js';
 import { Progress } from './progress.js';
 
@@ -73,6 +74,10 @@ options:
   --no-baselines      skip the baselines (ratios against them show n/a)
   --no-native         skip only the C baselines (Linux anon fault, userfaultfd)
   --no-probe          skip the scaling probe
+  --devices           run the device bench instead: the ready NIC and mailbox against
+                      hand-written worker_threads + SharedArrayBuffer versions (alternated
+                      rounds), and the MMIO, doorbell and interrupt latencies against their
+                      baselines (with --quick: a smoke run; with --json: written there)
   -h, --help          show this help
 
 workloads:
@@ -113,6 +118,7 @@ export interface BenchOptions {
   native: boolean;
   probe: boolean;
   quick: boolean;
+  devices: boolean;
 }
 
 /** Parse `devpager bench` arguments. Throws UsageError; returns null for --help. */
@@ -146,6 +152,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
         'no-baselines': { type: 'boolean', default: false },
         'no-native': { type: 'boolean', default: false },
         'no-probe': { type: 'boolean', default: false },
+        devices: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -178,6 +185,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
     native: !values['no-native'],
     probe: !values['no-probe'],
     quick,
+    devices: values.devices,
   };
   if (o.memory < 16 * 4096 || o.memory > MAX_MEMORY) throw new UsageError(`--memory must be between 64k and 4G, got '${values.memory}'`);
   if (o.json === '') throw new UsageError('--json needs a file name');
@@ -234,6 +242,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     console.log(BENCH_USAGE);
     return 0;
   }
+  if (o.devices) return deviceBenchCommand({ quick: o.quick, json: o.json, command: `devpager bench ${argv.join(' ')}` });
   const started = performance.now();
   const machine = machineInfo();
   const cells = expandMatrix(o);

@@ -11,7 +11,9 @@
  *
  * Figures from a busy machine are noisy: every table says the load average it ran under.
  */
+import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { machineInfo } from '../report.js';
 import { Runtime } from '../../runtime/runtime.js';
 import { fmtNs, fmtRate, fmtX } from '../../util/format.js';
 import { spread } from '../../util/stats.js';
@@ -159,4 +161,24 @@ export function deviceBenchText(r: DeviceBenchResult): string {
   if (r.targets.length === 0) out.push('  (none measured)');
   out.push(`device bench took ${(r.elapsedMs / 1000).toFixed(1)} s; figures from a busy machine are noisy`);
   return out.join('\n');
+}
+
+/**
+ * `devpager bench --devices [--quick] [--json FILE]`: run the device bench, print its table and
+ * write it as JSON ({ machine, command, devices }). Returns the exit code: 1 if a part failed
+ * or bytes came back wrong (a missed target is a figure, not a failure).
+ */
+export async function deviceBenchCommand(o: { quick: boolean; json?: string; command: string }): Promise<number> {
+  const machine = machineInfo();
+  const r = await runDeviceBench({ quick: o.quick, onStep: (s) => process.stderr.isTTY && process.stderr.write(`\r\x1b[2K${s}`) });
+  if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
+  console.log(`devpager bench --devices — ${machine.cpus} x ${machine.model}, node ${machine.node}, ${machine.platform} ${machine.release}`);
+  console.log(deviceBenchText(r));
+  if (o.json) {
+    writeFileSync(o.json, `${JSON.stringify({ machine, command: o.command, devices: r }, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
+    console.log(`wrote ${o.json}`);
+  }
+  const failed = 'error' in r.nic || 'error' in r.mailbox || 'error' in r.latency;
+  const bad = ('error' in r.nic ? 0 : r.nic.bad) + ('error' in r.mailbox ? 0 : r.mailbox.bad);
+  return failed || bad > 0 ? 1 : 0;
 }
