@@ -4,7 +4,8 @@
  * baselines.
  *
  *   - NIC echo (nic.ts) and mailbox (mailbox.ts): rounds of devpager and of the hand-written
- *     version alternate (ABBA), after untimed warm-up rounds; the figure is the median over the
+ *     version alternate (ABBA), after untimed warm-up rounds (every program realm and worker
+ *     compiles its loop on its own, and eight of them take a few rounds); the figure is the median over the
  *     pairs of hand-written time / devpager time, so > 1 means devpager is faster. Target >= 1.
  *   - MMIO load round trip / fault round trip (target <= 1.5), doorbell -> handler / postMessage,
  *     interrupt -> wake / Atomics.notify (latency.ts): ratios of medians, blocks alternated.
@@ -24,13 +25,15 @@ import { CTL_DRIVER, runNicEcho, type NicEchoResult } from './nic.js';
 export interface DeviceBenchOptions {
   /** fewer rounds, packets, calls and samples: a smoke run, not a measurement */
   quick?: boolean;
-  /** packets per NIC echo round (default 20000) */
+  /** packets per NIC echo round (default 10000) */
   packets?: number;
-  /** timed rounds of each side (default 7) */
+  /** timed rounds of each side (default 9) */
   rounds?: number;
-  /** mailbox clients (default 8) and calls per client per round (default 2000) */
+  /** mailbox clients (default 8) and calls per client per round (default 1000) */
   clients?: number;
   calls?: number;
+  /** latency samples per block, 4 blocks a side (default 60) */
+  samples?: number;
   /** called before each step, for progress displays */
   onStep?: (label: string) => void;
 }
@@ -61,10 +64,11 @@ export async function runDeviceBench(opts: DeviceBenchOptions = {}): Promise<Dev
   const quick = opts.quick === true;
   const o = {
     quick,
-    packets: opts.packets ?? (quick ? 4000 : 20_000),
-    rounds: opts.rounds ?? (quick ? 3 : 7),
+    packets: opts.packets ?? (quick ? 4000 : 10_000),
+    rounds: opts.rounds ?? (quick ? 3 : 9),
     clients: opts.clients ?? 8,
-    calls: opts.calls ?? (quick ? 300 : 2000),
+    calls: opts.calls ?? (quick ? 300 : 1000),
+    samples: opts.samples ?? (quick ? 15 : 60),
   };
   const step = opts.onStep;
   const loadavgStart = loadavg().map((x) => Math.round(x * 100) / 100);
@@ -72,7 +76,7 @@ export async function runDeviceBench(opts: DeviceBenchOptions = {}): Promise<Dev
 
   let nic: DeviceBenchResult['nic'];
   try {
-    const r = await runNicEcho({ packets: o.packets, rounds: o.rounds, warmup: quick ? 1 : 2, queueSize: 256, spin: 64, seed: 42, timeoutMs, onStep: step });
+    const r = await runNicEcho({ packets: o.packets, rounds: o.rounds, warmup: quick ? 1 : 3, queueSize: 256, spin: 64, seed: 42, timeoutMs, onStep: step });
     nic = { ...r, ratio: spread(r.ratios) };
   } catch (e) {
     nic = { error: msg(e) };
@@ -80,7 +84,7 @@ export async function runDeviceBench(opts: DeviceBenchOptions = {}): Promise<Dev
 
   let mailbox: DeviceBenchResult['mailbox'];
   try {
-    const r = await runMailbox({ clients: o.clients, calls: o.calls, size: 64, rounds: o.rounds, warmup: 1, spin: 0, timeoutMs, onStep: step });
+    const r = await runMailbox({ clients: o.clients, calls: o.calls, size: 64, rounds: o.rounds, warmup: quick ? 1 : 3, spin: 0, timeoutMs, onStep: step });
     mailbox = { ...r, ratio: spread(r.ratios) };
   } catch (e) {
     mailbox = { error: msg(e) };
@@ -88,7 +92,7 @@ export async function runDeviceBench(opts: DeviceBenchOptions = {}): Promise<Dev
 
   let latency: DeviceBenchResult['latency'];
   try {
-    const lo: LatencyOptions = { blocks: 4, samples: quick ? 15 : 60, gapMs: 1, mmioRounds: quick ? 4 : 9, mmioOps: 4096, timeoutMs: 60_000, onStep: step };
+    const lo: LatencyOptions = { blocks: 4, samples: o.samples, gapMs: 1, mmioRounds: quick ? 4 : 9, mmioOps: 4096, timeoutMs: 60_000, onStep: step };
     const rt = await Runtime.create({ memory: 16 << 20, maxProcesses: 2, prestart: 1, devices: [{ name: 'devbench', unit: 0, driver: CTL_DRIVER }] });
     try {
       latency = {

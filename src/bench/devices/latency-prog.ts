@@ -70,6 +70,7 @@ export default function main(p: Process, mode: string, a: number, b: number): un
     case 'irq': {
       const lat: number[] = [];
       p.atomicStore32(ctl + CTL_ACK, 1); // waiting from here on
+      p.notify32(ctl + CTL_ACK);
       for (;;) {
         p.waitInterrupt(fd, 60_000);
         const now = clockMs();

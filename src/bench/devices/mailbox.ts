@@ -30,6 +30,8 @@ export interface MailboxOptions {
   warmup: number;
   spin: number;
   timeoutMs: number;
+  /** the Runtime's pin option */
+  pin?: 'auto' | boolean;
   onStep?: (label: string) => void;
 }
 
@@ -38,6 +40,7 @@ export async function runMailbox(o: MailboxOptions): Promise<MailboxResult> {
     memory: 32 << 20,
     maxProcesses: o.clients,
     prestart: o.clients,
+    pin: o.pin ?? 'auto',
     devices: [
       { name: 'mbox', unit: 0, driver: MAILBOX_DRIVER, config: { channels: o.clients } },
       { name: 'devbench', unit: 0, driver: CTL_DRIVER },
