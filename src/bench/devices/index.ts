@@ -27,7 +27,7 @@ export interface DeviceBenchOptions {
   quick?: boolean;
   /** packets per NIC echo round (default 10000) */
   packets?: number;
-  /** timed rounds of each side (default 9) */
+  /** timed rounds of each side (default 15) */
   rounds?: number;
   /** mailbox clients (default 8) and calls per client per round (default 1000) */
   clients?: number;
@@ -65,7 +65,7 @@ export async function runDeviceBench(opts: DeviceBenchOptions = {}): Promise<Dev
   const o = {
     quick,
     packets: opts.packets ?? (quick ? 4000 : 10_000),
-    rounds: opts.rounds ?? (quick ? 3 : 9),
+    rounds: opts.rounds ?? (quick ? 3 : 15),
     clients: opts.clients ?? 8,
     calls: opts.calls ?? (quick ? 300 : 1000),
     samples: opts.samples ?? (quick ? 15 : 60),
@@ -120,9 +120,10 @@ function pad(s: string, n: number): string {
 }
 
 const ratioText = (r: ReturnType<typeof spread>) => `${fmtX(r.median)} [${fmtX(r.min)}–${fmtX(r.max)}]`;
-const blockText = (xs: number[]) => {
-  const s = spread(xs);
-  return `${fmtNs(s.median)} [${fmtNs(s.min)}–${fmtNs(s.max)}]`;
+/** The overall median with the range of the block medians. */
+const latText = (overall: number, blocks: number[]) => {
+  const s = spread(blocks);
+  return `${fmtNs(overall)} [${fmtNs(s.min)}–${fmtNs(s.max)}]`;
 };
 
 /** The device bench as a table, for the terminal. */
@@ -148,14 +149,15 @@ export function deviceBenchText(r: DeviceBenchResult): string {
   const bad = ('error' in r.nic ? 0 : r.nic.bad) + ('error' in r.mailbox ? 0 : r.mailbox.bad);
   if (bad > 0) out.push(`  WRONG BYTES: ${bad} bytes came back wrong`);
   out.push('');
-  out.push('latency, median of all samples (block medians [min–max]); ratio = devpager / baseline:');
+  out.push('latency, median of all samples [range of the block medians]; ratio = devpager / baseline:');
   if ('error' in r.latency) out.push(`  failed: ${r.latency.error}`);
   else {
     const l = r.latency;
     const lrows: string[][] = [['', 'devpager', 'baseline', 'ratio']];
-    lrows.push(['mmio load vs fault round trip', `${fmtNs(l.mmioVsFault.devpagerMedianNs)} ${blockText(l.mmioVsFault.devpagerNs)}`, `fault ${fmtNs(l.mmioVsFault.baselineMedianNs)} ${blockText(l.mmioVsFault.baselineNs)}`, fmtX(l.mmioVsFault.ratio)]);
-    lrows.push(['doorbell store -> handler', `${fmtNs(l.doorbellVsPostMessage.devpagerMedianNs)} ${blockText(l.doorbellVsPostMessage.devpagerNs)}`, `postMessage ${fmtNs(l.doorbellVsPostMessage.baselineMedianNs)} ${blockText(l.doorbellVsPostMessage.baselineNs)}`, fmtX(l.doorbellVsPostMessage.ratio)]);
-    lrows.push(['interrupt -> waitInterrupt returns', `${fmtNs(l.interruptVsNotify.devpagerMedianNs)} ${blockText(l.interruptVsNotify.devpagerNs)}`, `Atomics.notify ${fmtNs(l.interruptVsNotify.baselineMedianNs)} ${blockText(l.interruptVsNotify.baselineNs)}`, fmtX(l.interruptVsNotify.ratio)]);
+    const row = (name: string, base: string, x: LatencyPair) => [name, latText(x.devpagerMedianNs, x.devpagerNs), `${base} ${latText(x.baselineMedianNs, x.baselineNs)}`, fmtX(x.ratio)];
+    lrows.push(row('mmio load vs fault round trip', 'fault', l.mmioVsFault));
+    lrows.push(row('doorbell store -> handler', 'postMessage', l.doorbellVsPostMessage));
+    lrows.push(row('interrupt -> waitInterrupt returns', 'Atomics.notify', l.interruptVsNotify));
     const lw = [0, 1, 2, 3].map((i) => Math.max(...lrows.map((x) => x[i].length)));
     for (const row of lrows) out.push(`  ${row.map((c, i) => pad(c, lw[i])).join('   ')}`.trimEnd());
   }
