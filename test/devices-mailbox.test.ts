@@ -25,7 +25,7 @@ test('8 clients, 300 calls each: every reply right, each client on its own chann
     let ticks = 0;
     const timer = setInterval(() => ticks++, 5);
     const t0 = performance.now();
-    const hs = Array.from({ length: 8 }, (_, k) => rt.spawn(PROG, 'calls', k, 300, k % 2 === 0 ? 0 : 100));
+    const hs = Array.from({ length: 8 }, (_, k) => rt.spawn(PROG, 'calls', k, 300, k % 2 === 0 ? 0 : 100, 8));
     const rs = [];
     for (const h of hs) {
       const st = await h.exited;
@@ -35,7 +35,7 @@ test('8 clients, 300 calls each: every reply right, each client on its own chann
     const ms = performance.now() - t0;
     clearInterval(timer);
     for (const r of rs) assert.is(r.bad, 0);
-    assert.equal(new Set(rs.map((r) => r.channel)).size, 8, 'eight different channels');
+    assert.equal(new Set(rs.map((r) => r.channel)).size, 8, 'eight clients open at once, on eight different channels');
     assert.equal(server.stats, { requests: 2400, failed: 0, rejected: 0 });
     // A 5 ms interval kept firing while the clients ran (a blocked loop would starve it).
     assert.ok(ticks >= Math.floor(ms / 5 / 4), `${ticks} ticks in ${ms.toFixed(0)} ms`);

@@ -6,6 +6,7 @@
  * (d_mmap, register callbacks) and every program realm (the program-side helpers; see
  * process/loader.ts), so it holds no state and imports nothing but devpager's errors.
  */
+import { atop, roundPage } from '../constants.js';
 import { badRange, badType } from '../errors.js';
 import type { KernelApi } from '../kernel.js';
 import type { DeviceHandle } from '../runtime/devices.js';
@@ -68,6 +69,16 @@ const typedArrayTag = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint
 /** x is a typed array of that kind (`'Uint8Array'`, ...), from whichever realm. */
 export function isTypedArray(x: unknown, kind: string): boolean {
   return ArrayBuffer.isView(x) && Reflect.apply(typedArrayTag, x, []) === kind;
+}
+
+/**
+ * d_mmap for RAM that is one allocation of `bytes` at `kva` (page-rounded), from device offset 0:
+ * the frame of that page, or -1 past the end. Per page, with pmapExtract, as every driver must.
+ */
+export function ramMmap(ram: { kva: number; bytes: number }, off: number, kernel: KernelApi): number {
+  if (off < 0 || off >= roundPage(ram.bytes)) return -1;
+  const pa = kernel.pmapExtract(ram.kva + off);
+  return pa < 0 ? -1 : atop(pa);
 }
 
 /** x rounded up to a multiple of `align` (a power of two). */

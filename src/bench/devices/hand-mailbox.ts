@@ -10,7 +10,10 @@
  * nothing is pending.
  */
 import { Worker } from 'node:worker_threads';
+import { wake } from './hand-nic.js';
 import { answer } from './mailbox-work.js';
+
+export { wake };
 
 export const HDR_PENDING = 0; // Int32 index: the pending bitmap (one word: up to 32 channels)
 export const HDR_HOST_SLEEPING = 16;
@@ -26,13 +29,6 @@ export const REP_LEN = 68;
 export const REQUEST = 128;
 export const MAX_MESSAGE = 1984;
 export const REPLY = REQUEST + MAX_MESSAGE;
-
-export function wake(h: Int32Array, flag: number, word: number): void {
-  if (Atomics.load(h, flag) === 1 && Atomics.compareExchange(h, flag, 1, 0) === 1) {
-    Atomics.add(h, word, 1);
-    Atomics.notify(h, word);
-  }
-}
 
 export class HandMailboxHost {
   readonly #i32: Int32Array;

@@ -12,10 +12,10 @@
  * little-endian word r | g << 8 | b << 16 | a << 24 (rgba() makes it) and a PNG needs no
  * conversion.
  */
-import { PAGE_SIZE, atop, roundPage } from '../../constants.js';
+import { PAGE_SIZE, roundPage } from '../../constants.js';
 import { defineDriver } from '../../driver.js';
 import type { KernelApi } from '../../kernel.js';
-import { configInt, configObject, registerRead } from '../common.js';
+import { configInt, configObject, ramMmap, registerRead } from '../common.js';
 
 /** Device offset of the register page; the pixels must end below it. */
 export const FB_REGS = 0x1000_0000;
@@ -82,12 +82,7 @@ export default defineDriver<FramebufferState, FramebufferConfig | undefined>({
     const kva = kernel.kmAlloc(bytes, { zero: true, contiguous: true });
     return { kind: 'framebuffer', width, height, stride, bytes, kva };
   },
-  mmap(dev, off, _prot, kernel) {
-    const s = dev.state;
-    if (off < 0 || off >= roundPage(s.bytes)) return -1;
-    const pa = kernel.pmapExtract(s.kva + off);
-    return pa < 0 ? -1 : atop(pa);
-  },
+  mmap: (dev, off, _prot, kernel) => ramMmap(dev.state, off, kernel),
   mmio: [
     {
       offset: FB_REGS,

@@ -13,10 +13,10 @@
  * (MBOX_REP_SEQ, MBOX_REP_LEN, MBOX_REP_STATUS), then the request area and the reply area,
  * maxMessage bytes each. Each line has one writer.
  */
-import { PAGE_SIZE, atop, roundPage } from '../../constants.js';
+import { PAGE_SIZE, roundPage } from '../../constants.js';
 import { defineDriver } from '../../driver.js';
 import type { KernelApi } from '../../kernel.js';
-import { configInt, configObject, registerRead } from '../common.js';
+import { configInt, configObject, ramMmap, registerRead } from '../common.js';
 
 export const MBOX_CHANNEL0 = PAGE_SIZE;
 export const MBOX_REGS = 0x1000_0000;
@@ -94,12 +94,7 @@ export default defineDriver<MailboxState, MailboxConfig | undefined>({
     if (bytes > MBOX_REGS) throw new RangeError(`mailbox config: ${channels} channels of ${stride} bytes take more than the ${MBOX_REGS} bytes of RAM a mailbox may have`);
     return { kind: 'mailbox', channels, maxMessage, stride, kva: kernel.kmAlloc(bytes, { zero: true, contiguous: true }), bytes };
   },
-  mmap(dev, off, _prot, kernel) {
-    const s = dev.state;
-    if (off < 0 || off >= s.bytes) return -1;
-    const pa = kernel.pmapExtract(s.kva + off);
-    return pa < 0 ? -1 : atop(pa);
-  },
+  mmap: (dev, off, _prot, kernel) => ramMmap(dev.state, off, kernel),
   mmio: [
     { offset: MBOX_REGS, size: PAGE_SIZE, read: (dev, off, size) => registerRead((i) => registers(dev.state, i), off - MBOX_REGS, size) },
     { offset: MBOX_BELL, size: PAGE_SIZE, doorbell: true },

@@ -17,10 +17,10 @@
  * A reset while the host is in the middle of a batch may still see that batch's last used
  * entry published into the fresh rings; a driver resets before it uses the queues, not while.
  */
-import { PAGE_SIZE, atop } from '../../constants.js';
+import { PAGE_SIZE } from '../../constants.js';
 import { defineDriver } from '../../driver.js';
 import type { KernelApi } from '../../kernel.js';
-import { configInt, configObject, registerRead } from '../common.js';
+import { configInt, configObject, ramMmap, registerRead } from '../common.js';
 import { MAX_QUEUE_SIZE, VIRTIO_RING_F_EVENT_IDX, vringLayout } from './virtio.js';
 
 export const NIC_REGS = 0x1000_0000;
@@ -147,12 +147,7 @@ export default defineDriver<NicState, NicConfig | undefined>({
       ctl: kernel.kmAlloc(PAGE_SIZE, { zero: true }),
     };
   },
-  mmap(dev, off, _prot, kernel) {
-    const s = dev.state;
-    if (off < 0 || off >= s.bytes) return -1;
-    const pa = kernel.pmapExtract(s.kva + off);
-    return pa < 0 ? -1 : atop(pa);
-  },
+  mmap: (dev, off, _prot, kernel) => ramMmap(dev.state, off, kernel),
   mmio: [
     {
       offset: NIC_REGS,
