@@ -151,6 +151,13 @@ test('transmit: packets wait in the ring until the host takes them; a full queue
     off();
     assert.is(seen.length, 300);
     assert.is(nic.take(), null, 'the handler took them all');
+    // A handler that throws does not stop the queue: every packet still completes.
+    const off2 = nic.onPacket(() => {
+      throw new Error('a broken handler');
+    });
+    assert.is(await rt.run(PROG, 'send', 40), 'sent', 'the sender got every descriptor back');
+    off2();
+    assert.is(nic.stats.handlerErrors, 40);
   }));
 
 test('bad input: ENODEV for another device, RangeError for sizes, a short receive buffer keeps the packet, configs and host classes name the problem', () =>

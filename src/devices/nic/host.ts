@@ -25,7 +25,7 @@
  * each store their flag or index and then load the other's, at least one sees the other's
  * store, so a wake-up is never lost.
  */
-import { badType } from '../../errors.js';
+import { badType, describeThrown } from '../../errors.js';
 import type { DeviceHandle } from '../../runtime/devices.js';
 import { hostDevice, isTypedArray, type HostRuntime } from '../common.js';
 import { CTL_FEATURES, CTL_GENERATION, CTL_STATUS, NIC_NOTIFY, NIC_RX, NIC_TX, STATUS_DRIVER_OK, type NicState } from './driver.js';
@@ -58,6 +58,8 @@ export interface NicStats {
   turns: number;
   /** descriptors that pointed outside device memory, looped, or had the wrong direction */
   badDescriptors: number;
+  /** onPacket handlers that threw */
+  handlerErrors: number;
 }
 
 export class Nic {
@@ -102,7 +104,7 @@ export class Nic {
     this.#batchQueues = 0;
     if (m !== 0) this.#interruptIfWanted(m);
   };
-  readonly #stats: NicStats = { txPackets: 0, txBytes: 0, rxPackets: 0, rxBytes: 0, kicks: 0, interrupts: 0, interruptsSuppressed: 0, turns: 0, badDescriptors: 0 };
+  readonly #stats: NicStats = { txPackets: 0, txBytes: 0, rxPackets: 0, rxBytes: 0, kicks: 0, interrupts: 0, interruptsSuppressed: 0, turns: 0, badDescriptors: 0, handlerErrors: 0 };
 
   constructor(rt: HostRuntime, path = '/dev/nic0', options: NicOptions = {}) {
     const { dev, state } = hostDevice<NicState>(rt, path, 'nic', 'Nic');
@@ -168,21 +170,22 @@ export class Nic {
   take(): Uint8Array | null {
     if (!this.#ready()) return null;
     const avail = this.#availIdx(NIC_TX);
-    if (avail === this.#lastAvail[NIC_TX]) return null;
-    let out: Uint8Array | null = null;
-    const head = this.#availEntry(NIC_TX, this.#lastAvail[NIC_TX]);
-    const n = this.#chain(NIC_TX, head, this.#segOff, this.#segLen, false);
-    if (n >= 0) {
-      let total = 0;
-      for (let i = 0; i < n; i++) total += this.#segLen[i];
-      out = new Uint8Array(total);
-      for (let i = 0, at = 0; i < n; at += this.#segLen[i], i++) out.set(this.#u8.subarray(this.#segOff[i], this.#segOff[i] + this.#segLen[i]), at);
-      this.#stats.txPackets++;
-      this.#stats.txBytes += total;
+    while (this.#lastAvail[NIC_TX] !== avail) {
+      const head = this.#availEntry(NIC_TX, this.#lastAvail[NIC_TX]);
+      this.#lastAvail[NIC_TX] = (this.#lastAvail[NIC_TX] + 1) & 0xffff;
+      const n = this.#chain(NIC_TX, head, this.#segOff, this.#segLen, false);
+      let out: Uint8Array | null = null;
+      if (n > 0) {
+        let total = 0;
+        for (let i = 0; i < n; i++) total += this.#segLen[i];
+        out = this.#gather(n, total);
+        this.#stats.txPackets++;
+        this.#stats.txBytes += total;
+      }
+      this.#pushUsed(NIC_TX, head, 0);
+      if (out !== null) return out; // else a bad descriptor: dropped (counted), look at the next
     }
-    this.#lastAvail[NIC_TX] = (this.#lastAvail[NIC_TX] + 1) & 0xffff;
-    this.#pushUsed(NIC_TX, head, 0);
-    return out ?? new Uint8Array(0);
+    return null;
   }
 
   /**
@@ -329,7 +332,7 @@ export class Nic {
         this.#stats.txBytes += total;
         if (this.#handlers.size > 0) {
           const pkt = n === 1 ? u8.subarray(segOff[0], segOff[0] + total) : this.#gather(n, total);
-          for (const fn of this.#handlers) fn(pkt);
+          for (const fn of this.#handlers) this.#call(fn, pkt);
         }
         if (this.#echo) this.#echoOne(n, total);
       }
@@ -337,6 +340,16 @@ export class Nic {
       moved++;
     }
     return moved;
+  }
+
+  /** A handler that throws does not stop the queue: the packet still completes; the first error is shown. */
+  #call(fn: PacketHandler, pkt: Uint8Array): void {
+    try {
+      fn(pkt);
+    } catch (e) {
+      this.#stats.handlerErrors++;
+      if (this.#stats.handlerErrors === 1) console.warn(`devpager: a Nic onPacket handler of ${this.path} threw: ${describeThrown(e)} (further errors are only counted, in stats.handlerErrors)`);
+    }
   }
 
   /** Copy the transmit chain in segOff/segLen (n segments, total bytes) into the next receive buffer. */
