@@ -18,6 +18,7 @@ import {
   DEFAULT_WAIT, baselinesJson, baselinesTable, computeRatios, computeTargets, machineInfo, probeText, ratiosText,
   resultsTable, targetsText, type BenchJson,
 } from '../bench/report.js';
+import { deviceBenchCommand } from '../bench/devices/index.js';
 import { UsageError, optionsHelp, parseOptions, type OptionSpecs } from './args.js';
 import { Progress } from './progress.js';
 import { measureTraceOverhead, overheadTable } from '../profile/overhead.js';
@@ -76,6 +77,10 @@ export const BENCH_OPTIONS = {
   },
   'no-baselines': { kind: 'flag', help: 'skip the baselines (ratios against them show n/a)' },
   'no-native': { kind: 'flag', help: 'skip only the C baselines (Linux anon fault, userfaultfd)' },
+  devices: {
+    kind: 'flag',
+    help: 'run the device bench instead: the ready NIC and mailbox against\nhand-written worker_threads + SharedArrayBuffer versions (alternated\nrounds), and the MMIO, doorbell and interrupt latencies against their\nbaselines (with --quick: a smoke run; with --json: written there)',
+  },
   'no-probe': { kind: 'flag', help: 'skip the scaling probe' },
   help: { kind: 'flag', short: 'h', help: 'show this help' },
 } as const satisfies OptionSpecs;
@@ -140,6 +145,7 @@ export interface BenchOptions {
   probe: boolean;
   quick: boolean;
   traceOverhead: boolean;
+  devices: boolean;
 }
 
 /** Parse `devpager bench` arguments. Throws UsageError; returns null for --help. */
@@ -174,6 +180,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
     probe: !v['no-probe'],
     quick,
     traceOverhead: v['trace-overhead'],
+    devices: v.devices,
   };
   if (o.memory < 16 * 4096 || o.memory > MAX_MEMORY) throw new UsageError(`--memory must be between 64k and 4G, got '${o.memory}'`);
   if (o.statsSample !== undefined && (o.statsSample & (o.statsSample - 1)) !== 0) throw new UsageError(`--stats-sample must be a power of two, got '${o.statsSample}'`);
@@ -224,6 +231,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (o.traceOverhead) return traceOverheadCommand(o, argv);
+  if (o.devices) return deviceBenchCommand({ quick: o.quick, json: o.json, command: `devpager bench ${argv.join(' ')}` });
   const started = performance.now();
   const machine = machineInfo();
   const cells = expandMatrix(o);

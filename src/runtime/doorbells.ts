@@ -56,13 +56,15 @@ export class DoorbellPump {
       this.drain();
       const v = Atomics.load(bell, BELL_RING);
       Atomics.store(bell, BELL_SLEEPING, 1);
+      let slept = false;
       if (!this.pending() && !this.closed) {
         const w = Atomics.waitAsync(bell, BELL_RING, v, 1000);
-        if (w.async) await w.value;
+        if (w.async) slept = (await w.value) === 'ok';
       }
       Atomics.store(bell, BELL_SLEEPING, 0);
-      // Let the event loop run between drains even when the rings never empty.
-      await new Promise<void>((r) => setImmediate(r));
+      // Let the event loop run between drains even when the rings never empty; a wake-up from
+      // the bell came through the event loop already, so its stores are drained at once.
+      if (!slept) await new Promise<void>((r) => setImmediate(r));
     }
   }
 
