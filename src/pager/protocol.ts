@@ -134,6 +134,17 @@ export class SlotViews {
   }
 }
 
+/** Is there a live thread of address space `vm` (its thread bitmap) other than the one in slot `self`? */
+export function hasOtherThreads(vm: SlotViews, self: number): boolean {
+  const words = vm.threads;
+  for (let w = 0; w < words.length; w++) {
+    let bits = Atomics.load(words, w);
+    if (w === self >>> 5) bits &= ~(1 << (self & 31));
+    if (bits !== 0) return true;
+  }
+  return false;
+}
+
 export class PagerViews {
   readonly index: number;
   readonly doorbell: Int32Array;

@@ -35,7 +35,7 @@ import { C, OBS_IN_KERNEL, P_EPOCH, S_INVSEQ, S_OBS, S_STATUS, S_TLB_HI, S_TLB_L
 import { clockMs } from '../clock.js';
 import type { PhysMem } from '../physmem.js';
 import { K_SHOOTDOWN, KIND_BITS, type TraceRing } from '../trace.js';
-import type { PagerViews, SlotViews } from './protocol.js';
+import { hasOtherThreads, type PagerViews, type SlotViews } from './protocol.js';
 
 export class Shootdown {
   private readonly r: Int32Array[];
@@ -90,16 +90,6 @@ export class Shootdown {
     else this.phys.mapUnref(pfn);
   }
 
-  /** Is there a live thread of address space `vm` other than `self`? */
-  hasOthers(vm: SlotViews, self: number): boolean {
-    const words = vm.threads;
-    for (let w = 0; w < words.length; w++) {
-      let bits = Atomics.load(words, w);
-      if (w === self >>> 5) bits &= ~(1 << (self & 31));
-      if (bits !== 0) return true;
-    }
-    return false;
-  }
 
   /**
    * Take the translations of [svpn, evpn) from every thread of `vm` but `self` (-1: all of them):
@@ -159,7 +149,7 @@ export class Shootdown {
     }
     const n = this.heldPfn.length;
     if (n === 0) return;
-    if (!this.hasOthers(vm, self)) {
+    if (!hasOtherThreads(vm, self)) {
       for (let i = 0; i < n; i++) this.free(this.heldPfn[i], this.heldAnon[i]);
     } else {
       const e = Atomics.add(this.pv.epoch, P_EPOCH, 1) + 1;

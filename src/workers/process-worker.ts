@@ -12,7 +12,7 @@ import { applyThreadPin, type ThreadPin } from '../affinity.js';
 import { initClock } from '../clock.js';
 import { describeThrown, toWire, type SigInfo, type WireError } from '../errors.js';
 import { C, FLAG_COUNT_ACCESSES, FLAG_STATS, FLAG_TRACE, S_THREAD, readLayout, slotThread, type Layout } from '../layout.js';
-import { PagerViews, SlotViews } from '../pager/protocol.js';
+import { PagerViews, SlotViews, hasOtherThreads } from '../pager/protocol.js';
 import { ThreadMemory } from '../process/access.js';
 import type { KernelPort } from '../process/api.js';
 import { DeviceIo, DoorbellRing } from '../process/device-io.js';
@@ -120,16 +120,6 @@ function machineFor(sab: SharedArrayBuffer): Machine {
   return machine;
 }
 
-/** Does the address space in `vm` have a thread other than the one in `self`? */
-function othersLive(vm: SlotViews, self: number): boolean {
-  const words = vm.threads;
-  for (let w = 0; w < words.length; w++) {
-    let bits = Atomics.load(words, w);
-    if (w === self >>> 5) bits &= ~(1 << (self & 31));
-    if (bits !== 0) return true;
-  }
-  return false;
-}
 
 export default async function runThread(task: ProcessTask): Promise<ProcessOutcome> {
   const { sab, layout, views } = machineFor(task.sab);
@@ -190,7 +180,7 @@ export default async function runThread(task: ProcessTask): Promise<ProcessOutco
     retire();
     try {
       // exit(2): the process's other threads end before its address space goes.
-      if (task.tid === task.pid && othersLive(vm, task.slot)) host.ask({ op: 'exit-group' });
+      if (task.tid === task.pid && hasOtherThreads(vm, task.slot)) host.ask({ op: 'exit-group' });
       sys.exit();
     } catch (e) {
       console.warn(`devpager: process ${task.pid}: exit failed: ${describeThrown(e)}`);
