@@ -28,9 +28,6 @@ import type { MachineViews } from './machine.js';
 import type { Requester } from './requester.js';
 import { TLB_ABSENT, TLB_UNKNOWN } from './tlb.js';
 
-/** mmapChecked's results are biased so that any address, even a hint below 0, is >= 0 */
-const MMAP_BIAS = 2 ** 52;
-
 /** a system call's result: the thread must raise its pending signal (ThreadMemory.signalInfo) */
 export const SYSCALL_SIGNAL = -1000;
 
@@ -139,13 +136,6 @@ export class Syscalls {
 
   /** mmap(2), with NetBSD's checks in NetBSD's order. Returns 0 (the address is in `mapped`) or -errno. */
   mmap(a: number, len: number, prot: number, flags: number, fd: number, off: number): number {
-    const r = this.mmapChecked(a, len, prot, flags, fd, off);
-    if (r < 0) return r;
-    this.mapped = r - MMAP_BIAS;
-    return 0;
-  }
-
-  private mmapChecked(a: number, len: number, prot: number, flags: number, fd: number, off: number): number {
     if (outside32(prot)) return this.fail(ERRNO.EINVAL, `prot ${prot} does not fit an int`);
     if (outside32(flags)) return this.fail(ERRNO.EINVAL, `flags ${flags} do not fit an int`);
     prot &= PROT_ALL;
@@ -168,7 +158,11 @@ export class Syscalls {
     let mflags = flags;
     if (flags & MAP_ANON) {
       if (fd !== -1) return this.fail(ERRNO.EINVAL, 'MAP_ANON with fd != -1');
-      if (size === 0) return where + pageoff + MMAP_BIAS; // uvm_mmap: size 0 maps nothing
+      if (size === 0) {
+        // uvm_mmap: size 0 maps nothing, and the hint comes back, whatever number it is
+        this.mapped = where + pageoff;
+        return 0;
+      }
     } else {
       const file = this.file(fd);
       if (file === 0) return this.fail(ERRNO.EBADF, String(fd));
@@ -193,7 +187,8 @@ export class Syscalls {
     }
     // A new mapping has no PTE yet (MAP_FIXED removed those of what it replaced).
     this.invalidate(start, start + size, TLB_ABSENT);
-    return start + pageoff + MMAP_BIAS;
+    this.mapped = start + pageoff;
+    return 0;
   }
 
   /** Page-round [addr, addr+len) as the kernel does; null when len rounds to nothing, or -errno. */
