@@ -411,7 +411,9 @@ export function computeLayout(inp: LayoutInput): Layout {
   const kptOff = take(kvaPages * 4);
   const kallocLenOff = take(kvaPages * 4);
   const devicesOff = take(maxDevices * LINE);
-  const aobjs = Math.max(64, 4 * maxProcs);
+  // Shared anonymous objects: one per map entry at most (fork shares them), and never more than
+  // frames could back; NetBSD has no such table, so it must not be what runs out first.
+  const aobjs = Math.max(64, Math.min(maxProcs * mapEntries, frames));
   const aobjsOff = take(aobjs * LINE);
   const pagerBytes = (PAGER_LINES + Math.ceil((pendingWords * 4) / LINE)) * LINE;
   const pagersOff = take(pagers * pagerBytes);
