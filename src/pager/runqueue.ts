@@ -119,6 +119,15 @@ export class RunQueue {
     const cap = this.slot.length;
     let woke = 0;
     while (this.n > 0) {
+      // An entry whose thread took a CPU itself since (its late check or SELF_WAKE_MS won the
+      // CAS) is stale: it goes without a CPU, or it would count as held until one came free.
+      const head = this.slot[this.head];
+      if (Atomics.load(this.slots[head].parked, SLOT_PARKED) !== this.seq[this.head]) {
+        this.head = (this.head + 1) % cap;
+        this.n--;
+        Atomics.sub(run, RUN_HELD, 1);
+        continue;
+      }
       // Look before claiming: the idle pager calls this on every poll, and an RMW on every poll
       // would bounce the run line between the pager and every running process.
       if (Atomics.load(run, RUN_ACTIVE) >= this.budget) break;
