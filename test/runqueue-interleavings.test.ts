@@ -100,6 +100,26 @@ function check(w: World, threads: Parker[], label: string): void {
 
 type Step = 'store' | 'giveCpu' | 'lateCheck' | 'timeout' | 'reply' | 'dispatch';
 
+function step(w: World, t: Parker, s: Step): void {
+  if (s === 'store') t.store();
+  else if (s === 'giveCpu') t.giveCpu();
+  else if (s === 'lateCheck') t.lateCheck();
+  else if (s === 'timeout') t.wake(true);
+  else if (s === 'reply') pagerReply(w, t);
+  else w.q.dispatch();
+}
+
+/** Slot 1 holds the only CPU; slot 0 parks on request `seq` and the pager answers it (held). */
+function heldBehindSlot1(w: World, seq: number): Parker {
+  running(w, 1);
+  running(w, 0);
+  const t = new Parker(w, 0, seq);
+  t.store();
+  t.giveCpu();
+  pagerReply(w, t);
+  return t;
+}
+
 test('a late answer, a free CPU: park, late check, reply, grant and self-wake in every order', () => {
   const thread: Step[] = ['store', 'giveCpu', 'lateCheck', 'timeout'];
   const pager: Step[] = ['reply', 'dispatch'];
@@ -108,14 +128,7 @@ test('a late answer, a free CPU: park, late check, reply, grant and self-wake in
     const w = world(1);
     running(w, 0);
     const t = new Parker(w, 0, 7);
-    for (const s of order) {
-      if (s === 'store') t.store();
-      else if (s === 'giveCpu') t.giveCpu();
-      else if (s === 'lateCheck') t.lateCheck();
-      else if (s === 'timeout') t.wake(true);
-      else if (s === 'reply') pagerReply(w, t);
-      else w.q.dispatch();
-    }
+    for (const s of order) step(w, t, s);
     // Whatever is left: the pager's next polls dispatch, the thread's wait ends.
     w.q.dispatch();
     t.wake(false);
@@ -139,12 +152,7 @@ test('a full CPU: the wake-up is held until the holder parks; the held thread ma
       const label = `${order.join(',')} holder parks after step ${holderLeaves}`;
       order.forEach((s, i) => {
         if (i === holderLeaves) holder.giveCpu();
-        if (s === 'store') t.store();
-        else if (s === 'giveCpu') t.giveCpu();
-        else if (s === 'lateCheck') t.lateCheck();
-        else if (s === 'timeout') t.wake(true);
-        else if (s === 'reply') pagerReply(w, t);
-        else w.q.dispatch();
+        step(w, t, s);
       });
       if (holderLeaves >= order.length) holder.giveCpu();
       w.q.dispatch();
@@ -161,12 +169,7 @@ test('a full CPU: the wake-up is held until the holder parks; the held thread ma
 
 test('a stale entry: the thread woke itself, asked again and parked again; one entry, one grant', () => {
   const w = world(1);
-  running(w, 1);
-  running(w, 0);
-  const first = new Parker(w, 0, 11);
-  first.store();
-  first.giveCpu();
-  pagerReply(w, first); // held: slot 1 holds the only CPU
+  const first = heldBehindSlot1(w, 11);
   assert.is(Atomics.load(w.run, RUN_HELD), 1);
   first.wake(true); // SELF_WAKE_MS passed: takes a CPU itself
   assert.is(first.resumed, 1);
@@ -175,8 +178,7 @@ test('a stale entry: the thread woke itself, asked again and parked again; one e
   second.giveCpu();
   pagerReply(w, second); // answered() drops the stale entry of seq 11
   assert.is(Atomics.load(w.run, RUN_HELD), 1, 'one entry for the slot');
-  Atomics.exchange(w.slots[1].parked, SLOT_RUNNING, 0);
-  Atomics.sub(w.run, RUN_ACTIVE, 1); // the holder blocks outside devpager (releaseCpu)
+  new Parker(w, 1, 0).giveCpu(); // the holder blocks outside devpager (releaseCpu)
   assert.is(w.q.dispatch(), 1, 'the CPU goes to the queued request');
   second.wake(false);
   assert.is(second.resumed, 1);
@@ -186,12 +188,7 @@ test('a stale entry: the thread woke itself, asked again and parked again; one e
 
 test('an overdue grant is a CPU beyond the budget, given back like any other', () => {
   const w = world(1);
-  running(w, 1);
-  running(w, 0);
-  const t = new Parker(w, 0, 5);
-  t.store();
-  t.giveCpu();
-  pagerReply(w, t);
+  const t = heldBehindSlot1(w, 5);
   assert.is(w.q.grantOverdue(), true);
   assert.is(Atomics.load(w.slots[0].parked, SLOT_PARKED), PARK_GRANTED_OVERDUE);
   t.wake(false);
