@@ -273,7 +273,8 @@ class ProcessImpl implements Process {
   }
 
   #load(va: number, size: number): number {
-    checkVa(`load${size * 8}`, va);
+    // Literal names: a template here would build a string on every TLB miss.
+    checkVa(size === 4 ? 'load32' : size === 2 ? 'load16' : 'load8', va);
     const pa = this.#k.translate(va, PROT_READ, size, 0, 0n);
     if (pa >= 0) return size === 4 ? this.#m32[pa / 4] : size === 2 ? this.#m16[pa / 2] : this.#m8[pa];
     if (pa === ACCESS_DONE) return this.#k.value();
@@ -339,8 +340,9 @@ class ProcessImpl implements Process {
   }
 
   #store(va: number, v: number, size: number, bits: number): void {
-    checkVa(`store${bits}`, va);
-    if (typeof v !== 'number' || v !== Math.trunc(v) || v < -(2 ** (bits - 1)) || v >= 2 ** bits) storeValue(`store${bits}`, v, bits);
+    const name = bits === 32 ? 'store32' : bits === 16 ? 'store16' : 'store8';
+    checkVa(name, va);
+    if (typeof v !== 'number' || v !== Math.trunc(v) || v < -(2 ** (bits - 1)) || v >= 2 ** bits) storeValue(name, v, bits);
     const pa = this.#k.translate(va, PROT_WRITE, size, v, 0n);
     if (pa >= 0) {
       if (size === 4) this.#m32[pa / 4] = v;
