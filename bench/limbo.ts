@@ -34,11 +34,11 @@ function oneRun(ops: number, frames: number): number {
     Atomics.store(s.status, S_VMSPACE, 0);
     Atomics.or(slots[0].threads, 0, 1 << s.index);
   }
-  // Thread 1 saw epoch 0 and stays there; threads 2 and 3 wait in a request.
+  // Thread 1 saw epoch 0 and stays there; threads 2 and 3 are parked in a request.
   Atomics.store(slots[1].spinning, S_OBS, 0);
   Atomics.store(slots[2].spinning, S_OBS, OBS_IN_KERNEL);
   Atomics.store(slots[3].spinning, S_OBS, OBS_IN_KERNEL);
-  const sd = new Shootdown(slots.map(() => new SharedArrayBuffer(TLB_BYTES)), slots, new PagerViews(sab, layout, 0), phys, new Float64Array(64), false, null);
+  const sd = new Shootdown(slots.map(() => new SharedArrayBuffer(TLB_BYTES)), slots, new PagerViews(sab, layout, 0), phys, new Float64Array(64), false, null, () => false);
   // The frames are never freed here (nothing passes), so any numbers do.
   for (let k = 0; k < ops; k++) {
     for (let f = 0; f < frames; f++) sd.retire(16 + f, true);

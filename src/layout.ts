@@ -201,8 +201,9 @@ export const S_NENTRIES = 0; // Int32 index within line 5
 export const SLOT_SPINNING = 0;
 /**
  * The pager epoch this thread last observed between two memory accesses, or OBS_IN_KERNEL while
- * it waits in a request: a frame retired at epoch e is reused once every other thread of its
- * address space shows OBS_IN_KERNEL or an epoch > e (pager/shootdown.ts).
+ * it is parked or blocked: a frame retired at epoch e is reused once every other thread of its
+ * address space shows OBS_IN_KERNEL or an epoch >= e here, or waits in a request the pager can
+ * see (pager/shootdown.ts).
  */
 export const S_OBS = 1;
 export const OBS_IN_KERNEL = -1;

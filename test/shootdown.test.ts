@@ -12,7 +12,7 @@ import { defineDriver } from '../src/driver.js';
 import { KernelApi } from '../src/kernel.js';
 import { C, FLAG_STATS, FLAG_TRACE, OBS_IN_KERNEL, P_EPOCH, S_INVSEQ, S_OBS, S_PAGER, S_STATUS, S_VMSPACE, STATUS_LIVE, TLB_BYTES, TRACE_EV, pagerThread } from '../src/layout.js';
 import { Pager } from '../src/pager/pager.js';
-import { OP_MMAP, OP_MUNMAP, R_ARG, R_FLOW, R_OP, R_POST_TS, R_SEQ, R_WEIGHT, RES_ERR, RES_VAL, SlotViews } from '../src/pager/protocol.js';
+import { OP_MMAP, OP_MUNMAP, OP_NOP, R_ARG, R_FLOW, R_OP, R_POST_TS, R_SEQ, R_WEIGHT, RES_ERR, RES_VAL, SlotViews } from '../src/pager/protocol.js';
 import { K_SHOOTDOWN, KIND_BITS, readRing } from '../src/trace.js';
 import { createArena } from '../src/physmem.js';
 import { ACCESS_SIGNAL, ThreadMemory } from '../src/process/access.js';
@@ -66,8 +66,9 @@ function world(o: { trace?: boolean } = {}) {
       slots[1].req[R_ARG] = a;
       slots[1].req[R_ARG + 1] = b;
     },
+    // As the real Requester's spinning wait: nothing published on the way in (the pager sees the
+    // request), the epoch on the way out.
     call() {
-      Atomics.store(slots[1].spinning, S_OBS, OBS_IN_KERNEL);
       slots[1].req[R_SEQ] = ++seq;
       slots[1].req[R_POST_TS] = 0;
       serve(1);
@@ -78,6 +79,9 @@ function world(o: { trace?: boolean } = {}) {
       return slots[1].res[RES_ERR];
     },
     between() {
+      Atomics.store(slots[1].spinning, S_OBS, Atomics.load(epoch, P_EPOCH));
+    },
+    quiesce() {
       Atomics.store(slots[1].spinning, S_OBS, Atomics.load(epoch, P_EPOCH));
     },
   };
@@ -188,6 +192,34 @@ test('frames of several operations wait in batches: each goes as soon as the oth
   assert.is(c[C.shootdownOps], 3, 'three operations reached B');
   assert.is(c[C.shootdowns], 3, 'one thread each');
   assert.is(c[C.limboFrames], 3);
+});
+
+test('a thread waiting in a request counts as quiescent: queued in the pending bitmap, or the one being served', () => {
+  const w = world();
+  const sd = w.pager.shootdown;
+  assert.is(w.request(0, OP_MMAP, X, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANON, -1, 0, 7), X);
+  const pfn = Math.floor(w.b.translate(X, PROT_WRITE, 4) / PAGE_SIZE);
+  w.fakeReq.between();
+  assert.is(w.request(0, OP_MUNMAP, X, X + PAGE_SIZE), 0);
+  Atomics.store(w.slots[0].spinning, S_OBS, OBS_IN_KERNEL);
+  sd.reclaim();
+  assert.not.ok(w.isFree(pfn), 'B published an older epoch and has no request: the frame waits');
+  // B posts a request (its bit in the pager's pending bitmap) and spins for the reply.
+  const pending = w.pager.pv.pending;
+  Atomics.or(pending, 0, 1 << 1);
+  sd.reclaim();
+  assert.ok(w.isFree(pfn), 'a queued request comes after every access B made: the frame goes');
+  Atomics.and(pending, 0, ~(1 << 1));
+  // The same with the request in the pager's hands: the reclaim at the start of its service.
+  assert.is(w.request(0, OP_MMAP, X, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANON, -1, 0, 7), X);
+  const pfn2 = Math.floor(w.b.translate(X, PROT_WRITE, 4) / PAGE_SIZE);
+  w.fakeReq.between();
+  assert.is(w.request(0, OP_MUNMAP, X, X + PAGE_SIZE), 0);
+  sd.reclaim();
+  assert.not.ok(w.isFree(pfn2), 'waits again');
+  assert.is(w.request(1, OP_NOP), 0);
+  assert.ok(w.isFree(pfn2), "served B's request: B was in the kernel while the pager reclaimed");
+  assert.is(sd.waiting, 0);
 });
 
 test('a traced munmap writes one shootdown event per other thread, with its flow and op; an untraced one writes none', () => {

@@ -83,6 +83,11 @@ export class Pager {
   private readonly mmio: (MmioRegion[] | null)[];
   /** the slot whose request is being served (the watchdog names it) */
   private serving = -1;
+  /** the pending word of the batch being served, and its requests not yet served (inRequest) */
+  private takenWord = -1;
+  private takenBits = 0;
+  /** P_CALL_SEQ as this pager last wrote it: odd while it runs driver code */
+  private callSeq = 0;
   /** the device index and offset of the last d_mmap call (objects.ts): what a traced fault names */
   faultDev = -1;
   faultOff = 0;
@@ -120,9 +125,28 @@ export class Pager {
     this.idleSpinMin = Math.min(this.spin, Math.max(layout.spin, 64));
     this.userSlots = layout.maxProcs - layout.pagers;
     this.runq = new RunQueue(new Int32Array(sab, layout.runOff, 2), this.slots, layout.spinBudget, this.stats.counters, this.trace, this.timing, layout.maxProcs - layout.pagers);
-    this.shootdown = new Shootdown(tlbs, this.slots, this.pv, this.phys, this.stats.counters, this.timing, this.trace);
+    this.shootdown = new Shootdown(tlbs, this.slots, this.pv, this.phys, this.stats.counters, this.timing, this.trace, (t) => this.inRequest(t));
     this.mmio = devices.map((d) => compileRegions(d.driver));
     Atomics.store(this.pv.watch, P_CALL_SLOT, -1);
+    // A pager that died in driver code left the word odd, and the host made it even again; start
+    // from an even value whatever happened.
+    const seq = Atomics.load(this.pv.watch, P_CALL_SEQ);
+    this.callSeq = (seq + (seq & 1)) | 0;
+    Atomics.store(this.pv.watch, P_CALL_SEQ, this.callSeq);
+  }
+
+  /**
+   * Thread `t` waits in a request to this pager — queued in the pending bitmap, taken with the
+   * batch being served, or the one being served — so it touches no memory until the reply. Its
+   * post (an Atomics.or) came after all its earlier accesses, and reading the bitmap, or having
+   * taken the bit with Atomics.exchange, synchronises with that post (shootdown.ts, `passed`).
+   */
+  inRequest(t: number): boolean {
+    if (t === this.serving) return true;
+    const w = t >>> 5;
+    const bit = 1 << (t & 31);
+    if (w === this.takenWord && (this.takenBits & bit) !== 0) return true;
+    return (Atomics.load(this.pv.pending, w) & bit) !== 0;
   }
 
   /** The register region of device `dev` containing `off`, or null (a RAM page). */
@@ -143,11 +167,16 @@ export class Pager {
     w[P_CALL_SLOT] = this.serving;
     w[P_CALL_DEV] = dev;
     this.pv.callOff[P_CALL_OFF_F64] = off;
-    Atomics.add(w, P_CALL_SEQ, 1);
+    // Plain stores, in order, of a word only this thread writes while it lives: the watchdog
+    // samples it every few milliseconds and needs to see it odd for driverTimeoutMs, not at once.
+    // An Atomics.add here would be a call into the engine on every d_mmap, inside every fault.
+    this.callSeq = (this.callSeq + 1) | 0;
+    w[P_CALL_SEQ] = this.callSeq;
   }
 
   callEnd(): void {
-    Atomics.add(this.pv.watch, P_CALL_SEQ, 1);
+    this.callSeq = (this.callSeq + 1) | 0;
+    this.pv.watch[P_CALL_SEQ] = this.callSeq;
   }
 
   /** uvm_device reference counting: udv_attach/udv_reference (+1), udv_detach (-1). */
@@ -250,13 +279,16 @@ export class Pager {
       for (let w = 0; w < words; w++) {
         if (Atomics.load(pending, w) === 0) continue;
         let bits = Atomics.exchange(pending, w, 0);
+        this.takenWord = w;
         while (bits !== 0) {
           const b = bits & -bits;
           bits ^= b;
           depth++;
+          this.takenBits = bits;
           this.serve(w * 32 + 31 - Math.clz32(b));
         }
       }
+      this.takenWord = -1;
       if (depth > 0) {
         this.quietMs = 0;
         if (this.runq.length > 0) this.runq.dispatch();
@@ -352,7 +384,8 @@ export class Pager {
     // A thread that died mid-request leaves its bit behind; its slot is no longer live.
     if (Atomics.load(s.status, S_STATUS) !== STATUS_LIVE) return;
     const sd = this.shootdown;
-    const vm = this.slots[Atomics.load(s.status, S_VMSPACE)];
+    // Set by the host before the thread's first request, whose post synchronises with us.
+    const vm = this.slots[s.status[S_VMSPACE]];
     const req = s.req;
     const posted = req[R_POST_TS];
     const timed = posted > 0;
@@ -374,6 +407,8 @@ export class Pager {
       sd.flow = flow;
       sd.op = op;
     }
+    this.serving = slot;
+    this.pv.watch[P_SERVING] = slot;
     // Frames in limbo go as soon as they can, whichever request comes next: this request waits
     // for it, so it counts in its service (and in reclaimNs).
     if (sd.waiting > 0) sd.reclaim();
@@ -382,8 +417,6 @@ export class Pager {
     let err = 0;
     let pte = 0;
     let aux = 0;
-    this.serving = slot;
-    this.pv.watch[P_SERVING] = slot;
     try {
       switch (op) {
         case OP_FAULT: {
@@ -493,7 +526,10 @@ export class Pager {
       sd.finish(vm, slot);
     }
     this.serving = -1;
-    if (Atomics.load(this.pv.control, P_INJECT) !== 0) this.inject(op === OP_FAULT ? INJECT_FAULT : op === OP_MMAP ? INJECT_MMAP : op === OP_MUNMAP ? INJECT_MUNMAP : 0);
+    // Read plainly, as a hint (inject() takes it with a CAS): an injection the host asks for
+    // happens at this point or at a later one, and an Atomics call on every request would cost
+    // every fault.
+    if (this.pv.control[P_INJECT] !== 0) this.inject(op === OP_FAULT ? INJECT_FAULT : op === OP_MMAP ? INJECT_MMAP : op === OP_MUNMAP ? INJECT_MUNMAP : 0);
     // Everything the accounting needs from the request line is read before the reply: once `done`
     // holds the sequence number, the thread may post its next request there and park on it, and
     // waking it for this reply would hand it an answer it does not have (test/pager-stress.test.ts).
@@ -503,7 +539,7 @@ export class Pager {
     const parked = reply(s, seq, val, err, pte, aux);
     // Cleared only after the reply is out: a pager found dead with P_SERVING set left that request unanswered.
     this.pv.watch[P_SERVING] = -1;
-    if (parked !== 0 && Atomics.load(this.pv.control, P_INJECT) !== 0) this.inject(INJECT_REPLY);
+    if (parked !== 0 && this.pv.control[P_INJECT] !== 0) this.inject(INJECT_REPLY);
     // The end of a timed service is read after the reply, so the clock read is not on the
     // requester's critical path.
     let t1 = 0;

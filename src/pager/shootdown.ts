@@ -17,8 +17,10 @@
  * already under way — a thread that loaded the old entry and was preempted before it touched
  * memory — may still land in the old frame, and that is harmless only while the frame is not
  * reused. Hence step 3: a frame tagged with epoch e is freed (or unreferenced) once every other
- * thread of the address space has published, in S_OBS, either OBS_IN_KERNEL (it waits in a
- * request, between accesses) or an epoch >= e (it passed a slow path since). A thread that never
+ * thread of the address space either waits in a request (its post came after its last access:
+ * it is queued with this pager or in its hands, or it published OBS_IN_KERNEL in S_OBS because
+ * it parked or blocked) or has published an epoch >= e in S_OBS (it passed a slow path since,
+ * process/requester.ts). A thread that never
  * leaves its loop of hits only delays reuse (the frames wait in `limbo`); it never blocks the
  * caller and never keeps the old translation. This is epoch-based reclamation (RadixVM, LATR).
  * A process with a single thread pays nothing: the caller waits in its request, so the frames go
@@ -40,9 +42,11 @@ import { hasOtherThreads, type PagerViews, type SlotViews } from './protocol.js'
 export class Shootdown {
   private readonly r: Int32Array[];
   private readonly w: Int32Array[];
-  // Frames held back during the current operation.
-  private heldPfn: number[] = [];
-  private heldAnon: boolean[] = [];
+  // Frames held back during the current operation: the first `held` entries. The arrays keep
+  // their size between operations, so that a munmap of n pages does not regrow them every time.
+  private readonly heldPfn: number[] = [];
+  private readonly heldAnon: boolean[] = [];
+  private held = 0;
   // Frames waiting for the other threads of their address space, oldest first: pfn, anon.
   private limboPfn: number[] = [];
   private limboAnon: boolean[] = [];
@@ -74,6 +78,8 @@ export class Shootdown {
     private readonly counters: Float64Array,
     private readonly timing: boolean,
     private readonly trace: TraceRing | null,
+    /** thread `t` waits in a request to this pager (Pager.inRequest) */
+    private readonly inRequest: (t: number) => boolean,
   ) {
     this.r = tlbs.map((b) => new Int32Array(b, 0, VPAGES));
     this.w = tlbs.map((b) => new Int32Array(b, VPAGES * 4, VPAGES));
@@ -81,8 +87,9 @@ export class Shootdown {
 
   /** pmap's release: hold the frame back until the operation ends (finish) or later. */
   retire(pfn: number, anon: boolean): void {
-    this.heldPfn.push(pfn);
-    this.heldAnon.push(anon);
+    this.heldPfn[this.held] = pfn;
+    this.heldAnon[this.held] = anon;
+    this.held++;
   }
 
   private free(pfn: number, anon: boolean): void {
@@ -147,8 +154,9 @@ export class Shootdown {
       this.touched = false;
       this.counters[C.shootdownOps]++;
     }
-    const n = this.heldPfn.length;
+    const n = this.held;
     if (n === 0) return;
+    this.held = 0;
     if (!hasOtherThreads(vm, self)) {
       for (let i = 0; i < n; i++) this.free(this.heldPfn[i], this.heldAnon[i]);
     } else {
@@ -162,13 +170,11 @@ export class Shootdown {
       this.batchLen.push(n);
       this.counters[C.limboFrames] += n;
     }
-    this.heldPfn.length = 0;
-    this.heldAnon.length = 0;
   }
 
   /** frames held back by the operation under way */
   get holding(): number {
-    return this.heldPfn.length;
+    return this.held;
   }
 
   get waiting(): number {
@@ -243,7 +249,12 @@ export class Shootdown {
     this.batchLen.length = keptB;
   }
 
-  /** The address space's threads all waited in a request or passed epoch e since. */
+  /**
+   * The address space's threads all waited in a request or passed epoch e since: S_OBS says so
+   * (an epoch >= e, or OBS_IN_KERNEL for a thread parked or blocked), or the thread's request is
+   * queued with this pager or in its hands. A thread that spins for its reply publishes nothing
+   * until the reply, so that the fault path writes no shared word on the way in.
+   */
   private passed(vmSlot: number, e: number): boolean {
     const vm = this.slots[vmSlot];
     if (Atomics.load(vm.status, S_STATUS) !== STATUS_LIVE) return true;
@@ -255,7 +266,7 @@ export class Shootdown {
         bits ^= b;
         const t = wi * 32 + 31 - Math.clz32(b);
         const obs = Atomics.load(this.slots[t].spinning, S_OBS);
-        if (obs !== OBS_IN_KERNEL && obs < e) return false;
+        if (obs !== OBS_IN_KERNEL && obs < e && !this.inRequest(t)) return false;
       }
     }
     return true;

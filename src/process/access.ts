@@ -109,17 +109,20 @@ export class ThreadMemory {
     const c = this.counters;
     c[C.tlbMisses]++;
     const req = this.req;
-    req.between();
+    req.quiesce();
     const vpn = va >>> 12;
     const tlb = this.tlb;
     const entry = (access === PROT_READ ? tlb.r : tlb.w)[vpn];
     if (entry <= TLB_SPECIAL) return perform ? this.special(specialIndex(entry), va, access, size, value, value64) : ACCESS_DONE;
     const inv = this.slot.inv;
-    let seen = Atomics.load(inv, S_INVSEQ);
     // The PTE as this thread last saw it: from the table on a plain miss, none where the TLB
     // knows there is none, and from the fault's reply after a fault (the pager sends the PTE it
-    // entered, saving a read of a line it just wrote).
-    let pte = entry === TLB_ABSENT ? 0 : pteLoad(this.mv.m32i, this.vm.l1, va);
+    // entered, saving a read of a line it just wrote). S_INVSEQ is read before it: atomically
+    // before a PTE read; plainly before a fault, whose post (an Atomics.or) orders the read
+    // before anything the pager does for it.
+    const absent = entry === TLB_ABSENT;
+    let seen = absent ? inv[S_INVSEQ] : Atomics.load(inv, S_INVSEQ);
+    let pte = absent ? 0 : pteLoad(this.mv.m32i, this.vm.l1, va);
     // A fault's reply whose PTE still denies the access is a pager bug; a PTE that another thread's
     // unmap took away between the reply and our fill is not (we look again, and fault again).
     let fromFault = false;
@@ -138,9 +141,10 @@ export class ThreadMemory {
         const fillW = (rights & PROT_WRITE) !== 0 && (access !== PROT_READ || !device);
         if (fillW && device) Atomics.or(this.mv.dirty, dirtyWord, dirtyBit);
         if ((rights & (PROT_READ | PROT_WRITE)) !== 0) Atomics.store(tlb.r, vpn, pfn + 1);
-        // A PTE exists now: an entry not filled must not say TLB_ABSENT any more.
+        // A PTE exists now: an entry not filled must not say TLB_ABSENT any more. TLB_UNKNOWN is
+        // right whatever an invalidator stores around it, so that store needs no ordering.
         if (fillW) Atomics.store(tlb.w, vpn, pfn + 1);
-        else if (tlb.w[vpn] === TLB_ABSENT) Atomics.store(tlb.w, vpn, TLB_UNKNOWN);
+        else if (tlb.w[vpn] === TLB_ABSENT) tlb.w[vpn] = TLB_UNKNOWN;
         const now = Atomics.load(inv, S_INVSEQ);
         if (now !== seen) {
           // An invalidation ran since we looked: our entry may have overwritten its store.

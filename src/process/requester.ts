@@ -72,6 +72,8 @@ export class Requester {
   /** slot line 6, where S_OBS lives */
   private readonly obs: Int32Array;
   private readonly epoch: Int32Array;
+  /** what this thread last stored in S_OBS */
+  private published = OBS_IN_KERNEL;
 
   constructor(layout: Layout, slot: SlotViews, pager: PagerViews, allPagers: readonly PagerViews[], run: Int32Array, spinners: Int32Array, stats: ThreadStats, o: RequesterOptions) {
     this.slot = slot;
@@ -107,20 +109,38 @@ export class Requester {
 
   /**
    * A quiescent point: this thread holds no translation it loaded before now. Publishes the pager
-   * epoch it saw; the store is sequentially consistent, so every TLB read after it sees whatever
-   * an invalidator stored before bumping that epoch (pager/shootdown.ts).
+   * epoch it saw; the load is sequentially consistent, so every TLB read after it sees whatever
+   * an invalidator stored before bumping that epoch, and the store is, so that the accesses
+   * before it are done by the time a pager reads it (pager/shootdown.ts).
    */
   between(): void {
-    Atomics.store(this.obs, S_OBS, Atomics.load(this.epoch, P_EPOCH));
+    const e = Atomics.load(this.epoch, P_EPOCH);
+    Atomics.store(this.obs, S_OBS, e);
+    this.published = e;
   }
 
-  /** This thread stops touching memory until leave() (a request, a blocking wait). */
+  /**
+   * between(), only if the epoch moved since this thread last published one. The test is a plain
+   * read, a hint: one that misses a bump only delays the frames of that epoch to the next
+   * quiescent point, while an Atomics call here would be paid by every TLB miss.
+   */
+  quiesce(): void {
+    if (this.epoch[P_EPOCH] !== this.published) this.between();
+  }
+
+  /**
+   * This thread stops touching memory until leave(): it parks, or blocks outside devpager's
+   * requests. A thread that only spins for a reply publishes nothing: its pager sees its request
+   * instead (Pager.inRequest).
+   */
   enter(): void {
     Atomics.store(this.obs, S_OBS, OBS_IN_KERNEL);
+    this.published = OBS_IN_KERNEL;
   }
 
+  /** After a request or a blocking wait (OBS_IN_KERNEL is never an epoch: it always publishes). */
   leave(): void {
-    this.between();
+    this.quiesce();
   }
 
   /**
@@ -207,7 +227,6 @@ export class Requester {
     const seq = (this.seq + 1) & 0x7fffffff || 1;
     this.seq = seq;
     s.req[R_SEQ] = seq;
-    this.enter();
     const err = this.waitFor(s, seq);
     this.leave();
     return err;
@@ -296,6 +315,7 @@ export class Requester {
   private park(s: SlotViews, seq: number, posted: boolean): number {
     const parked = s.parked;
     const run = this.run;
+    this.enter();
     parked[SLOT_PARK_KIND] = !posted ? PARK_YIELD : this.overdue ? PARK_OVERDUE : PARK_LATE;
     Atomics.store(parked, SLOT_PARKED, seq);
     // Our CPU goes back, unless a pager already took it (RUNNING_PREEMPTED).
