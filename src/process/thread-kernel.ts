@@ -62,7 +62,7 @@ export function makeKernelPort(p: ThreadKernelParts): KernelPort {
     value64: () => mem.value64(),
     storeRaced: (entry) => mem.storeRaced(entry),
     read: (va, dst) => mem.read(va, dst, setBytes),
-    write: (va, src) => mem.write(va, src, (d, s, at) => setBytes(d, s, at)),
+    write: (va, src) => mem.write(va, src, setBytes),
     wait32: (va, v, timeoutMs) => {
       const pa = mem.translate(va, PROT_READ, 4, 0, 0n);
       if (pa === ACCESS_SIGNAL) return -1;
