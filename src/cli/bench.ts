@@ -91,7 +91,7 @@ Runs every cell of workloads x modes x tasks x pagers x wait strategies (one Run
 (pagers, wait), worker threads started before any timed cell), the baselines (spin floor, park
 pager, postMessage pager, Linux anon fault and userfaultfd when cc is available) and a scaling
 probe (1k vs 10^6 mapped pages), then prints a table, the ratios and the targets (PASS/MISS).
-The defaults finish in under a minute on 2 cores.
+The defaults take about 70 s on 2 cores (BENCHMARKS.md).
 
 options:
 ${optionsHelp(BENCH_OPTIONS)}
