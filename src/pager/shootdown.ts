@@ -20,9 +20,8 @@
  * thread of the address space either waits in a request (its post came after its last access:
  * it is queued with this pager or in its hands, or it published OBS_IN_KERNEL in S_OBS because
  * it parked or blocked) or has published an epoch >= e in S_OBS (it passed a slow path since,
- * process/requester.ts). A thread that never
- * leaves its loop of hits only delays reuse (the frames wait in `limbo`); it never blocks the
- * caller and never keeps the old translation. This is epoch-based reclamation (RadixVM, LATR).
+ * process/requester.ts). A thread that never leaves its loop of hits only delays reuse (the
+ * frames wait in `limbo`); it never blocks the caller and never keeps the old translation. This is epoch-based reclamation (RadixVM, LATR).
  * A process with a single thread pays nothing: the caller waits in its request, so the frames go
  * at once, and it drops its own entries itself when the reply comes.
  *
@@ -156,6 +155,7 @@ export class Shootdown {
     }
     const n = this.held;
     if (n === 0) return;
+    // Emptied first: a free that throws (a kernel bug) must not leave frames to be freed twice.
     this.held = 0;
     if (!hasOtherThreads(vm, self)) {
       for (let i = 0; i < n; i++) this.free(this.heldPfn[i], this.heldAnon[i]);
