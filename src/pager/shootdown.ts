@@ -21,7 +21,8 @@
  * it is queued with this pager or in its hands, or it published OBS_IN_KERNEL in S_OBS because
  * it parked or blocked) or has published an epoch >= e in S_OBS (it passed a slow path since,
  * process/requester.ts). A thread that never leaves its loop of hits only delays reuse (the
- * frames wait in `limbo`); it never blocks the caller and never keeps the old translation. This is epoch-based reclamation (RadixVM, LATR).
+ * frames wait in `limbo`); it never blocks the caller and never keeps the old translation. This
+ * is epoch-based reclamation (RadixVM, LATR).
  * A process with a single thread pays nothing: the caller waits in its request, so the frames go
  * at once, and it drops its own entries itself when the reply comes.
  *
