@@ -321,6 +321,8 @@ export const COUNTER_NAMES = [
   'preempted', // pager: CPUs taken from threads that held one without a request while others waited
   'shootdownOps', // pager: operations (munmap, mprotect, ..., a copy-on-write fault) that reached another thread's TLB
   'reclaimNs', // pager: time freeing frames out of limbo (stats on)
+  'realmsMade', // process: threads that ran in a new program realm (process/realm.ts)
+  'realmsReused', // process: threads that ran in the realm of an earlier one, which left it unchanged
 ] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 export const COUNTERS = 48; // slots reserved per thread (>= COUNTER_NAMES.length)

@@ -604,3 +604,11 @@ function makeCounting(k: KernelPort): ProcessImpl {
   return new CountingProcess(k);
 }
 
+
+/**
+ * What this module hands to programs beyond its exports: the Process prototype, which every
+ * program run in a reused realm shares (process/realm-audit.ts records it).
+ */
+export function auditRoots(): object[] {
+  return [ProcessImpl.prototype];
+}

@@ -88,9 +88,18 @@ function freezeShared(v: unknown): unknown {
 
 export class ModuleLoader {
   private readonly modules = new Map<string, Promise<VmModule>>();
+  /** modules that stay when the realm runs its next program (keep, forget) */
+  private kept = new Set<string>();
   private readonly importMeta: (meta: ImportMeta, url: string) => void;
 
-  constructor(private readonly context: vm.Context) {
+  /**
+   * @param watch `shared` sees every value of the worker's a module hands the realm (a built-in's
+   *   or a CommonJS module's exports), `builtin` every built-in module the realm imports
+   */
+  constructor(
+    private readonly context: vm.Context,
+    private readonly watch: { shared(v: unknown): void; builtin(url: string): void },
+  ) {
     this.importMeta = (meta, url) => {
       const m = meta as unknown as Record<string, unknown>;
       m.url = url;
@@ -100,6 +109,19 @@ export class ModuleLoader {
       }
       m.resolve = (spec: string) => this.resolve(String(spec), url);
     };
+  }
+
+  /**
+   * The modules loaded so far are devpager's own, loaded before any program: they stay when the
+   * realm runs another program (their state is audited, process/realm-audit.ts).
+   */
+  keep(): void {
+    this.kept = new Set(this.modules.keys());
+  }
+
+  /** Forget every module but the kept ones: the next program evaluates its modules afresh. */
+  forget(): void {
+    for (const url of [...this.modules.keys()]) if (!this.kept.has(url)) this.modules.delete(url);
   }
 
   /** Node's resolution of `spec` from `parent`. */
@@ -144,7 +166,10 @@ export class ModuleLoader {
       if (url === DEVPAGER_INDEX) return this.packageRoot();
       return this.synthetic(url, await import(url), true);
     }
-    if (url.startsWith('node:')) return this.synthetic(url, await import(url), false);
+    if (url.startsWith('node:')) {
+      this.watch.builtin(url);
+      return this.synthetic(url, await import(url), false);
+    }
     const format = formatOf(url);
     if (format === 'esm') return this.compile(url);
     if (format === 'json') {
@@ -159,7 +184,10 @@ export class ModuleLoader {
 
   private compile(url: string): vm.SourceTextModule {
     const source = readFileSync(fileURLToPath(url), 'utf8');
-    const cachedData = codeCache.get(url);
+    // A module compiled from the cache finds its import() callback by the id of the module the
+    // cache was made from (Node 20), which is gone: "A dynamic import callback was not specified".
+    const cacheable = !source.includes('import(');
+    const cachedData = cacheable ? codeCache.get(url) : undefined;
     const m = new vm.SourceTextModule(source, {
       context: this.context,
       identifier: url,
@@ -167,15 +195,17 @@ export class ModuleLoader {
       initializeImportMeta: (meta) => this.importMeta(meta, url),
       importModuleDynamically: (async (spec: string, ref: vm.Module) => this.ready(await this.load(this.resolve(spec, ref.identifier)))) as unknown as vm.SourceTextModuleOptions['importModuleDynamically'],
     });
-    if (cachedData === undefined) codeCache.set(url, (m as unknown as { createCachedData(): Buffer }).createCachedData());
+    if (cacheable && cachedData === undefined) codeCache.set(url, (m as unknown as { createCachedData(): Buffer }).createCachedData());
     return m;
   }
 
   private synthetic(url: string, ns: Record<string, unknown>, freeze: boolean): vm.SyntheticModule {
     const names = Object.keys(ns);
+    const watch = this.watch;
     return new vm.SyntheticModule(names, function () {
       for (const n of names) {
         const v = n === 'default' ? shallowCopy(ns[n]) : ns[n];
+        if (!freeze) watch.shared(ns[n]);
         this.setExport(n, freeze ? freezeShared(v) : v);
       }
     }, { context: this.context, identifier: url });

@@ -99,10 +99,26 @@ async function prepareRealm(): Promise<ReadyRealm> {
   const api = await realm.loader.import(API_URL);
   const errors = await realm.loader.import(ERRORS_URL);
   realm.adoptData = api.toRealm as (v: unknown) => unknown;
+  realm.seal([api, errors, ...(api.auditRoots as () => object[])()]);
   return { realm, hooks, api, SignalError: errors.SignalError as Function };
 }
 
+/** The next task's realm, once `done` ended: the same one if its program left nothing behind (ProgramRealm.recycle), else a new one. */
+function nextRealm(done: ReadyRealm): Promise<ReadyRealm> {
+  return done.realm.recycle() ? Promise.resolve(done) : prepareRealm();
+}
+
 let spare: Promise<ReadyRealm> | null = prepareRealm();
+/** the realm of the task that ended last, until the next spare is made from it (nextSpare) */
+let finished: ReadyRealm | null = null;
+
+/** Make the spare from the last task's realm, if that is not done yet. */
+function nextSpare(): void {
+  if (finished === null) return;
+  const done = finished;
+  finished = null;
+  spare ??= nextRealm(done);
+}
 
 interface Machine {
   sab: SharedArrayBuffer;
@@ -142,9 +158,13 @@ export default async function runThread(task: ProcessTask): Promise<ProcessOutco
   const host = new HostChannel(task.port, slot, req);
   const port: KernelPort = makeKernelPort({ pid: task.pid, tid: task.tid, mv: views, mem, sys, req, host, countAccesses: (layout.flags & FLAG_COUNT_ACCESSES) !== 0 });
 
+  // The next task may come before the idle callback below has run.
+  nextSpare();
   const ready = await (spare ?? prepareRealm());
   spare = null;
   const { realm, api } = ready;
+  stats.counters[realm.reuses === 0 ? C.realmsMade : C.realmsReused]++;
+  realm.begin();
   ready.hooks.onLateError = (e, how) => {
     stats.counters[C.lateErrors]++;
     console.warn(`devpager: process ${task.pid}${task.tid !== task.pid ? ` thread ${task.tid}` : ''} (${task.url}): ${how} after its main returned: ${describeThrown(e)}`);
@@ -177,6 +197,9 @@ export default async function runThread(task: ProcessTask): Promise<ProcessOutco
     } else outcome = { kind: 'error', error: toWire(e) };
   } finally {
     realm.end();
+    // Before the next task can start: dropping the realm would not undo these.
+    const stuck = realm.restoreShared();
+    if (stuck.length > 0) console.warn(`devpager: process ${task.pid} (${task.url}) changed objects that every program of its worker shares (Node's globals) in a way that cannot be undone (froze or sealed them): ${stuck.join(', ')}; later programs of this worker see them so`);
     retire();
     try {
       // exit(2): the process's other threads end before its address space goes.
@@ -186,10 +209,9 @@ export default async function runThread(task: ProcessTask): Promise<ProcessOutco
       console.warn(`devpager: process ${task.pid}: exit failed: ${describeThrown(e)}`);
     }
     task.port.close();
-    // Build the next task's realm while this worker is idle.
-    setImmediate(() => {
-      spare ??= prepareRealm();
-    });
+    // Ready the next task's realm while this worker is idle.
+    finished = ready;
+    setImmediate(nextSpare);
   }
   // SIGKILL cannot be caught: whatever the program did with the SignalError, the process is dead.
   if (mem.killed) outcome = { kind: 'signal', siginfo: mem.killed, message: 'killed by SIGKILL' };
