@@ -83,6 +83,19 @@ test('the 1-process target applies on a slow floor too: its goal scales with the
   for (const f of [400, 1000, null]) assert.not.match(t(f, 1e6).detail, /does not apply/);
 });
 
+test('a missed 16-process target says what the spin cells of the same run show', () => {
+  const why = (spin16: number | null) => {
+    const results = [cell('random', 1, 1, 700e3), cell('random', 16, 1, 300e3)];
+    if (spin16 !== null) results.push({ ...cell('random', 1, 1, 700e3), wait: 'spin' } as CellResult, { ...cell('random', 16, 1, spin16), wait: 'spin' } as CellResult);
+    const t = computeTargets(computeRatios(results, null, null), null, null, 2, results).find((x) => x.name.startsWith('16 procs'))!;
+    assert.is(t.pass, false);
+    return t.detail;
+  };
+  assert.match(why(350e3), /with spin the same workload keeps 50% of x1 .*in how the run queue shares/);
+  assert.match(why(210e3), /with spin the same workload keeps 30% of x1 .*in the fault and syscall path/);
+  assert.match(why(null), /run the spin strategy too/);
+});
+
 test('a target that cannot be evaluated says why', () => {
   const results = [cell('refault', 1, 1, 1e6)];
   const all = computeTargets(computeRatios(results, null, null), null, null, 2, results);
