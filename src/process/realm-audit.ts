@@ -13,9 +13,11 @@
  * own keys in order, each property's attributes and value (or getter and setter), the
  * prototype, extensibility. `clean()` compares them all again; any difference, anywhere, and the
  * realm is not reused. Objects the realm shares with the worker (Node's globals: console,
- * Buffer, URL, ...) are recorded one level deep — their own properties, the properties of a
- * constructor's `prototype`, their prototype chain — and since dropping the realm would not undo
- * a change to them, `restoreShared()` puts them back.
+ * Buffer, URL, ...) are recorded one level deep — their own properties, the properties of the
+ * objects they hold (a constructor's `prototype`), their prototype chain — when the realm is made,
+ * or, for what Node loads lazily and the exports of built-in modules, when the realm first hands
+ * them to a program (addShared). Since dropping the realm would not undo a change to them,
+ * `restoreShared()` puts them back.
  *
  * The comparison never runs program code: it reads descriptors, never properties, and walks
  * only the objects recorded at the making (a Proxy put in their place is a changed value).
@@ -66,11 +68,15 @@ function toDescriptor(bits: number, a: unknown, b: unknown): PropertyDescriptor 
   return d;
 }
 
+/** A name for `o` in a warning, read from descriptors only (a getter could be the program's). */
 function describe(o: object): string {
-  const ctor = getOwn(o, 'constructor')?.value as { name?: unknown } | undefined;
-  const name = getOwn(o, 'name')?.value;
-  if (typeof o === 'function') return `function ${typeof name === 'string' && name ? name : '(anonymous)'}`;
-  return typeof ctor === 'function' && typeof ctor.name === 'string' ? `${ctor.name}.prototype` : 'an object';
+  const nameOf = (f: unknown): string | undefined => {
+    const n = typeof f === 'function' ? getOwn(f, 'name')?.value : undefined;
+    return typeof n === 'string' && n !== '' ? n : undefined;
+  };
+  if (typeof o === 'function') return `function ${nameOf(o) ?? '(anonymous)'}`;
+  const ctor = nameOf(getOwn(o, 'constructor')?.value);
+  return ctor !== undefined ? `${ctor}.prototype` : 'an object';
 }
 
 export class RealmAudit {
