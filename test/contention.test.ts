@@ -43,7 +43,9 @@ test('a deliberately slow d_mmap: the verdict names the driver and its device', 
 
 test('a device page every process hammers: the verdict names the page, its region and the processes', () =>
   withTimeout(90_000, async () => {
-    const r = await profiled({ maxProcesses: 4, cpus: 8 }, 0, (rt) => Promise.all([0, 1, 2, 3].map((i) => rt.run(PROG, 'hammer', i, 200))));
+    // Every request traced: a process of 1000 faults runs for a millisecond or two, so a sampled
+    // trace (1 burst of 128 requests in traceSample) could miss all of one process's faults.
+    const r = await profiled({ maxProcesses: 4, cpus: 8, traceSample: 1 }, 0, (rt) => Promise.all([0, 1, 2, 3].map((i) => rt.run(PROG, 'hammer', i, 200))));
     assert.match(r.verdict, HOT, r.verdict);
     assert.ok(r.verdict.includes('/dev/prof0 +0x1000 (mailbox +0x1000)'), r.verdict);
     assert.match(r.verdict, /from 4 processes \(pid \d+ profile-prog\.js/);

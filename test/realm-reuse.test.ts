@@ -11,7 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Runtime } from '../src/index.js';
 import { withTimeout } from './helpers.js';
-import { captureWarnings, fixtureUrl } from './fixtures/repro-util.js';
+import { INDEX, captureWarnings, fixtureUrl, runChild } from './fixtures/repro-util.js';
 
 const PROG = fixtureUrl('reuse-prog');
 const { KINDS } = (await import(PROG.href)) as { KINDS: string[] };
@@ -89,6 +89,21 @@ test('a change to a shared object that cannot be undone is reported, naming the 
     }
   } finally {
     w.stop();
+  }
+});
+
+test("a program's console.log and console.error print, in every process of a worker", async () => {
+  // In its own Node process, so that what the workers print is the child's stdout and stderr.
+  const code = `
+    const { Runtime } = await import(${JSON.stringify(INDEX)});
+    const rt = await Runtime.create({ memory: 16 << 20, maxProcesses: 1, prestart: 1 });
+    for (let i = 0; i < 2; i++) await rt.run(${JSON.stringify(PROG.href)}, 'print', 'marker-' + i);
+    await rt.close();`;
+  const r = await runChild(code, 30_000);
+  assert.is(r.code, 0, `exit code; stderr: ${r.stderr.slice(0, 400)}`);
+  for (const i of [0, 1]) {
+    assert.ok(r.stdout.includes(`stdout marker-${i}`), `console.log of process ${i + 1}; stdout: ${JSON.stringify(r.stdout.slice(0, 300))}`);
+    assert.ok(r.stderr.includes(`stderr marker-${i}`), `console.error of process ${i + 1}; stderr: ${JSON.stringify(r.stderr.slice(0, 300))}`);
   }
 });
 

@@ -18,6 +18,7 @@
  *     process.nextTick are wrapped: the realm tracks them, stops its intervals when the program
  *     ends and cancels the rest shortly after (end()), and catches what their callbacks throw;
  *   - `process` is a per-realm object over the worker's: exit() ends the program, env is a copy;
+ *   - `console` is a per-realm object over the worker's (V8's own would print nothing);
  *   - structuredClone returns values of the realm.
  * What a program changes in those shared objects is put back when it ends (restoreShared).
  * An error thrown by such a callback, or a promise of the realm rejected with no handler, fails
@@ -153,9 +154,10 @@ export class ProgramRealm {
   private asyncUse = false;
   /** set by seal(): what the realm looked like before its first program */
   private audit: RealmAudit | null = null;
-  /** the realm's own `process` object and its env: walked as the realm's, though made here */
+  /** the realm's own `process` object, its env and its console: walked as the realm's, though made here */
   private processObj: object | null = null;
   private env: object | null = null;
+  private consoleObj: object | null = null;
 
   constructor(private readonly hooks: RealmHooks) {
     // An ordinary global object where Node has one (DONT_CONTEXTIFY, Node >= 20.18): a
@@ -301,6 +303,12 @@ export class ProgramRealm {
     const toRealm = vm.runInContext('(v) => v', this.context) as (v: unknown) => unknown;
     g.structuredClone = (v: unknown, o?: Parameters<typeof structuredClone>[1]) => this.adopt(structuredClone(v, o), toRealm);
     g.process = this.processObject();
+    // V8 gives every context a console of its own, which writes only to an attached inspector: a
+    // program's console.log would print nothing. The realm's console is the worker's, seen
+    // through an object of the realm's (its methods are bound), so what a program sets on it
+    // stays in the realm.
+    this.consoleObj = Object.create(console) as object;
+    Object.defineProperty(g, 'console', { value: this.consoleObj, writable: true, configurable: true, enumerable: false });
     // Work whose end the realm cannot see: a cleanup callback or an async wait may run program
     // code long after the program ended, so a realm that used one is never reused (recycle).
     const atomics = g.Atomics as Record<string, unknown>;
@@ -331,7 +339,7 @@ export class ProgramRealm {
     workerListeners ??= listenerSnapshot();
     const hidden = vm.runInContext(HIDDEN_INTRINSICS, this.context) as object[];
     const objectProto = (this.global.Object as { prototype: object }).prototype;
-    const mine = new Set<object>([this.processObj!, this.env!]);
+    const mine = new Set<object>([this.processObj!, this.env!, this.consoleObj!]);
     const own = (o: object): boolean => {
       if (mine.has(o)) return true;
       let p: object | null = o;
