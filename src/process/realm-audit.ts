@@ -12,8 +12,8 @@
  * object, the intrinsics that no property reaches, the prototypes devpager hands to programs):
  * own keys in order, each property's attributes and value (or getter and setter), the
  * prototype, extensibility. `clean()` compares them all again; any difference, anywhere, and the
- * realm is not reused. Objects the realm shares with the worker (Node's globals: console,
- * Buffer, URL, ...) are recorded one level deep — their own properties, the properties of the
+ * realm is not reused. Objects the realm shares with the worker (Node's globals: Buffer, URL,
+ * ...) are recorded one level deep — their own properties, the properties of the
  * objects they hold (a constructor's `prototype`), their prototype chain — when the realm is made,
  * or, for what Node loads lazily and the exports of built-in modules, when the realm first hands
  * them to a program (addShared). Since dropping the realm would not undo a change to them,
@@ -46,7 +46,7 @@ interface Entry {
 
 /**
  * How deep a shared object is recorded: its own properties, and those of the objects they hold
- * (a constructor's prototype, console's methods, fs.promises), and every prototype on the way.
+ * (a constructor's prototype, fs.promises), and every prototype on the way.
  */
 const SHARED_LEVELS = 1;
 
