@@ -97,14 +97,19 @@ test("a program's console.log and console.error print, in every process of a wor
   const code = `
     const { Runtime } = await import(${JSON.stringify(INDEX)});
     const rt = await Runtime.create({ memory: 16 << 20, maxProcesses: 1, prestart: 1 });
-    for (let i = 0; i < 2; i++) await rt.run(${JSON.stringify(PROG.href)}, 'print', 'marker-' + i);
+    for (let i = 0; i < 4; i++) await rt.run(${JSON.stringify(PROG.href)}, 'print', 'marker-' + i);
+    const t = rt.stats().totals;
+    console.log('realms ' + JSON.stringify({ made: t.realmsMade, reused: t.realmsReused }));
     await rt.close();`;
   const r = await runChild(code, 30_000);
   assert.is(r.code, 0, `exit code; stderr: ${r.stderr.slice(0, 400)}`);
-  for (const i of [0, 1]) {
+  for (const i of [0, 1, 2, 3]) {
     assert.ok(r.stdout.includes(`stdout marker-${i}`), `console.log of process ${i + 1}; stdout: ${JSON.stringify(r.stdout.slice(0, 300))}`);
     assert.ok(r.stderr.includes(`stderr marker-${i}`), `console.error of process ${i + 1}; stderr: ${JSON.stringify(r.stderr.slice(0, 300))}`);
   }
+  // Output still on its way to the main thread is the worker's, not something the program left.
+  const realms = JSON.parse(/realms (\{.*\})/.exec(r.stdout)?.[1] ?? 'null') as { made: number; reused: number } | null;
+  assert.ok(realms !== null && realms.reused >= 2, `programs that printed handed their realms on: ${JSON.stringify(realms)}`);
 });
 
 test.run();

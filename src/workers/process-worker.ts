@@ -209,11 +209,23 @@ export default async function runThread(task: ProcessTask): Promise<ProcessOutco
       console.warn(`devpager: process ${task.pid}: exit failed: ${describeThrown(e)}`);
     }
     task.port.close();
-    // Ready the next task's realm while this worker is idle.
-    finished = ready;
-    setImmediate(nextSpare);
   }
   // SIGKILL cannot be caught: whatever the program did with the SignalError, the process is dead.
   if (mem.killed) outcome = { kind: 'signal', siginfo: mem.killed, message: 'killed by SIGKILL' };
+  await flushOutput();
+  // Ready the next task's realm while this worker is idle (after the output: while it is on its
+  // way, the worker's stdio port is referenced, and the realm would look as if I/O were pending).
+  finished = ready;
+  setImmediate(nextSpare);
   return outcome;
+}
+
+/**
+ * Wait until what the program printed has reached the main thread. A worker's stdout and stderr
+ * travel on a port of their own, apart from the task's result: a host that closes the runtime as
+ * soon as rt.run resolves would otherwise lose the last lines with the terminated worker.
+ */
+function flushOutput(): Promise<unknown> {
+  const pending = [process.stdout, process.stderr].filter((s) => s.writableLength > 0);
+  return Promise.all(pending.map((s) => new Promise<void>((resolve) => s.write('', () => resolve()))));
 }
