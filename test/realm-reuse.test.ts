@@ -92,17 +92,20 @@ test('a change to a shared object that cannot be undone is reported, naming the 
   }
 });
 
-test("a program's console.log and console.error print, in every process of a worker", async () => {
+test("a program's console.log and console.error print, in every process of a worker, corked or not", async () => {
   // In its own Node process, so that what the workers print is the child's stdout and stderr.
   const code = `
     const { Runtime } = await import(${JSON.stringify(INDEX)});
     const rt = await Runtime.create({ memory: 16 << 20, maxProcesses: 1, prestart: 1 });
+    await rt.run(${JSON.stringify(PROG.href)}, 'cork', 'corked');
     for (let i = 0; i < 4; i++) await rt.run(${JSON.stringify(PROG.href)}, 'print', 'marker-' + i);
     const t = rt.stats().totals;
     console.log('realms ' + JSON.stringify({ made: t.realmsMade, reused: t.realmsReused }));
     await rt.close();`;
   const r = await runChild(code, 30_000);
   assert.is(r.code, 0, `exit code; stderr: ${r.stderr.slice(0, 400)}`);
+  // As exit(3) flushes stdio: a program that corked stdout still prints, and so do the next ones.
+  assert.ok(r.stdout.includes('stdout corked'), `the corked program's line; stdout: ${JSON.stringify(r.stdout.slice(0, 300))}`);
   for (const i of [0, 1, 2, 3]) {
     assert.ok(r.stdout.includes(`stdout marker-${i}`), `console.log of process ${i + 1}; stdout: ${JSON.stringify(r.stdout.slice(0, 300))}`);
     assert.ok(r.stderr.includes(`stderr marker-${i}`), `console.error of process ${i + 1}; stderr: ${JSON.stringify(r.stderr.slice(0, 300))}`);

@@ -226,6 +226,17 @@ export default async function runThread(task: ProcessTask): Promise<ProcessOutco
  * soon as rt.run resolves would otherwise lose the last lines with the terminated worker.
  */
 function flushOutput(): Promise<unknown> {
+  // As exit(3) flushes stdio: what a program corked is written now, and the next program of this
+  // worker does not inherit a corked stream.
+  for (const s of [process.stdout, process.stderr]) while (s.writableCorked > 0) s.uncork();
   const pending = [process.stdout, process.stderr].filter((s) => s.writableLength > 0);
-  return Promise.all(pending.map((s) => new Promise<void>((resolve) => s.write('', () => resolve()))));
+  if (pending.length === 0) return Promise.resolve();
+  // Bounded: a stream a program ended or broke must not keep its process from exiting.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, FLUSH_MS)));
+  const flushed = Promise.all(pending.map((s) => new Promise<void>((resolve) => s.write('', () => resolve()))));
+  return Promise.race([flushed, bound]).finally(() => clearTimeout(timer));
 }
+
+/** Longest a task waits for its program's output to reach the main thread (flushOutput). */
+const FLUSH_MS = 1000;
