@@ -1,9 +1,11 @@
 /**
  * What the dev benchmarks in bench/ share: their command line (options declared once with the
  * parser devpager's own commands use; --help printed from the declarations; a bad value named,
- * with exit status 2), the "median (min..max)" they print, and the one-process refault loop over
- * /dev/foo0 that several of them time.
+ * with exit status 2), the "median (min..max)" they print, the one-process refault loop over
+ * /dev/foo0 that several of them time, and the builds a --lib list names.
  */
+import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PAGE_SIZE } from '../src/constants.js';
 import { UsageError, optionsHelp, parseOptions, type OptionSpecs, type OptionValues } from '../src/cli/args.js';
 import { Runtime, type RuntimeOptions } from '../src/index.js';
@@ -54,4 +56,16 @@ export function fooRuntime(pages: number, options: Omit<RuntimeOptions, 'devices
 export async function refaultRounds(rt: Runtime, pages: number, rounds: number): Promise<number[]> {
   const out = (await rt.run(REFAULT_LOOP, pages, rounds)) as { nsPerFault: number[] };
   return out.nsPerFault;
+}
+
+/**
+ * The builds a `--lib` list names (comma-separated paths of a build's dist/src/index.js), or this
+ * build: the scripts that take it alternate them run by run, so two builds meet the same machine.
+ */
+export function libBuilds(lib: string | undefined): { name: string; url: URL }[] {
+  const here = fileURLToPath(new URL('../src/index.js', import.meta.url));
+  return (lib ?? here).split(',').map((l) => {
+    const url = pathToFileURL(resolve(l));
+    return { name: fileURLToPath(url), url };
+  });
 }

@@ -15,12 +15,11 @@
  *
  *   node dist/bench/spawn.js [--runs 3] [--spawns 200] [--lib dist/src/index.js,/other/dist/src/index.js]
  */
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { percentiles } from '../src/bench/baselines/latency.js';
 import type { Runtime } from '../src/index.js';
 import { median } from '../src/util/stats.js';
-import { benchArgs, fmtSpread } from './common.js';
+import { benchArgs, fmtSpread, libBuilds } from './common.js';
 
 const o = benchArgs('spawn', 'Spawn to first line of main, and the first faults of fresh processes.', {
   runs: { kind: 'int', min: 1, max: 1000, default: 3, help: 'runtimes per build, alternated (default 3)' },
@@ -35,8 +34,7 @@ const o = benchArgs('spawn', 'Spawn to first line of main, and the first faults 
 });
 
 const PROG = new URL('./workers/spawn-prog.js', import.meta.url);
-const here = fileURLToPath(new URL('../src/index.js', import.meta.url));
-const libs = (o.lib ?? here).split(',').map((l) => pathToFileURL(resolve(l)));
+const libs = libBuilds(o.lib).map((b) => b.url);
 
 interface Build {
   name: string;
