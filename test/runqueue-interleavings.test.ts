@@ -12,9 +12,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createArena } from '../src/physmem.js';
-import { C, COUNTERS, PARK_LATE, PARK_GRANTED_OVERDUE, RUN_ACTIVE, RUN_HELD, SLOT_PARK_KIND, SLOT_PARKED, SLOT_RUNNING } from '../src/layout.js';
-import { SlotViews, reply } from '../src/pager/protocol.js';
+import { C, COUNTERS, OBS_IN_KERNEL, PARK_LATE, PARK_GRANTED_OVERDUE, RUN_ACTIVE, RUN_HELD, S_OBS, SLOT_PARK_KIND, SLOT_PARKED, SLOT_RUNNING, slotThread } from '../src/layout.js';
+import { OP_NOP, PagerViews, SlotViews, reply } from '../src/pager/protocol.js';
 import { RunQueue } from '../src/pager/runqueue.js';
+import { MachineViews } from '../src/process/machine.js';
+import { Requester } from '../src/process/requester.js';
+import { ThreadStats } from '../src/stats.js';
+import { WAIT_ADAPTIVE } from '../src/wait.js';
 
 interface World {
   run: Int32Array;
@@ -194,6 +198,48 @@ test('an overdue grant is a CPU beyond the budget, given back like any other', (
   t.wake(false);
   assert.is(Atomics.load(w.run, RUN_ACTIVE), 2, 'both count: one beyond the budget');
   check(w, [t], 'overdue');
+});
+
+/**
+ * A Requester on this thread, its quantum used up while another thread is held: the next request
+ * must yield its CPU (park before posting) unless the thread's program has ended. The pager's
+ * answer is in place before the request (`done` holds its number), so a yield ends by the
+ * thread's self-wake after SELF_WAKE_MS, and a request that does not yield returns at once.
+ */
+function endingWorld(): { req: Requester; run: Int32Array; slot: SlotViews; counters: Float64Array } {
+  const { sab, layout } = createArena({ memory: 1 << 20, pagers: 1, maxProcs: 4 });
+  const mv = new MachineViews(sab, layout);
+  const slot = new SlotViews(sab, layout, 0);
+  const stats = new ThreadStats(sab, layout, slotThread(layout, 0));
+  const req = new Requester(layout, slot, new PagerViews(sab, layout, 0), mv.pagers, mv.run, mv.spinners, stats, { sab, timing: false, wait: WAIT_ADAPTIVE, trace: null });
+  (req as unknown as { quantumLeft: number }).quantumLeft = 1;
+  Atomics.add(mv.run, RUN_HELD, 1); // someone waits for a CPU
+  Atomics.store(slot.done, 0, Atomics.load(slot.done, 0) + 1); // the pager's answer, ahead of time
+  return { req, run: mv.run, slot, counters: stats.counters };
+}
+
+test('a thread whose quantum is up yields its CPU to a held thread at its next request', () => {
+  const { req, run, counters } = endingWorld();
+  assert.is(Atomics.load(run, RUN_ACTIVE), 1, 'a new thread holds a CPU');
+  req.setRequest(OP_NOP, 0);
+  assert.is(req.call(), 0);
+  assert.is(counters[C.yields], 1, 'it parked before posting');
+});
+
+test('a thread whose program ended gives its CPU back at once, never takes one again, and its exit does not yield', () => {
+  const { req, run, slot, counters } = endingWorld();
+  req.ending();
+  assert.is(Atomics.load(run, RUN_ACTIVE), 0, 'the CPU went back when the program ended');
+  assert.is(slot.parked[SLOT_RUNNING], 0);
+  assert.is(Atomics.load(slot.spinning, S_OBS), OBS_IN_KERNEL, 'it touches no program memory any more');
+  req.takeCpu(); // what a blocking host request does on its way out
+  assert.is(Atomics.load(run, RUN_ACTIVE), 0, 'takeCpu after ending counts nothing');
+  const t0 = performance.now();
+  req.setRequest(OP_NOP, 0);
+  assert.is(req.call(), 0);
+  assert.is(counters[C.yields], 0, 'the exit request did not queue behind the held thread');
+  assert.ok(performance.now() - t0 < 500, 'answered without a self-wake');
+  assert.is(Atomics.load(run, RUN_ACTIVE), 0);
 });
 
 test.run();

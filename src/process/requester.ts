@@ -64,6 +64,8 @@ export class Requester {
   private quantumLeft: number;
   /** this quantum was given beyond `cpus` (the holders went quiet): its parks are not held */
   private overdue = false;
+  /** the program has ended (ending()): the thread's last requests neither yield nor queue for a CPU */
+  private ended = false;
   private flowSeq = 0;
   /** when tracing: whether this request falls in a traced burst (trace.ts) */
   private readonly gate: TraceGate | null;
@@ -248,20 +250,23 @@ export class Requester {
         polls += 1 << 30;
       }
     }
-    if (s.parked[SLOT_RUNNING] === RUNNING_PREEMPTED) {
-      // A pager took our CPU while we were away from devpager for long (runqueue.ts): queue for
-      // one again behind whoever waits, as at the end of a quantum.
-      c[C.yields]++;
-      return this.park(s, seq, false);
-    }
-    if (--this.quantumLeft <= 0) {
-      this.quantumLeft = this.quantum;
-      this.overdue = false;
-      if (Atomics.load(this.run, RUN_HELD) !== 0) {
-        // Our quantum is over and answered threads wait for a CPU: park before posting, so that
-        // the pager queues our wake-up behind theirs and gives our CPU to the oldest.
+    // A program that has ended (ending()) exits without waiting its turn behind running processes.
+    if (!this.ended) {
+      if (s.parked[SLOT_RUNNING] === RUNNING_PREEMPTED) {
+        // A pager took our CPU while we were away from devpager for long (runqueue.ts): queue for
+        // one again behind whoever waits, as at the end of a quantum.
         c[C.yields]++;
         return this.park(s, seq, false);
+      }
+      if (--this.quantumLeft <= 0) {
+        this.quantumLeft = this.quantum;
+        this.overdue = false;
+        if (Atomics.load(this.run, RUN_HELD) !== 0) {
+          // Our quantum is over and answered threads wait for a CPU: park before posting, so that
+          // the pager queues our wake-up behind theirs and gives our CPU to the oldest.
+          c[C.yields]++;
+          return this.park(s, seq, false);
+        }
       }
     }
     post(s, this.pager);
@@ -316,7 +321,7 @@ export class Requester {
     const parked = s.parked;
     const run = this.run;
     this.enter();
-    parked[SLOT_PARK_KIND] = !posted ? PARK_YIELD : this.overdue ? PARK_OVERDUE : PARK_LATE;
+    parked[SLOT_PARK_KIND] = !posted ? PARK_YIELD : this.overdue || this.ended ? PARK_OVERDUE : PARK_LATE;
     Atomics.store(parked, SLOT_PARKED, seq);
     // Our CPU goes back, unless a pager already took it (RUNNING_PREEMPTED).
     if (Atomics.exchange(parked, SLOT_RUNNING, 0) === 1) Atomics.sub(run, RUN_ACTIVE, 1);
@@ -369,8 +374,21 @@ export class Requester {
     for (const p of this.allPagers) ringIfSleeping(p);
   }
 
+  /**
+   * The thread's program has returned (or thrown): from here on the worker only tidies up (the
+   * realm, shared objects) and exits, touching no program memory. The CPU goes back now, so that
+   * a held process runs instead of waiting for a pager to find this one quiet (preemptQuiet);
+   * and the exit request is answered at once (PARK_OVERDUE), not queued behind the processes
+   * that still run.
+   */
+  ending(): void {
+    this.ended = true;
+    this.releaseCpu();
+    this.enter();
+  }
+
   takeCpu(): void {
-    if (this.slot.parked[SLOT_RUNNING] !== 0) return;
+    if (this.ended || this.slot.parked[SLOT_RUNNING] !== 0) return;
     Atomics.add(this.run, RUN_ACTIVE, 1);
     this.slot.parked[SLOT_RUNNING] = 1;
   }

@@ -196,6 +196,7 @@ export default async function runThread(task: ProcessTask): Promise<ProcessOutco
       outcome = { kind: 'signal', siginfo: { signal: s.signal, signo: s.signo, code: s.code, addr: s.addr }, message: s.message, detail: typeof s.detail === 'string' ? s.detail : undefined };
     } else outcome = { kind: 'error', error: toWire(e) };
   } finally {
+    req.ending();
     realm.end();
     // Before the next task can start: dropping the realm would not undo these.
     const stuck = realm.restoreShared();
