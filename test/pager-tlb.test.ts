@@ -7,6 +7,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fixture, logDevice, logState, withRuntime } from './fixtures/pager-host.js';
+import { S_TLB_HI, S_TLB_LO, VPAGES } from '../src/layout.js';
+import { TLB_ABSENT, TLB_UNKNOWN, Tlb } from '../src/process/tlb.js';
 
 test('misses after mprotect read the page table; after pmapRemove and munmap they fault; anonymous PTEs survive pmapRemove', () =>
   withRuntime({ memory: 1 << 20, devices: [logDevice()] }, 60_000, 'tlb states', async (rt) => {
@@ -39,5 +41,35 @@ test("a new process on the same worker thread starts with an empty TLB: it canno
       assert.is(st.siginfo?.addr, va);
     }
   }));
+
+test('a new mapping is absent in the TLB beyond the published range, which grows to cover it; a reset makes it unknown again', () => {
+  const line = new Int32Array(16);
+  const tlb = new Tlb(new SharedArrayBuffer(VPAGES * 8), line);
+  tlb.reset();
+  // A fresh thread has published nothing: an invalidation only reaches the published range.
+  assert.is(tlb.invalidate(100, 200, TLB_ABSENT), 0);
+  assert.is(tlb.r[150], TLB_UNKNOWN, 'invalidate stays within the published range');
+  assert.is(tlb.absent(100, 200), 0, 'no entry held a translation');
+  for (const vpn of [100, 150, 199]) {
+    assert.is(tlb.r[vpn], TLB_ABSENT, `r[${vpn}]`);
+    assert.is(tlb.w[vpn], TLB_ABSENT, `w[${vpn}]`);
+  }
+  assert.is(tlb.r[99], TLB_UNKNOWN, 'below the mapping');
+  assert.is(tlb.r[200], TLB_UNKNOWN, 'above the mapping');
+  // Published for invalidators (pager/shootdown.ts scans only this range).
+  assert.is(line[S_TLB_LO], 100);
+  assert.is(line[S_TLB_HI], 200);
+  // MAP_FIXED over pages that held translations counts them.
+  tlb.r[150] = 7;
+  tlb.w[151] = 9;
+  assert.is(tlb.absent(140, 160), 2);
+  assert.is(tlb.r[150], TLB_ABSENT);
+  assert.is(tlb.absent(160, 160), 0, 'an empty range');
+  // The next thread of the slot starts from the reset value everywhere it was written.
+  tlb.reset();
+  assert.is(tlb.r[100], TLB_UNKNOWN);
+  assert.is(tlb.w[199], TLB_UNKNOWN);
+  assert.is(line[S_TLB_HI], 0);
+});
 
 test.run();

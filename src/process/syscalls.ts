@@ -186,7 +186,7 @@ export class Syscalls {
       return start;
     }
     // A new mapping has no PTE yet (MAP_FIXED removed those of what it replaced).
-    this.invalidate(start, start + size, TLB_ABSENT);
+    this.req.counters[C.tlbShootdowns] += this.mem.tlb.absent(start / PAGE_SIZE, Math.min(start + size, VM_MAXUSER_ADDRESS) / PAGE_SIZE);
     this.mapped = start + pageoff;
     return 0;
   }

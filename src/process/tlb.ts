@@ -6,7 +6,7 @@
  * into the slow path (process/access.ts), which tells the misses apart:
  *
  *   TLB_UNKNOWN (0)   the page table may hold a PTE the TLB lacks: read it before faulting;
- *   TLB_ABSENT (-1)   no PTE exists (this thread removed it, or the address space is new): fault
+ *   TLB_ABSENT (-1)   no PTE exists (this thread removed it, or mapped the range anew): fault
  *                     at once, without pulling the page-table line from the pager's core;
  *   <= TLB_SPECIAL    a register or doorbell page of a device: index -entry - 2 in `specials`.
  *
@@ -89,6 +89,33 @@ export class Tlb {
       if (r[vpn] > 0 || w[vpn] > 0) n++;
       r[vpn] = to;
       w[vpn] = to;
+    }
+    return n;
+  }
+
+  /**
+   * A mapping this thread just made over [svpn, evpn): no PTE exists there yet, so every entry
+   * says so (TLB_ABSENT), and the first touch of each page faults at once instead of reading the
+   * page table first. Unlike invalidate, this reaches beyond the published range, and extends it:
+   * a new mapping usually lies where the thread has touched nothing, and there entries hold the
+   * reset value, TLB_UNKNOWN, which would cost every first touch a page-table walk. A write per
+   * page, as the mmap made a d_mmap call per page (udv_attach). Another thread of the process may
+   * fault a page in before this one touches it; the entry then only costs this thread a fault
+   * that finds the PTE present. Returns the entries that held a translation (a MAP_FIXED
+   * replacement).
+   */
+  absent(svpn: number, evpn: number): number {
+    if (evpn <= svpn) return 0;
+    // Published before the stores, as extend() is before a fill.
+    this.extend(svpn);
+    this.extend(evpn - 1);
+    const r = this.r;
+    const w = this.w;
+    let n = 0;
+    for (let vpn = svpn; vpn < evpn; vpn++) {
+      if (r[vpn] > 0 || w[vpn] > 0) n++;
+      r[vpn] = TLB_ABSENT;
+      w[vpn] = TLB_ABSENT;
     }
     return n;
   }
