@@ -96,6 +96,26 @@ test('a missed 16-process target says what the spin cells of the same run show',
   assert.match(why(null), /no spin cells to compare with/);
 });
 
+test('a 16-process miss in cells with as many pagers as cores says what the same processes did with fewer pagers', () => {
+  const why = (onePager16: number) => {
+    const results = [
+      cell('page_fault', 1, 1, 1e6), cell('page_fault', 16, 1, onePager16),
+      cell('page_fault', 1, 2, 800e3), cell('page_fault', 16, 2, 300e3),
+    ];
+    const t = computeTargets(computeRatios(results, null, null), null, null, 2, results).find((x) => x.name.startsWith('16 procs'))!;
+    assert.is(t.pass, false, 'the verdict covers every cell');
+    return t.detail;
+  };
+  assert.match(why(700e3), /2 pagers on 2 cores share a core/);
+  assert.match(why(700e3), /the same 16 processes with 1 pager ran 700k\/s \(70% of its best\), and every cell with fewer pagers than cores holds the target/);
+  assert.match(why(400e3), /with 1 pager ran 400k\/s \(40% of its best\), but cells with fewer pagers than cores miss too/);
+  // On 4 cores two pagers each have one: the sharing is not the reason, and not given.
+  const results = [cell('page_fault', 1, 1, 1e6), cell('page_fault', 16, 1, 700e3), cell('page_fault', 1, 2, 800e3), cell('page_fault', 16, 2, 300e3)];
+  const t4 = computeTargets(computeRatios(results, null, null), null, null, 4, results).find((x) => x.name.startsWith('16 procs'))!;
+  assert.not.match(t4.detail, /share a core/);
+  assert.match(t4.detail, /no spin cells to compare with/);
+});
+
 test('a target that cannot be evaluated says why', () => {
   const results = [cell('refault', 1, 1, 1e6)];
   const all = computeTargets(computeRatios(results, null, null), null, null, 2, results);
