@@ -32,19 +32,41 @@ function baselines(readings: FloorReading[]): Baselines {
   return { spinFloor: { ...summariseFloor(readings), readings }, park: [], postMessage: [], native: [] };
 }
 
-test('the floor is each kind\'s median reading, and the lower of the two kinds', () => {
+test('the floor is the lowest of each kind\'s median reading and the readings next to the reference cell', () => {
   const f = summariseFloor([
     reading('start', false, 270), reading('start', true, 380),
-    reading('reference', true, 360), reading('reference', false, 982),
+    reading('reference', true, 400), reading('reference', false, 982),
     reading('end', false, 971), reading('end', true, 2000),
   ]);
   assert.is((f.unpinned as BaselineResult).p50Ns, 971, 'unpinned: the median of 270, 982, 971');
-  assert.is((f.pinned as BaselineResult).p50Ns, 380, 'pinned: the median of 380, 360, 2000');
-  assert.is(f.floor, f.pinned, 'the lower kind');
+  assert.is((f.pinned as BaselineResult).p50Ns, 400, 'pinned: the median of 380, 400, 2000');
+  assert.is((f.reference as BaselineResult).p50Ns, 400, 'next to the reference cell: the lower of 400, 982');
+  assert.is(f.floor, f.pinned, 'a tie goes to the median');
+  assert.is(f.source, 'pinned');
   assert.is((f.floor as BaselineResult).name, 'spin-floor-pinned');
   // An even count gives an actual reading, the lower middle one.
   const even = summariseFloor([reading('start', false, 500), reading('end', false, 300)]);
   assert.is((even.unpinned as BaselineResult).p50Ns, 300);
+  assert.is(even.source, 'unpinned');
+  assert.ok('skipped' in even.reference, 'no reading next to the reference cell');
+});
+
+test('a VM in its slow mode for most readings: the reading next to the reference cell is the floor, so a fault is never below it', () => {
+  // A fresh-clone run on the 2-vCPU VM: 902, 230, 932 unpinned; 912, 251, 932 pinned; the
+  // reference cell ran in the fast mode (p50 340 ns), which the medians (902, 912) miss.
+  const readings = [
+    reading('start', false, 902), reading('start', true, 912),
+    reading('reference', true, 251), reading('reference', false, 230),
+    reading('end', false, 932), reading('end', true, 932),
+  ];
+  const f = summariseFloor(readings);
+  assert.is(f.source, 'reference');
+  assert.is((f.floor as BaselineResult).p50Ns, 230);
+  const b = baselines(readings);
+  const r = computeRatios([cell('refault', 1, 1, 1e6, 340)], b, null);
+  assert.ok(Math.abs(r.faultP50VsSpinFloor - 340 / 230) < 1e-9, `${r.faultP50VsSpinFloor}`);
+  const t = computeTargets(r, b, null, 2, [cell('refault', 1, 1, 1e6, 340)]).find((x) => x.name === 'fault p50 vs spin floor')!;
+  assert.match(t.detail, /230 ns \(read next to the reference cell, unpinned; medians pinned 912 ns, unpinned 902 ns; next to the reference cell 230 ns\)/);
 });
 
 test('a kind that could not be read leaves the floor to the other; none gives a skip with the reason', () => {

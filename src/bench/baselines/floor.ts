@@ -10,7 +10,9 @@
  * - each kind is read at several moments (the start, right before the reference cell, the end),
  *   because a VM's round trip has modes that each last seconds, and one reading far from the
  *   reference cell can land in another one; each kind's floor is its median reading;
- * - the run's floor is the lower of the two kinds' floors.
+ * - the run's floor is the lowest of the two kinds' floors and of the readings right before the
+ *   reference cell: the cell runs in the mode around it, and medians taken mostly in a slower
+ *   mode would put a fault round trip below a bare ping-pong, which it cannot be.
  *
  * Every reading is kept (and written to the JSON); a kind that cannot be read (pinning not
  * possible here, a worker failed) is a skip with its reason, and the floor is then the other kind.
@@ -33,8 +35,12 @@ export interface FloorReading {
 }
 
 export interface SpinFloor {
-  /** the floor the ratios use: the lower of `pinned` and `unpinned` (a skip if both are) */
+  /** the floor the ratios use: the lowest of `pinned`, `unpinned` and `reference` (a skip if all are) */
   floor: BaselineResult | SkippedBaseline;
+  /** which of the three `floor` is */
+  source: 'pinned' | 'unpinned' | 'reference';
+  /** the lower reading taken right before the reference cell, or why there is none */
+  reference: BaselineResult | SkippedBaseline;
   /** each kind's reading with the median p50 (atMedian), or its latest skip */
   pinned: BaselineResult | SkippedBaseline;
   unpinned: BaselineResult | SkippedBaseline;
@@ -79,14 +85,21 @@ export async function readSpinFloor(f: SpinFloor, moment: FloorMoment, durationM
   Object.assign(f, summariseFloor(f.readings));
 }
 
-/** Each kind's median reading (or its latest skip) and the lower of the two: the run's floor. */
+/** Each kind's median reading (or its latest skip), the lower reading next to the reference cell, and the lowest of these: the run's floor. */
 export function summariseFloor(readings: readonly FloorReading[]): Omit<SpinFloor, 'readings'> {
+  const measured = (rs: (BaselineResult | SkippedBaseline)[]) => rs.filter((r): r is BaselineResult => !isSkipped(r));
   const kind = (pinned: boolean, name: string): BaselineResult | SkippedBaseline => {
     const mine = readings.filter((r) => r.pinned === pinned).map((r) => r.result);
-    return atMedian(mine.filter((r): r is BaselineResult => !isSkipped(r)), (r) => r.p50Ns) ?? mine[mine.length - 1] ?? { name, skipped: 'not measured' };
+    return atMedian(measured(mine), (r) => r.p50Ns) ?? mine[mine.length - 1] ?? { name, skipped: 'not measured' };
   };
+  const lowest = (rs: BaselineResult[]) => rs.reduce((a, b) => (b.p50Ns < a.p50Ns ? b : a));
   const pinned = kind(true, PINNED);
   const unpinned = kind(false, UNPINNED);
-  const both = [pinned, unpinned].filter((r): r is BaselineResult => !isSkipped(r));
-  return { pinned, unpinned, floor: both.length === 0 ? unpinned : both.reduce((a, b) => (b.p50Ns < a.p50Ns ? b : a)) };
+  const near = measured(readings.filter((r) => r.moment === 'reference').map((r) => r.result));
+  const reference = near.length > 0 ? lowest(near) : { name: UNPINNED, skipped: 'not read next to the reference cell' };
+  // Ties go to the medians: the reference reading is the floor only where it is lower.
+  const candidates = [pinned, unpinned, reference].filter((r): r is BaselineResult => !isSkipped(r));
+  if (candidates.length === 0) return { pinned, unpinned, reference, floor: unpinned, source: 'unpinned' };
+  const floor = lowest(candidates);
+  return { pinned, unpinned, reference, floor, source: floor === pinned ? 'pinned' : floor === unpinned ? 'unpinned' : 'reference' };
 }
