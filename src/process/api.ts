@@ -18,6 +18,11 @@ import { PROT_READ, PROT_WRITE } from '../constants.js';
 import { SignalError, SyscallError, badRange, badType, describe, errnoName, fromWire, type SigInfo, type WireError } from '../errors.js';
 import type { ChildHandle, ChildStatus, Process, ThreadHandle } from './types.js';
 
+/** VPAGES (layout.ts): the 32-bit space in pages. Not imported: this module runs in the program's realm, which loads only what it must. */
+const DEAD_TLB_ENTRIES = 1 << 20;
+/** the TLB of every retired Process of this realm (ProcessImpl.retire) */
+let deadTlb: Int32Array | null = null;
+
 // Captured at module evaluation, which happens before any program code runs in this realm.
 const { add: atomicsAdd, compareExchange: atomicsCas, load: atomicsLoad, store: atomicsStore } = Atomics;
 const U8 = Uint8Array;
@@ -213,9 +218,13 @@ class ProcessImpl implements Process {
   }
 
   static retire(p: ProcessImpl): void {
-    const dead = new Int32Array(1 << 20);
-    p.#tlbR = dead;
-    p.#tlbW = dead;
+    // One all-zero TLB per realm, shared by every retired Process: nothing writes it, and every
+    // entry misses into the kernel port, which answers as for an exited thread. A new array per
+    // exit would be 4 MiB of external memory per process, which V8 reclaims with full collections
+    // that stall the worker while the next processes wait to run.
+    deadTlb ??= new Int32Array(DEAD_TLB_ENTRIES);
+    p.#tlbR = deadTlb;
+    p.#tlbW = deadTlb;
   }
 
   // ------------------------------------------------------------------ errors
