@@ -60,7 +60,7 @@ export const BENCH_OPTIONS = {
   },
   'trace-overhead': {
     kind: 'flag',
-    help: 'instead of the matrix: for each workload (--workload) at 1 and 4\nprocesses (--procs), untraced and traced cells alternated in one run\n(--duration each, 3 rounds); prints traced/untraced and the JSON has them',
+    help: 'instead of the matrix: for each workload (--workload) at 1 and 4\nprocesses (--procs), untraced and traced cells alternated in one run\n(--duration each, 5 rounds); prints traced/untraced and the JSON has them',
   },
   'no-stats': { kind: 'flag', help: 'run the runtimes with stats off (no latency, no busy time): with a run\nthat has stats on, this measures what stats cost' },
   'stats-sample': { kind: 'int', min: 1, max: 1 << 20, help: 'time 1 fault in N (a power of two; default the Runtime\'s, 256)' },
