@@ -61,4 +61,15 @@ test('more processes than CPUs: the verdict names the oversubscription and the r
     assert.ok(!has(r, SLOW) && !has(r, HOT), `no other finding: ${JSON.stringify(r.findings)}`);
   }, 'more processes than CPUs'));
 
+test('more processes than CPUs in a runtime that idled first: the share is of the processes\' lives, not of the window', () =>
+  withTimeout(90_000, async () => {
+    // Two idle seconds before the processes start, as a slow start or a host that waits would
+    // leave: measured against the window, their waits would fall below the finding's threshold.
+    const r = await profiled({ maxProcesses: 4, cpus: 1, quantum: 8 }, 0, async (rt) => {
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      return Promise.all([0, 1, 2, 3].map((i) => rt.run(PROG, 'own', i, 400)));
+    });
+    assert.match(r.verdict, CPUS, r.verdict);
+  }, 'idle start'));
+
 test.run();

@@ -24,6 +24,8 @@ export interface ProfileInput {
   /** stats snapshot covering exactly the profiled window (reset at its start) */
   stats: RuntimeStats;
   windowMs: number;
+  /** the lifetimes of the window's processes and threads, summed, ms (findings.ts; optional) */
+  processMs?: number;
   histograms: { fault: HistogramData; queueWait: HistogramData; service: HistogramData; park: HistogramData };
   /** the timeline: a short window of decoded events */
   trace: { threads: ThreadInfo[]; events: TraceEvent[] } | null;
@@ -243,7 +245,7 @@ export function buildProfileReport(inp: ProfileInput): ProfileReport {
   counters.meanServiceNs = Math.round(b.serviceNs);
   counters.meanHandoffNs = Math.round(b.handoffNs);
   counters.meanRunQueueNs = Math.round(b.runQueueNs);
-  const found = findings(inp.stats, inp.hot ?? null, inp.windowMs);
+  const found = findings(inp.stats, inp.hot ?? null, inp.windowMs, inp.processMs);
   const breakdownVerdict = verdict(inp.stats);
   return {
     title: inp.title,

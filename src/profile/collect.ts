@@ -11,7 +11,7 @@ import { TRACE_BURST } from '../trace.js';
 import { buildProfileReport } from './analyze.js';
 import { traceHotSpots } from './hot.js';
 import { processLabel, SlotOwners } from './names.js';
-import type { ProfileSource } from './source.js';
+import type { ProcessRecord, ProfileSource } from './source.js';
 import { decodeTrace, snapshotRings, type RingReader } from './trace-decode.js';
 
 export interface ProfileOptions {
@@ -41,6 +41,14 @@ export const OVERHEAD_NOT_MEASURED: OverheadNote = {
 
 export function machineInfo(): Record<string, string | number> {
   return { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform} ${os.release()}` };
+}
+
+/** How long the processes and threads of `log` lived within the last `windowMs`, summed (ms). */
+export function lifetimesIn(log: readonly ProcessRecord[], windowMs: number, now = performance.now()): number {
+  const from = now - windowMs;
+  let ms = 0;
+  for (const r of log) ms += Math.max(0, Math.min(r.endMs ?? now, now) - Math.max(r.startMs, from));
+  return ms;
 }
 
 /** The report of everything `src` recorded so far. */
@@ -91,6 +99,7 @@ export function profileOf(src: ProfileSource, opts: ProfileOptions = {}): Profil
     },
     stats,
     windowMs,
+    processMs: lifetimesIn(src.processLog(), windowMs),
     histograms: { fault: src.histogram('fault'), queueWait: src.histogram('queueWait'), service: src.histogram('service'), park: src.histogram('park') },
     trace,
     hot,

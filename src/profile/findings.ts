@@ -47,7 +47,11 @@ const ONE_PAGER_SHARE = 0.05;
 const pct = (x: number) => `${Math.round(x * 100)}%`;
 const fmt = (ns: number) => (ns >= 1e6 ? `${(ns / 1e6).toFixed(2)} ms` : ns >= 1000 ? `${(ns / 1000).toFixed(1)} µs` : `${Math.round(ns)} ns`);
 
-export function findings(st: RuntimeStats, hot: TraceHotSpots | null, windowMs: number): Finding[] {
+/**
+ * @param processMs the lifetimes of the window's processes and threads, summed (the process log);
+ *   without it, every slot in use counts the whole window
+ */
+export function findings(st: RuntimeStats, hot: TraceHotSpots | null, windowMs: number, processMs?: number): Finding[] {
   const out: Finding[] = [];
   const b = breakdown(st);
   if (b.faults === 0 || !(b.roundTripNs > 0)) return out;
@@ -81,10 +85,12 @@ export function findings(st: RuntimeStats, hot: TraceHotSpots | null, windowMs: 
 
   // Oversubscription: held wake-ups or yielded quanta prove that processes waited for a CPU;
   // its weight is the share of the processes' time spent so (heldNs is exact: every hold is
-  // timed), not of the sampled round trip, whose long waits are the ones sampling misses.
+  // timed), not of the sampled round trip, whose long waits are the ones sampling misses. The
+  // processes' time is their lifetimes, not the window: a runtime slow to start, or idle before
+  // and after its processes, would otherwise hide that they waited half their lives.
   const spaces = addressSpaces(st);
   const running = spaces.reduce((a, s) => a + s.slots.length, 0);
-  const procNs = running * windowMs * 1e6;
+  const procNs = (processMs !== undefined && processMs > 0 ? processMs : running * windowMs) * 1e6;
   const held = procNs > 0 ? Math.min(1, t.heldNs / procNs) : 0;
   if (running > st.run.cpus && (t.held > 0 || t.yields > 0) && held >= RUNQUEUE_SHARE) {
     let pager = st.pagers[0];

@@ -14,7 +14,7 @@ export interface ProcessRecord {
   slot: number;
   /** the program module's URL */
   program: string;
-  /** clockMs() when it got its slot, and when it ended (null while it runs) */
+  /** the host's performance.now() when it got its slot, and when it ended (null while it runs) */
   startMs: number;
   endMs: number | null;
 }
