@@ -57,7 +57,7 @@ test('more processes than CPUs: the verdict names the oversubscription and the r
   withTimeout(90_000, async () => {
     const r = await profiled({ maxProcesses: 4, cpus: 1, quantum: 8 }, 0, (rt) => Promise.all([0, 1, 2, 3].map((i) => rt.run(PROG, 'own', i, 400))));
     assert.match(r.verdict, CPUS, r.verdict);
-    assert.match(r.verdict, /4 processes for the 1 CPU\(s\) the pagers leave; they waited \d+% of the window in pager 0's run queue/);
+    assert.match(r.verdict, /4 processes for the 1 CPU\(s\) the pagers leave; they waited \d+% of their lives \(\d+% of their fault time\) in pager 0's run queue/);
     assert.ok(!has(r, SLOW) && !has(r, HOT), `no other finding: ${JSON.stringify(r.findings)}`);
   }, 'more processes than CPUs'));
 

@@ -83,15 +83,18 @@ export function findings(st: RuntimeStats, hot: TraceHotSpots | null, windowMs: 
     }
   }
 
-  // Oversubscription: held wake-ups or yielded quanta prove that processes waited for a CPU;
-  // its weight is the share of the processes' time spent so (heldNs is exact: every hold is
-  // timed), not of the sampled round trip, whose long waits are the ones sampling misses. The
-  // processes' time is their lifetimes, not the window: a runtime slow to start, or idle before
-  // and after its processes, would otherwise hide that they waited half their lives.
+  // Oversubscription: held wake-ups or yielded quanta prove that processes waited for a CPU.
+  // Held time is exact (every hold is timed), and it is weighed two ways: against the processes'
+  // lifetimes (the process log; a runtime slow to start or idle around its processes must not
+  // hide that they waited), and against their fault time, like the other findings (a process
+  // that spent most of its life starting up, as in a fresh clone's first run, still waited for a
+  // CPU at most of its faults). The larger decides.
   const spaces = addressSpaces(st);
   const running = spaces.reduce((a, s) => a + s.slots.length, 0);
   const procNs = (processMs !== undefined && processMs > 0 ? processMs : running * windowMs) * 1e6;
-  const held = procNs > 0 ? Math.min(1, t.heldNs / procNs) : 0;
+  const ofLives = procNs > 0 ? Math.min(1, t.heldNs / procNs) : 0;
+  const ofFaults = Math.min(1, b.runQueueNs / b.roundTripNs);
+  const held = Math.max(ofLives, ofFaults);
   if (running > st.run.cpus && (t.held > 0 || t.yields > 0) && held >= RUNQUEUE_SHARE) {
     let pager = st.pagers[0];
     for (const p of st.pagers) if (p.counters.heldNs > pager.counters.heldNs) pager = p;
@@ -99,7 +102,7 @@ export function findings(st: RuntimeStats, hot: TraceHotSpots | null, windowMs: 
     const of = tasks === 'threads' ? ` (of ${spaces.length === 1 ? spaces[0].name : `${spaces.length} processes`})` : '';
     out.push({
       kind: 'cpu-oversubscribed',
-      text: `more ${tasks} than CPUs: ${running} ${tasks}${of} for the ${st.run.cpus} CPU(s) the pagers leave; they waited ${pct(held)} of the window in pager ${pager.index}'s run queue for a CPU (${fmt(b.runQueueNs)} per fault, ${t.held.toLocaleString('en')} wake-ups held, ${t.yields.toLocaleString('en')} quanta yielded)`,
+      text: `more ${tasks} than CPUs: ${running} ${tasks}${of} for the ${st.run.cpus} CPU(s) the pagers leave; they waited ${pct(ofLives)} of their lives (${pct(ofFaults)} of their fault time) in pager ${pager.index}'s run queue for a CPU (${fmt(b.runQueueNs)} per fault, ${t.held.toLocaleString('en')} wake-ups held, ${t.yields.toLocaleString('en')} quanta yielded)`,
       share: held,
     });
   }
