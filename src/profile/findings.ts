@@ -87,8 +87,8 @@ export function findings(st: RuntimeStats, hot: TraceHotSpots | null, windowMs: 
   // Held time is exact (every hold is timed), and it is weighed two ways: against the processes'
   // lifetimes (the process log; a runtime slow to start or idle around its processes must not
   // hide that they waited), and against their fault time, like the other findings (a process
-  // that spent most of its life starting up, as in a fresh clone's first run, still waited for a
-  // CPU at most of its faults). The larger decides.
+  // that spent most of its life starting up may still have waited for a CPU at most of its
+  // faults). The larger decides.
   const spaces = addressSpaces(st);
   const running = spaces.reduce((a, s) => a + s.slots.length, 0);
   const procNs = (processMs !== undefined && processMs > 0 ? processMs : running * windowMs) * 1e6;

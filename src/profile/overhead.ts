@@ -47,9 +47,9 @@ export interface OverheadResult {
 export async function measureTraceOverhead(o: OverheadOptions = {}): Promise<OverheadResult> {
   const workloads = o.workloads ?? WORKLOADS;
   const procsList = o.procs ?? [1, 4];
-  // A 150 ms cell of 4 processes moves by a third from one round to the next on this kind of
-  // machine (one process-time slice more or less): the median of 3 rounds is not steady enough to
-  // judge a 0.8x target, that of 5 is.
+  // A short cell of several processes varies much from one round to the next (a time slice more
+  // or less for one of them), so the verdict takes the median of five rounds: three are too few
+  // to judge a ratio this close to 1 (docs/experiments/timed-fault.md).
   const rounds = o.rounds ?? 5;
   const durationMs = o.durationMs ?? 150;
   const pages = o.pages ?? 256;
