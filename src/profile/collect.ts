@@ -44,7 +44,7 @@ export function machineInfo(): Record<string, string | number> {
 }
 
 /** How long the processes and threads of `log` lived within the last `windowMs`, summed (ms). */
-export function lifetimesIn(log: readonly ProcessRecord[], windowMs: number, now = performance.now()): number {
+function lifetimesIn(log: readonly ProcessRecord[], windowMs: number, now = performance.now()): number {
   const from = now - windowMs;
   let ms = 0;
   for (const r of log) ms += Math.max(0, Math.min(r.endMs ?? now, now) - Math.max(r.startMs, from));
