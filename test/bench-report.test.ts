@@ -14,6 +14,7 @@ import { computeRatios, computeTargets } from '../src/bench/report.js';
 import { measureCell } from '../src/bench/matrix.js';
 import { UsageError, parseOptions } from '../src/cli/args.js';
 import { parseBenchArgs } from '../src/cli/bench.js';
+import { Progress } from '../src/cli/progress.js';
 
 function floorResult(name: string, p50Ns: number): BaselineResult {
   return { name, procs: 1, ops: 1000, elapsedMs: 200, opsPerSec: 1e9 / p50Ns, p50Ns, p99Ns: 2 * p50Ns, p999Ns: 3 * p50Ns, meanNs: p50Ns };
@@ -194,6 +195,20 @@ test('a disturbed cell is measured again, up to 3 times within the budget, keepi
   assert.equal([p.otherCores, p.attempts, poor.left], [0.8, 2, 0], 'no more than the budget');
   const off = await measureCell(runs([NaN, 0]), { left: 10 });
   assert.is(off.attempts, 1, 'no /proc/stat (not Linux): measured once');
+});
+
+test('the progress bar survives more steps than it announced (a TTY that ran the whole bench crashed)', () => {
+  const lines: string[] = [];
+  const tty = { isTTY: true, columns: 80, write: (s: string) => (lines.push(s), true) } as unknown as NodeJS.WriteStream;
+  const p = new Progress(3, 300, tty);
+  try {
+    for (let i = 0; i < 6; i++) p.step(`step ${i}`, 100);
+  } finally {
+    p.end();
+  }
+  const last = lines.filter((l) => l.includes('step 5')).pop() ?? '';
+  assert.ok(last.includes(`[${'#'.repeat(24)}]`), `a full bar at the sixth of three steps: ${JSON.stringify(last)}`);
+  assert.ok(last.includes('3/3'), 'the step count stays at the total');
 });
 
 test.run();

@@ -12,7 +12,7 @@ import { readSpinFloor } from '../bench/baselines/floor.js';
 import { baselineSteps, runBaselines, type Baselines } from '../bench/baselines/suite.js';
 import { MODES, createBenchRuntime, runCell, type CellResult, type Mode, type Workload } from '../bench/cell.js';
 import { validateChromeTrace } from '../report/chrome-trace.js';
-import { DISTURBED_CORES, WAIT_STRATEGIES, WORKLOADS, DEFAULT_WARMUP_MS, cellLabel, checkEveryFor, expandMatrix, runMatrix, type CellError } from '../bench/matrix.js';
+import { DISTURBED_CORES, WAIT_STRATEGIES, WORKLOADS, DEFAULT_WARMUP_MS, WARMUP_CELL_MS, cellLabel, checkEveryFor, expandMatrix, runMatrix, type CellError } from '../bench/matrix.js';
 import { runScalingProbe, type ProbeResult } from '../bench/probe.js';
 import {
   DEFAULT_WAIT, baselinesJson, baselinesTable, computeRatios, computeTargets, machineInfo, probeText, ratiosText,
@@ -216,6 +216,7 @@ function costs(o: BenchOptions) {
   return {
     cell: o.durationMs + 60,
     warmup: o.warmupMs * 0.5, // per runtime, averaged over the adaptive (all of it) and spin and park ones (a quarter)
+    rewarm: 2 * (WARMUP_CELL_MS + 100), // two 16-process cells with their start and stop
     runtime: 400,
     baseline: bd + Math.min(300, Math.max(50, bd / 5)) + 200,
     native: 3 * (bd + Math.min(300, Math.max(50, bd / 5))) + 1500,
@@ -246,9 +247,12 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const nBaselines = o.baselines ? baselineSteps(baselineOpts) + floorReads - 1 : 0;
   const c = costs(o);
   const warmups = o.warmupMs > 0 ? runtimes : 0;
+  // runMatrix warms each later (workload, mode) of a runtime again before its cells.
+  const kinds = new Set(cells.map((x) => `${x.workload}/${x.mode}`)).size;
+  const rewarms = o.warmupMs > 0 ? runtimes * Math.max(0, kinds - 1) : 0;
   const baselineCost = o.baselines ? floorReads * c.floor + 2 * baselineOpts.procs.length * c.baseline + (o.native ? c.native : 0) : 0;
-  const totalCost = cells.length * c.cell + warmups * c.warmup + runtimes * c.runtime + baselineCost + (o.probe ? 7 * c.probe : 0);
-  const progress = new Progress(cells.length + warmups + runtimes + nBaselines + (o.probe ? 7 : 0), totalCost);
+  const totalCost = cells.length * c.cell + warmups * c.warmup + rewarms * c.rewarm + runtimes * c.runtime + baselineCost + (o.probe ? 7 * c.probe : 0);
+  const progress = new Progress(cells.length + warmups + rewarms + runtimes + nBaselines + (o.probe ? 7 : 0), totalCost);
 
   let baselines: Baselines | null = null;
   let results: CellResult[] = [];
