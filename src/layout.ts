@@ -11,7 +11,7 @@
  *
  * | region        | size                                   | writer(s)                         | what                                                   |
  * |---------------|----------------------------------------|-----------------------------------|--------------------------------------------------------|
- * | header        | 4 lines                                | host at create                    | H_* words: geometry and flags (read-only afterwards)   |
+ * | header        | 4 lines                                | host at create                    | H_* words: geometry and flags (read-only but H_WAIT)   |
  * | freeCount     | 1 line                                 | any allocator (Atomics RMW)       | frames not handed out; reservations make ENOMEM exact  |
  * | spinners      | 1 line                                 | waiting processes (Atomics RMW)   | adaptive waiters beyond the cpus spinning now (capped) |
  * | run           | 1 line                                 | processes, pagers (Atomics RMW)   | RUN_* words: CPUs processes hold, wake-ups held back   |
@@ -44,6 +44,7 @@
  * addresses exceed 2^32, so 32-bit words would truncate them.
  */
 import { PAGE_SIZE } from './constants.js';
+import { waitModeOf } from './wait.js';
 
 export const LINE = 64;
 const MAGIC = 0x64657670; // 'devp'
@@ -65,6 +66,12 @@ export const H_PAGER_SPIN = 11; // pager polls before parking
 export const H_SPIN_BUDGET = 12; // adaptive: waiters allowed to spin at once (cores - pagers)
 export const H_SAMPLE = 13; // latency timing: 1 request in this many (a power of two) is timed
 export const H_QUANTUM = 14; // requests a process makes before it yields its CPU to a held waiter
+/**
+ * The wait strategy now (a WaitMode; H_FLAGS keeps the one the runtime was created with). The
+ * only header word written after create: by the host, only while no process exists
+ * (Runtime.setWaitStrategy); a process reads it when it starts, a pager each time it goes idle.
+ */
+export const H_WAIT = 15;
 /** Float64 index of the host's performance.timeOrigin: the shared clock base (clock.ts). */
 export const H_TIME_ORIGIN_F64 = 8; // byte 64: line 1 of the header
 export const HEADER_BYTES = 4 * LINE;
@@ -458,6 +465,7 @@ export function writeHeader(sab: SharedArrayBuffer, l: Layout, timeOrigin: numbe
   h[H_SPIN_BUDGET] = l.spinBudget;
   h[H_QUANTUM] = l.quantum;
   h[H_SAMPLE] = l.sample;
+  h[H_WAIT] = waitModeOf(l.flags);
   new Float64Array(sab, 0, HEADER_BYTES / 8)[H_TIME_ORIGIN_F64] = timeOrigin;
 }
 
@@ -468,6 +476,11 @@ export function readLayout(sab: SharedArrayBuffer): Layout {
     frames: h[H_NFRAMES], maxProcs: h[H_MAXPROCS], pagers: h[H_NPAGERS], maxDevices: h[H_MAXDEVICES],
     traceCap: h[H_TRACECAP], flags: h[H_FLAGS], mapEntries: h[H_MAPENTRIES], spin: h[H_SPIN], pagerSpin: h[H_PAGER_SPIN], spinBudget: h[H_SPIN_BUDGET], sample: h[H_SAMPLE], quantum: h[H_QUANTUM],
   });
+}
+
+/** The header's words, for the readers of H_WAIT. */
+export function headerView(sab: SharedArrayBuffer): Int32Array {
+  return new Int32Array(sab, 0, HEADER_BYTES / 4);
 }
 
 export function headerTimeOrigin(sab: SharedArrayBuffer): number {

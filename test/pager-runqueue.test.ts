@@ -4,7 +4,8 @@
  * `cpus` so that they hold on any machine, and check what a wrong implementation would break:
  * the CPU count returning to zero (no leak), turns actually being taken, a quiet pager freeing
  * processes from a CPU holder that never comes back, wait32 giving a CPU back, and a SIGKILL in
- * the middle of turn-taking leaving nothing behind.
+ * the middle of turn-taking leaving nothing behind. And the wait strategy switched between
+ * processes (Runtime.setWaitStrategy, which the bench uses to keep one runtime's isolates warm).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -129,5 +130,38 @@ test('cpus and quantum are validated', () =>
       }
     }
   }, 'validation'));
+
+test('setWaitStrategy: the next process and the pagers wait the new way; refused while a process exists or for a bad name', () =>
+  withTimeout(60_000, async () => {
+    const rt = await Runtime.create({ memory: 16 << 20, maxProcesses: 2, prestart: 2, wait: 'spin' });
+    try {
+      rt.resetStats();
+      await rt.run(PROG, 'faults', 2000);
+      const spinParks = rt.stats().totals.parks;
+      rt.setWaitStrategy('park');
+      assert.is(rt.options.wait, 'park');
+      rt.resetStats();
+      await rt.run(PROG, 'faults', 2000);
+      const parkParks = rt.stats().totals.parks;
+      // spin: a process never parks; park: every request whose answer is not there yet does
+      // (about one in seven on a 2-core machine).
+      assert.ok(spinParks <= 2, `spin: ${spinParks} parks`);
+      assert.ok(parkParks >= 20, `park: ${parkParks} parks for 2000 faults`);
+      rt.setWaitStrategy('spin');
+      rt.resetStats();
+      await rt.run(PROG, 'faults', 2000);
+      assert.ok(rt.stats().totals.parks <= 2, `spin again: ${rt.stats().totals.parks} parks`);
+
+      const hog = rt.run(PROG, 'hog', 300);
+      hog.catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 100));
+      assert.throws(() => rt.setWaitStrategy('adaptive'), /still exist/);
+      await hog;
+      assert.is(rt.options.wait, 'spin', 'a refused switch changes nothing');
+      assert.throws(() => rt.setWaitStrategy('sometimes' as never), (e: unknown) => e instanceof TypeError && /'adaptive'/.test((e as Error).message));
+    } finally {
+      await rt.close();
+    }
+  }, 'setWaitStrategy'));
 
 test.run();

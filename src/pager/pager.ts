@@ -11,7 +11,7 @@ import { ERRNO } from '../errors.js';
 import { KernelApi } from '../kernel.js';
 import {
   C, D_ATTACHES, D_FREES, D_REFS, FLAG_STATS, FLAG_TRACE, INJECT_FAULT, INJECT_MMAP, INJECT_MUNMAP, INJECT_REPLY, LINE, P_ASSIGNED, P_INJECT, P_CALL_DEV, P_CALL_KIND, P_CALL_OFF_F64, P_CALL_SEQ,
-  P_CALL_SLOT, P_SERVING, aobjOf, P_SHUTDOWN, P_SLEEPING, PARK_GRANTED, PARK_GRANTED_OVERDUE, RUN_HELD, SLOT_PARKED, S_PAGER, S_STATUS, S_VMSPACE, STATUS_LIVE, pagerThread, type Layout,
+  H_WAIT, P_CALL_SLOT, P_SERVING, headerView, aobjOf, P_SHUTDOWN, P_SLEEPING, PARK_GRANTED, PARK_GRANTED_OVERDUE, RUN_HELD, SLOT_PARKED, S_PAGER, S_STATUS, S_VMSPACE, STATUS_LIVE, pagerThread, type Layout,
 } from '../layout.js';
 import { PhysMem } from '../physmem.js';
 import { H, ThreadStats, timedPark } from '../stats.js';
@@ -27,7 +27,7 @@ import {
 import { Shootdown } from './shootdown.js';
 import { vmExit, vmFork, vmMadvise, vmMinherit, vmMmap, vmMprotect, vmMsync, vmMunmap, vmPmapRemove, vmRevoke } from './vmops.js';
 import { VmMap } from './vmmap.js';
-import { waitModeOf, type WaitMode, WAIT_PARK, WAIT_SPIN } from '../wait.js';
+import { type WaitMode, WAIT_PARK, WAIT_SPIN } from '../wait.js';
 import { OVERDUE_AFTER_MS, RunQueue } from './runqueue.js';
 import { K_DEPTH, K_PARK, K_SERVE, K_SERVE_FAULT, K_WAKE, KIND_BITS, SHOOTDOWN_BY_HOST, TraceGate, TraceRing } from '../trace.js';
 
@@ -59,7 +59,8 @@ export class Pager {
   readonly stats: ThreadStats;
   readonly timing: boolean;
   readonly trace: TraceRing | null;
-  readonly wait: WaitMode;
+  /** H_WAIT: the wait strategy, which the host may change while no process exists */
+  private readonly header: Int32Array;
   readonly spin: number;
   /** adaptive: polls before parking now, in [idleSpinMin, spin] (see idle) */
   private idleSpin: number;
@@ -119,7 +120,7 @@ export class Pager {
     this.trace = (layout.flags & FLAG_TRACE) !== 0 ? new TraceRing(sab, layout, thread) : null;
     this.gate = this.trace !== null ? new TraceGate(sab, layout) : null;
     this.timing = (layout.flags & FLAG_STATS) !== 0 || this.trace !== null;
-    this.wait = waitModeOf(layout.flags);
+    this.header = headerView(sab);
     this.spin = layout.pagerSpin;
     this.idleSpin = this.spin;
     this.idleSpinMin = Math.min(this.spin, Math.max(layout.spin, 64));
@@ -316,7 +317,7 @@ export class Pager {
     const control = this.pv.control;
     const runq = this.runq;
     // A pager nobody is assigned to parks whatever the strategy: spinning would only take a core.
-    const mode = Atomics.load(control, P_ASSIGNED) === 0 ? WAIT_PARK : this.wait;
+    const mode = Atomics.load(control, P_ASSIGNED) === 0 ? WAIT_PARK : (Atomics.load(this.header, H_WAIT) as WaitMode);
     // Adaptive: the spin halves each time no request came in time and doubles back each time
     // one did, between the processes' `spin` and `pagerSpin`. A pager sharing one CPU with the
     // process it just answered only delays that process by spinning (see Process.postAndWait).

@@ -106,7 +106,8 @@ export interface ProcessResourceLimits {
 }
 
 /** Every option with its value, devices apart. */
-export type Options = Readonly<Required<Omit<RuntimeOptions, 'devices' | 'resourceLimits'>>> & { readonly resourceLimits: ProcessResourceLimits | undefined };
+/** The normalised options; `wait` follows Runtime.setWaitStrategy. */
+export type Options = Readonly<Required<Omit<RuntimeOptions, 'devices' | 'resourceLimits' | 'wait'>>> & { readonly resourceLimits: ProcessResourceLimits | undefined; wait: WaitStrategy };
 
 const KNOWN = [
   'memory', 'pagers', 'devices', 'maxProcesses', 'prestart', 'wait', 'spin', 'pagerSpin', 'quantum', 'cpus', 'stats', 'statsSample',

@@ -10,7 +10,7 @@ import { allowedCpus, pinPlan, pinUnavailable, type PinPlan } from '../affinity.
 import { describe, describeThrown } from '../errors.js';
 import { KernelApi } from '../kernel.js';
 import {
-  COUNTERS, FLAG_COUNT_ACCESSES, FLAG_STATS, FLAG_TRACE, HOST_THREAD, INJECT_FAULT, INJECT_MMAP, INJECT_MUNMAP, INJECT_REPLY, LINE, S_PAGER, S_STATUS, STATUS_LIVE, TLB_BYTES, pagerThread, slotThread,
+  COUNTERS, FLAG_COUNT_ACCESSES, FLAG_STATS, FLAG_TRACE, H_WAIT, HOST_THREAD, INJECT_FAULT, INJECT_MMAP, INJECT_MUNMAP, INJECT_REPLY, LINE, S_PAGER, S_STATUS, STATUS_LIVE, TLB_BYTES, headerView, pagerThread, slotThread,
   type Layout,
 } from '../layout.js';
 import { OP_REVOKE, SlotViews } from '../pager/protocol.js';
@@ -25,7 +25,7 @@ import { writeProfile, type ProfilePaths, type WrittenProfile } from '../profile
 import { envProfile, withEnvProfile, writeEnvProfile, type EnvProfile } from '../profile/env.js';
 import { collectStats, histogramOf, resetStats, type HistogramData, type RuntimeStats } from '../runtime-stats.js';
 import { configureTrace, resetRing } from '../trace.js';
-import { waitFlags } from '../wait.js';
+import { WAIT_STRATEGIES, waitFlags, waitModeOf, type WaitStrategy } from '../wait.js';
 import type { ProcessWorkerData } from '../workers/process-worker.js';
 import { DeviceHandle, attachAll, loadDrivers, toUrl, type AttachedDevice, type DoorbellHandler } from './devices.js';
 import { DirtyLog } from './dirty-log.js';
@@ -277,6 +277,19 @@ export class Runtime {
     if (k === undefined) throw new TypeError(`injectPagerDeath kind must be fault, mmap, munmap or reply, got ${describe(kind)}`);
     if (!Number.isInteger(pager) || pager < 0 || pager >= this.options.pagers) throw new RangeError(`injectPagerDeath pager must be in [0, ${this.options.pagers})`);
     this.pagerSet.injectDeath(pager, k, n);
+  }
+
+  /**
+   * @internal Change the wait strategy (RuntimeOptions.wait) of the processes spawned from now on
+   * and of the pagers, while no process exists, so that no thread runs under two strategies:
+   * `devpager bench` measures every strategy with one runtime's warm isolates (bench/matrix.ts).
+   */
+  setWaitStrategy(wait: WaitStrategy): void {
+    if (!WAIT_STRATEGIES.includes(wait)) throw new TypeError(`setWaitStrategy: wait must be one of ${WAIT_STRATEGIES.map((w) => `'${w}'`).join(', ')}, got ${describe(wait)}`);
+    const live = this.table.liveSlots().size;
+    if (live > 0) throw new Error(`setWaitStrategy: ${live} process thread(s) still exist; change the strategy only while none does`);
+    Atomics.store(headerView(this.sab), H_WAIT, waitModeOf(waitFlags(wait)));
+    this.options.wait = wait;
   }
 
   /** @internal live pids by slot */

@@ -11,7 +11,7 @@ import { threadId, workerData, type MessagePort } from 'node:worker_threads';
 import { applyThreadPin, type ThreadPin } from '../affinity.js';
 import { initClock } from '../clock.js';
 import { describeThrown, toWire, type SigInfo, type WireError } from '../errors.js';
-import { C, FLAG_COUNT_ACCESSES, FLAG_STATS, FLAG_TRACE, S_THREAD, readLayout, slotThread, type Layout } from '../layout.js';
+import { C, FLAG_COUNT_ACCESSES, FLAG_STATS, FLAG_TRACE, H_WAIT, S_THREAD, headerView, readLayout, slotThread, type Layout } from '../layout.js';
 import { PagerViews, SlotViews, hasOtherThreads } from '../pager/protocol.js';
 import { ThreadMemory } from '../process/access.js';
 import type { KernelPort } from '../process/api.js';
@@ -26,7 +26,7 @@ import { Tlb } from '../process/tlb.js';
 import type { Process } from '../process/types.js';
 import { ThreadStats } from '../stats.js';
 import { TraceRing } from '../trace.js';
-import { waitModeOf } from '../wait.js';
+import type { WaitMode } from '../wait.js';
 
 export interface ProcessWorkerData {
   devices: DeviceEntry[];
@@ -124,6 +124,8 @@ interface Machine {
   sab: SharedArrayBuffer;
   layout: Layout;
   views: MachineViews;
+  /** the header words: H_WAIT, the wait strategy for the next process */
+  header: Int32Array;
 }
 let machine: Machine | null = null;
 
@@ -131,14 +133,14 @@ function machineFor(sab: SharedArrayBuffer): Machine {
   if (machine === null || machine.sab !== sab) {
     const layout = readLayout(sab);
     initClock(sab);
-    machine = { sab, layout, views: new MachineViews(sab, layout) };
+    machine = { sab, layout, views: new MachineViews(sab, layout), header: headerView(sab) };
   }
   return machine;
 }
 
 
 export default async function runThread(task: ProcessTask): Promise<ProcessOutcome> {
-  const { sab, layout, views } = machineFor(task.sab);
+  const { sab, layout, views, header } = machineFor(task.sab);
   const slot = new SlotViews(sab, layout, task.slot);
   const vm = task.vmspace === task.slot ? slot : new SlotViews(sab, layout, task.vmspace);
   // The host waits for this thread to be gone before it tears a killed thread down.
@@ -147,7 +149,7 @@ export default async function runThread(task: ProcessTask): Promise<ProcessOutco
   const trace = (layout.flags & FLAG_TRACE) !== 0 ? new TraceRing(sab, layout, slotThread(layout, task.slot)) : null;
   const timing = (layout.flags & FLAG_STATS) !== 0 || trace !== null;
   const req = new Requester(layout, slot, new PagerViews(sab, layout, task.pager), views.pagers, views.run, views.spinners, stats, {
-    sab, timing, wait: waitModeOf(layout.flags), trace,
+    sab, timing, wait: Atomics.load(header, H_WAIT) as WaitMode, trace,
   });
   const tlb = new Tlb(task.tlb, slot.spinning);
   tlb.reset();
