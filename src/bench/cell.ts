@@ -99,6 +99,12 @@ export interface BenchRuntime {
   close(): Promise<void>;
 }
 
+/** Run the next cells with another wait strategy (Runtime.setWaitStrategy): only between cells. */
+export function setBenchWait(b: BenchRuntime, wait: WaitStrategy): void {
+  b.rt.setWaitStrategy(wait);
+  b.wait = wait;
+}
+
 /** A Runtime with the bench device at /dev/bench0 and `maxProcs` process threads started. */
 export async function createBenchRuntime(o: BenchRuntimeOptions): Promise<BenchRuntime> {
   const devicePages = o.devicePages ?? DEFAULT_PAGES;

@@ -1,18 +1,21 @@
 /**
  * The benchmark matrix: workloads x processes x pagers x wait strategies.
  *
- * One Runtime per (pagers, wait), created with maxProcesses = prestart = the largest process
+ * One Runtime per pager count, created with maxProcesses = prestart = the largest process
  * count, so worker threads are started before any timed cell (a worker start would dwarf a cell).
  * Each runtime is first warmed up with every process thread busy (warmUp), then runs every
- * (workload, procs) cell. The warm-up is there for V8: each process thread is an isolate of its
- * own that compiles the fault path and the program anew, on compiler threads that compete with
- * the benchmark for the two CPUs.
+ * (wait, workload, procs) cell, switching the wait strategy between cells
+ * (Runtime.setWaitStrategy, while no process exists). The warm-up is there for V8: each process
+ * thread is an isolate of its own that compiles the fault path and the program anew, on compiler
+ * threads that compete with the benchmark for the two CPUs; one runtime for all strategies
+ * warms those isolates once, where a runtime per strategy would start cold three times.
  * A cell that fails is recorded with its error and the run goes on.
  */
 import { availableParallelism } from 'node:os';
 import type { WaitStrategy } from '../wait.js';
 import { WAIT_STRATEGIES } from '../wait.js';
-import { DISTURBED_CORES, MODES, WORKLOADS, createBenchRuntime, runCell, type BenchRuntime, type CellResult, type CellSpec, type Mode, type Workload } from './cell.js';
+import { DEFAULT_WAIT } from './report.js';
+import { DISTURBED_CORES, MODES, WORKLOADS, createBenchRuntime, runCell, setBenchWait, type BenchRuntime, type CellResult, type CellSpec, type Mode, type Workload } from './cell.js';
 
 export { DISTURBED_CORES, MODES, WORKLOADS, WAIT_STRATEGIES };
 
@@ -25,9 +28,21 @@ export interface Kind {
 const kindName = (k: Kind): string => (k.mode === 'processes' ? k.workload : `${k.workload} (threads)`);
 
 /** Longest warm-up per runtime, ms of the time other processes leave to the bench (see warmUp). */
-export const DEFAULT_WARMUP_MS = 4000;
+export const DEFAULT_WARMUP_MS = 8000;
 /** One warm-up cell's window, ms (a cell also spends time starting and stopping its processes). */
 export const WARMUP_CELL_MS = 100;
+
+/** What a runtime's warm-up did: how long, each workload's rates, and which were still rising when it ended. */
+export interface WarmUp {
+  /** wall time, ms */
+  ms: number;
+  /** its limit, ms of time other processes left to the bench */
+  limitMs: number;
+  /** faults/s of each warm-up cell, per workload (kind) */
+  rates: Record<string, number[]>;
+  /** workloads whose rate still rose when the limit ended the warm-up (empty: every one settled) */
+  stillRising: string[];
+}
 
 /**
  * Warm a runtime up: cells of every workload in turn, with every process thread busy, until each
@@ -42,7 +57,7 @@ export const WARMUP_CELL_MS = 100;
  * CPUs during a cell (cell.ts otherCores) does not count towards `maxMs`; the warm-up still
  * ends after 2 x maxMs of wall time, so that a machine that stays busy cannot hold it forever.
  */
-export async function warmUp(b: BenchRuntime, kinds: Kind[], procs: number, maxMs: number, cell: Omit<CellSpec, 'workload' | 'procs' | 'durationMs' | 'mode'>): Promise<Map<string, number[]>> {
+export async function warmUp(b: BenchRuntime, kinds: Kind[], procs: number, maxMs: number, cell: Omit<CellSpec, 'workload' | 'procs' | 'durationMs' | 'mode'>): Promise<WarmUp> {
   const rates = new Map<string, number[]>(kinds.map((k) => [kindName(k), []]));
   const rising = new Set(kinds);
   const t0 = performance.now();
@@ -67,7 +82,7 @@ export async function warmUp(b: BenchRuntime, kinds: Kind[], procs: number, maxM
       if (over()) break;
     }
   }
-  return rates;
+  return { ms: performance.now() - t0, limitMs: maxMs, rates: Object.fromEntries(rates), stillRising: [...rising].map(kindName) };
 }
 
 /** Measurements of one cell at most while it keeps being disturbed (the least disturbed is kept). */
@@ -127,7 +142,7 @@ export interface MatrixOptions {
   quantum?: number;
   /** longest warm-up per runtime, ms of time other processes left to the bench (warmUp; default DEFAULT_WARMUP_MS; 0 = none) */
   warmupMs?: number;
-  /** called for each runtime after its warm-up, right before its timed cells */
+  /** called before the cells of each (pagers, wait), after the warm-up and the strategy switch */
   beforeCells?: (pagers: number, wait: WaitStrategy) => Promise<void>;
   /** called before each step: a runtime start (kind 'runtime') or a cell */
   onStep?: (s: { kind: 'runtime' | 'warmup' | 'cell'; label: string }) => void;
@@ -148,6 +163,8 @@ export interface CellError extends CellKey {
 export interface MatrixResult {
   results: CellResult[];
   errors: CellError[];
+  /** each runtime's warm-up (none with warmupMs 0, or when it failed) */
+  warmups: (WarmUp & { pagers: number; wait: WaitStrategy })[];
   /** wall time of the whole matrix, ms */
   elapsedMs: number;
 }
@@ -187,50 +204,59 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixResult> {
   const t0 = performance.now();
   const results: CellResult[] = [];
   const errors: CellError[] = [];
+  const warmups: MatrixResult['warmups'] = [];
   const maxProcs = Math.max(...o.procs);
+  // The warm-up and the re-warming cells run with the default strategy when the matrix has it:
+  // its 16-process rate follows V8's code (spin and park follow the scheduler or futex
+  // wake-ups), so its stop rule can tell when the isolates are warm.
+  const warmWait: WaitStrategy = o.waits.includes(DEFAULT_WAIT) ? DEFAULT_WAIT : o.waits[0];
+  const warmupMs = o.warmupMs ?? DEFAULT_WARMUP_MS;
+  // Without the default strategy the warm-up's stop rule rarely fires: a quarter of the limit.
+  const limit = warmWait === DEFAULT_WAIT ? warmupMs : Math.round(warmupMs / 4);
   for (const pagers of o.pagers) {
-    for (const wait of o.waits) {
-      const group = expandMatrix({ ...o, pagers: [pagers], waits: [wait] });
-      const kinds: Kind[] = [];
-      for (const c of group) if (!kinds.some((k) => k.workload === c.workload && k.mode === c.mode)) kinds.push({ workload: c.workload, mode: c.mode });
-      o.onStep?.({ kind: 'runtime', label: `start runtime pagers=${pagers} wait=${wait} (${maxProcs} process threads)` });
-      let b: BenchRuntime;
-      try {
-        b = await createBenchRuntime({ pagers, wait, maxProcs, memory: o.memory, ring: o.ring, runtime: { stats: o.stats ?? true, statsSample: o.statsSample, processNice: o.processNice ?? 0, pin: o.pin === 'off' ? false : o.pin === 'on' ? true : 'auto', ...(o.spin !== undefined ? { spin: o.spin } : {}), ...(o.quantum !== undefined ? { quantum: o.quantum } : {}) } });
-      } catch (e) {
-        for (const c of group) {
-          o.onStep?.({ kind: 'cell', label: cellLabel(c) });
-          errors.push({ ...c, error: `runtime: ${(e as Error).message}` });
-        }
-        continue;
+    const all = expandMatrix({ ...o, pagers: [pagers] });
+    const kinds: Kind[] = [];
+    for (const c of all) if (!kinds.some((k) => k.workload === c.workload && k.mode === c.mode)) kinds.push({ workload: c.workload, mode: c.mode });
+    o.onStep?.({ kind: 'runtime', label: `start runtime pagers=${pagers} (${maxProcs} process threads)` });
+    let b: BenchRuntime;
+    try {
+      b = await createBenchRuntime({ pagers, wait: warmWait, maxProcs, memory: o.memory, ring: o.ring, runtime: { stats: o.stats ?? true, statsSample: o.statsSample, processNice: o.processNice ?? 0, pin: o.pin === 'off' ? false : o.pin === 'on' ? true : 'auto', ...(o.spin !== undefined ? { spin: o.spin } : {}), ...(o.quantum !== undefined ? { quantum: o.quantum } : {}) } });
+    } catch (e) {
+      for (const c of all) {
+        o.onStep?.({ kind: 'cell', label: cellLabel(c) });
+        errors.push({ ...c, error: `runtime: ${(e as Error).message}` });
       }
-      try {
+      continue;
+    }
+    try {
+      if (limit > 0) {
+        o.onStep?.({ kind: 'warmup', label: `warm up (${maxProcs} processes, ${warmWait}, until every workload's rate stops rising, at most ${limit} ms undisturbed)` });
+        const w = await warmUp(b, kinds, maxProcs, limit, { pages: o.pages, seed: o.seed, checkEvery: checkEveryFor(warmWait) }).catch(() => null);
+        if (w) warmups.push({ pagers, wait: warmWait, ...w });
+      }
+      let warmed = true; // nothing ran since the warm-up
+      for (const wait of o.waits) {
+        const group = all.filter((c) => c.wait === wait);
         const checkEvery = checkEveryFor(wait);
-        const warmupMs = o.warmupMs ?? DEFAULT_WARMUP_MS;
-        // Spin and park get a quarter of the warm-up: with 16 processes they run at the speed of
-        // the scheduler (spinners preempting each other) or of futex wake-ups, not of V8's code,
-        // and their rate is too noisy for the stop rule, so they would always run to the limit.
-        const limit = wait === 'adaptive' ? warmupMs : Math.round(warmupMs / 4);
-        if (limit > 0) {
-          o.onStep?.({ kind: 'warmup', label: `warm up (${maxProcs} processes, until every workload's rate stops rising, at most ${limit} ms undisturbed)` });
-          await warmUp(b, kinds, maxProcs, limit, { pages: o.pages, seed: o.seed, checkEvery }).catch(() => undefined);
-        }
-        // And each later workload gets two more 16-process cells right before its own cells: the
-        // cells in between (fewer processes, other workloads) leave the last workload's 16-process
-        // cell as weak as a cold one (docs/experiments/warming-up-16-isolates.md).
+        if (b.wait !== wait) setBenchWait(b, wait);
         await o.beforeCells?.(pagers, wait);
-        // Cells measured again because other processes disturbed them: at most one in four of
-        // this runtime's cells.
+        // Cells measured again because other processes disturbed them: at most one in four.
         const budget = { left: Math.ceil(group.length / 4) };
         let current = null as Kind | null;
         for (const c of group) {
-          if (limit > 0 && (c.workload !== current?.workload || c.mode !== current.mode)) {
-            if (current !== null) {
+          if (c.workload !== current?.workload || c.mode !== current.mode) {
+            // The default strategy's cells of each workload get two more 16-process cells right
+            // before them, unless the warm-up just ran: the cells in between (fewer processes,
+            // other workloads or strategies) leave a workload's 16-process cell as weak as a cold
+            // one (docs/experiments/warming-up-16-isolates.md). Spin and park, bound by the
+            // scheduler, are measured with the isolates as warm as the cells before left them.
+            if (limit > 0 && wait === DEFAULT_WAIT && !warmed) {
               o.onStep?.({ kind: 'warmup', label: `warm up ${kindName(c)} again (${maxProcs} tasks, 2 cells)` });
               for (let i = 0; i < 2; i++) await runCell(b, { workload: c.workload, mode: c.mode, procs: maxProcs, durationMs: WARMUP_CELL_MS, pages: o.pages, seed: o.seed, checkEvery }).catch(() => undefined);
             }
             current = { workload: c.workload, mode: c.mode };
           }
+          warmed = false;
           o.onStep?.({ kind: 'cell', label: cellLabel(c) });
           try {
             const spec: CellSpec = { workload: c.workload, mode: c.mode, procs: c.procs, durationMs: o.durationMs, pages: o.pages, seed: o.seed, checkEvery };
@@ -239,10 +265,10 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixResult> {
             errors.push({ ...c, error: (e as Error).message });
           }
         }
-      } finally {
-        await b.close();
       }
+    } finally {
+      await b.close();
     }
   }
-  return { results, errors, elapsedMs: performance.now() - t0 };
+  return { results, errors, warmups, elapsedMs: performance.now() - t0 };
 }

@@ -11,7 +11,7 @@ import type { WaitStrategy } from '../wait.js';
 import { PINNED, type FloorMoment } from './baselines/floor.js';
 import { isSkipped, pick, type Baselines, type BaselineResult, type SkippedBaseline } from './baselines/suite.js';
 import { DISTURBED_CORES, type CellResult, type Mode, type Workload } from './cell.js';
-import type { CellError } from './matrix.js';
+import type { CellError, MatrixResult } from './matrix.js';
 import type { ProbeResult } from './probe.js';
 
 // ------------------------------------------------------------------ machine
@@ -209,7 +209,7 @@ function missFacts(worst: Oversubscribed, over: readonly Oversubscribed[], resul
   return `${spinText} (docs/experiments/oversubscription-fresh-realms.md)`;
 }
 
-export function computeTargets(r: Ratios, baselines: Baselines | null, probe: ProbeResult | null, cores: number, results: CellResult[] = []): Target[] {
+export function computeTargets(r: Ratios, baselines: Baselines | null, probe: ProbeResult | null, cores: number, results: CellResult[] = [], warmups: MatrixResult['warmups'] = []): Target[] {
   const ref = r.reference ? (findCell(results, r.reference.workload, 1, 1, r.reference.wait) ?? findCell(results, r.reference.workload, 1, 1, r.reference.wait, 'threads')) : undefined;
   const refName = r.reference ? `${r.reference.workload}, 1 process, 1 pager, ${r.reference.wait}` : 'no 1-process/1-pager cell was run';
   const t: Target[] = [];
@@ -264,6 +264,9 @@ export function computeTargets(r: Ratios, baselines: Baselines | null, probe: Pr
     value: worst ? worst.ratio : NaN, goal: '>= 50%', pass: worst ? worst.ratio >= 0.5 : null,
   });
   if (worst && worst.ratio < 0.5) t[t.length - 1].detail += `; ${missFacts(worst, over, results, cores)}`;
+  // A 16-process cell measured before V8 had compiled its isolates' code says so (warmUp).
+  const cold = worst ? warmups.find((w) => w.pagers === worst.pagers && w.wait === DEFAULT_WAIT && w.stillRising.length > 0) : undefined;
+  if (cold) t[t.length - 1].detail += `; the warm-up of that runtime ended at its limit (${(cold.ms / 1000).toFixed(1)} s) while ${cold.stillRising.join(', ')} still rose (--warmup)`;
   t.push({
     name: 'fault cost, 10^6-page vs 1k-page mapping',
     detail: probe ? `fault p50 with ${probe.sample} sampled pages of ${probe.largePages} / refault of ${probe.smallPages} pages` : 'scaling probe not run',
@@ -289,6 +292,20 @@ export function resultsTable(results: CellResult[]): string {
   // A blank line between runtimes (pagers, wait) keeps 120 rows readable.
   const lines = table(rows, 3).split('\n');
   for (const i of sep.reverse()) lines.splice(i, 0, '');
+  return lines.join('\n');
+}
+
+/**
+ * One line per runtime: how long its warm-up ran and where each workload's 16-process rate went
+ * from and to, and whether it settled or the limit ended it while rates still rose.
+ */
+export function warmupsText(warmups: MatrixResult['warmups']): string {
+  const lines = ['warm-ups (16-process cells until each workload\'s rate stops rising; --warmup):'];
+  for (const w of warmups) {
+    const climbs = Object.entries(w.rates).map(([k, r]) => `${k} ${r.length ? `${fmtRate(r[0])}→${fmtRate(r[r.length - 1])}` : '-'}`);
+    const end = w.stillRising.length === 0 ? 'settled' : `ended at its limit (${(w.limitMs / 1000).toFixed(1)} s) while ${w.stillRising.join(', ')} still rose`;
+    lines.push(`  pagers=${w.pagers} ${w.wait}: ${(w.ms / 1000).toFixed(1)} s, ${climbs.join(', ')}; ${end}`);
+  }
   return lines.join('\n');
 }
 
@@ -379,6 +396,8 @@ export interface BenchJson {
   probe: Omit<ProbeResult, 'small' | 'large'> & { small: Omit<CellResult, 'stats'>; large: Omit<CellResult, 'stats'> } | null;
   ratios: Ratios;
   targets: Target[];
+  /** each runtime's warm-up, in run order */
+  warmups: MatrixResult['warmups'];
   elapsedMs: number;
 }
 

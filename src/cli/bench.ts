@@ -12,11 +12,11 @@ import { readSpinFloor } from '../bench/baselines/floor.js';
 import { baselineSteps, runBaselines, type Baselines } from '../bench/baselines/suite.js';
 import { MODES, createBenchRuntime, runCell, type CellResult, type Mode, type Workload } from '../bench/cell.js';
 import { validateChromeTrace } from '../report/chrome-trace.js';
-import { DISTURBED_CORES, WAIT_STRATEGIES, WORKLOADS, DEFAULT_WARMUP_MS, WARMUP_CELL_MS, cellLabel, checkEveryFor, expandMatrix, runMatrix, type CellError } from '../bench/matrix.js';
+import { DISTURBED_CORES, WAIT_STRATEGIES, WORKLOADS, DEFAULT_WARMUP_MS, WARMUP_CELL_MS, cellLabel, checkEveryFor, expandMatrix, runMatrix, type CellError, type MatrixResult } from '../bench/matrix.js';
 import { runScalingProbe, type ProbeResult } from '../bench/probe.js';
 import {
   DEFAULT_WAIT, baselinesJson, baselinesTable, computeRatios, computeTargets, machineInfo, probeText, ratiosText,
-  resultsTable, targetsText, type BenchJson,
+  resultsTable, targetsText, warmupsText, type BenchJson,
 } from '../bench/report.js';
 import { deviceBenchCommand } from '../bench/devices/index.js';
 import { UsageError, optionsHelp, parseOptions, type OptionSpecs } from './args.js';
@@ -73,7 +73,7 @@ export const BENCH_OPTIONS = {
   quantum: { kind: 'int', min: 1, max: 1 << 30, help: 'requests a process makes before it yields its CPU to a waiting one\n(Runtime quantum; default 1024)' },
   warmup: {
     kind: 'int', min: 0, max: 600_000, arg: 'MS',
-    help: `longest untimed warm-up per runtime: 100 ms cells of every workload in\nturn, every process busy, until each workload's rate stops rising, so that\nV8 has compiled every process thread's code before the timed cells; time\nthat other processes take from the CPUs does not count (but at most 2 x MS\nof wall time) (default ${DEFAULT_WARMUP_MS}, a quarter of it for spin and park; --quick 50;\n0 = none)`,
+    help: `longest untimed warm-up per runtime (one per pager count, which runs\nevery strategy's cells): 100 ms cells of every workload in turn, every process\nbusy, with the adaptive strategy, until each workload's rate stops rising, so\nthat V8 has compiled every process thread's code before the timed cells;\ntime that other processes take from the CPUs does not count (but at most\n2 x MS of wall time) (default ${DEFAULT_WARMUP_MS}; a quarter of it without adaptive;\n--quick 50; 0 = none)`,
   },
   'no-baselines': { kind: 'flag', help: 'skip the baselines (ratios against them show n/a)' },
   'no-native': { kind: 'flag', help: 'skip only the C baselines (Linux anon fault, userfaultfd)' },
@@ -215,7 +215,7 @@ function costs(o: BenchOptions) {
   const bd = Math.max(o.durationMs, 200);
   return {
     cell: o.durationMs + 60,
-    warmup: o.warmupMs * 0.5, // per runtime, averaged over the adaptive (all of it) and spin and park ones (a quarter)
+    warmup: o.warmupMs * 0.75, // per runtime: it usually settles before its limit
     rewarm: 2 * (WARMUP_CELL_MS + 100), // two 16-process cells with their start and stop
     runtime: 400,
     baseline: bd + Math.min(300, Math.max(50, bd / 5)) + 200,
@@ -236,7 +236,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const started = performance.now();
   const machine = machineInfo();
   const cells = expandMatrix(o);
-  const runtimes = o.pagers.length * o.waits.length;
+  // One runtime per pager count, which runs every wait strategy's cells (runMatrix).
+  const runtimes = o.pagers.length;
   const baselineOpts = { durationMs: Math.max(o.durationMs, 200), native: o.native, procs: [1] };
   // The spin floor is read at the start (runBaselines), again right before the reference cell's
   // runtime starts its cells (1 pager, the first of adaptive/park/spin that runs), and after the
@@ -246,17 +247,19 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const floorReads = o.baselines ? 2 + (refRuntime ? 1 : 0) : 0;
   const nBaselines = o.baselines ? baselineSteps(baselineOpts) + floorReads - 1 : 0;
   const c = costs(o);
-  const warmups = o.warmupMs > 0 ? runtimes : 0;
-  // runMatrix warms each later (workload, mode) of a runtime again before its cells.
+  const warmupSteps = o.warmupMs > 0 ? runtimes : 0;
+  // runMatrix warms each (workload, mode) again before the default strategy's cells of it, but
+  // the first when those come right after the warm-up.
   const kinds = new Set(cells.map((x) => `${x.workload}/${x.mode}`)).size;
-  const rewarms = o.warmupMs > 0 ? runtimes * Math.max(0, kinds - 1) : 0;
+  const rewarms = o.warmupMs > 0 && o.waits.includes(DEFAULT_WAIT) ? runtimes * (o.waits[0] === DEFAULT_WAIT ? kinds - 1 : kinds) : 0;
   const baselineCost = o.baselines ? floorReads * c.floor + 2 * baselineOpts.procs.length * c.baseline + (o.native ? c.native : 0) : 0;
-  const totalCost = cells.length * c.cell + warmups * c.warmup + rewarms * c.rewarm + runtimes * c.runtime + baselineCost + (o.probe ? 7 * c.probe : 0);
-  const progress = new Progress(cells.length + warmups + rewarms + runtimes + nBaselines + (o.probe ? 7 : 0), totalCost);
+  const totalCost = cells.length * c.cell + warmupSteps * c.warmup + rewarms * c.rewarm + runtimes * c.runtime + baselineCost + (o.probe ? 7 * c.probe : 0);
+  const progress = new Progress(cells.length + warmupSteps + rewarms + runtimes + nBaselines + (o.probe ? 7 : 0), totalCost);
 
   let baselines: Baselines | null = null;
   let results: CellResult[] = [];
   let errors: CellError[] = [];
+  let warmups: MatrixResult['warmups'] = [];
   let probe: ProbeResult | null = null;
   let probeError: string | null = null;
   let traced: string | null = null;
@@ -282,6 +285,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     });
     results = m.results;
     errors = m.errors;
+    warmups = m.warmups;
     if (baselines) {
       progress.step('baseline spin-floor, unpinned and pinned (again, at the end)', c.floor);
       await readSpinFloor(baselines.spinFloor, 'end', baselineOpts.durationMs);
@@ -304,7 +308,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
 
   const cores = availableParallelism();
   const ratios = computeRatios(results, baselines, probe);
-  const targets = computeTargets(ratios, baselines, probe, cores, results);
+  const targets = computeTargets(ratios, baselines, probe, cores, results, warmups);
   const elapsedMs = performance.now() - started;
 
   const out: string[] = [];
@@ -319,6 +323,10 @@ export async function benchCommand(argv: string[]): Promise<number> {
     const again = results.filter((r) => r.attempts > 1).length;
     out.push('');
     out.push(`other processes kept ${avg.toFixed(2)} CPUs busy on average during the cells; ${disturbed} of ${other.length} cells disturbed (other > ${DISTURBED_CORES})${again > 0 ? ` after ${again} were measured again` : ''}${avg > 0.1 ? ' — figures are noisy, run again on a quiet machine' : ''}`);
+  }
+  if (warmups.length > 0) {
+    out.push('');
+    out.push(warmupsText(warmups));
   }
   if (errors.length > 0) {
     out.push('');
@@ -366,6 +374,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
       probe: probe ? { ...probe, small: strip(probe.small), large: strip(probe.large) } : null,
       ratios,
       targets,
+      warmups,
       elapsedMs,
     };
     writeFileSync(o.json, `${JSON.stringify(doc, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
