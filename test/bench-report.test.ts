@@ -10,7 +10,7 @@ import { summariseFloor, type FloorReading } from '../src/bench/baselines/floor.
 import type { BaselineResult } from '../src/bench/baselines/harness.js';
 import type { Baselines } from '../src/bench/baselines/suite.js';
 import type { CellResult } from '../src/bench/cell.js';
-import { computeRatios, computeTargets } from '../src/bench/report.js';
+import { computeRatios, computeTargets, warmupsText } from '../src/bench/report.js';
 import { measureCell } from '../src/bench/matrix.js';
 import { UsageError, parseOptions } from '../src/cli/args.js';
 import { parseBenchArgs } from '../src/cli/bench.js';
@@ -137,6 +137,19 @@ test('a 16-process miss in cells with as many pagers as cores says what the same
   const t4 = computeTargets(computeRatios(results, null, null), null, null, 4, results).find((x) => x.name.startsWith('16 procs'))!;
   assert.not.match(t4.detail, /share a core/);
   assert.match(t4.detail, /no spin cells to compare with/);
+});
+
+test('the warm-ups: settled or cut, and a 16-process target measured after a cut warm-up says so', () => {
+  const settled = { pagers: 1, wait: 'adaptive' as const, ms: 6100, limitMs: 8000, rates: { page_fault: [50e3, 400e3, 700e3, 690e3, 700e3] }, stillRising: [] };
+  const cut = { pagers: 2, wait: 'adaptive' as const, ms: 4100, limitMs: 4000, rates: { page_fault: [40e3, 300e3, 900e3], random: [] }, stillRising: ['page_fault', 'random'] };
+  const text = warmupsText([settled, cut]);
+  assert.match(text, /pagers=1 adaptive: 6\.1 s, page_fault 50\.0k→700k; settled/);
+  assert.match(text, /pagers=2 adaptive: 4\.1 s, page_fault 40\.0k→900k; ended at its limit \(4\.0 s\) while page_fault still rose; random not warmed at all/);
+  const results = [cell('page_fault', 1, 1, 1e6), cell('page_fault', 16, 1, 700e3), cell('page_fault', 1, 2, 1e6), cell('page_fault', 16, 2, 300e3)];
+  const target = (w: Parameters<typeof warmupsText>[0]) => computeTargets(computeRatios(results, null, null), null, null, 2, results, w).find((x) => x.name.startsWith('16 procs'))!.detail;
+  assert.match(target([settled, cut]), /the warm-up of that runtime ended at its limit after 4\.1 s with page_fault, random not settled/);
+  assert.not.match(target([settled, { ...cut, stillRising: [] }]), /warm-up/, 'a settled warm-up is not mentioned');
+  assert.not.match(target([{ ...settled, stillRising: ['page_fault'] }, { ...cut, stillRising: [] }]), /warm-up/, 'only the worst cell\'s runtime counts');
 });
 
 test('a target that cannot be evaluated says why', () => {

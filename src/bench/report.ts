@@ -266,7 +266,7 @@ export function computeTargets(r: Ratios, baselines: Baselines | null, probe: Pr
   if (worst && worst.ratio < 0.5) t[t.length - 1].detail += `; ${missFacts(worst, over, results, cores)}`;
   // A 16-process cell measured before V8 had compiled its isolates' code says so (warmUp).
   const cold = worst ? warmups.find((w) => w.pagers === worst.pagers && w.wait === DEFAULT_WAIT && w.stillRising.length > 0) : undefined;
-  if (cold) t[t.length - 1].detail += `; the warm-up of that runtime ended at its limit (${(cold.ms / 1000).toFixed(1)} s) while ${cold.stillRising.join(', ')} still rose (--warmup)`;
+  if (cold) t[t.length - 1].detail += `; the warm-up of that runtime ended at its limit after ${(cold.ms / 1000).toFixed(1)} s with ${cold.stillRising.join(', ')} not settled: the cells may describe V8 compiling (--warmup)`;
   t.push({
     name: 'fault cost, 10^6-page vs 1k-page mapping',
     detail: probe ? `fault p50 with ${probe.sample} sampled pages of ${probe.largePages} / refault of ${probe.smallPages} pages` : 'scaling probe not run',
@@ -302,9 +302,14 @@ export function resultsTable(results: CellResult[]): string {
 export function warmupsText(warmups: MatrixResult['warmups']): string {
   const lines = ['warm-ups (16-process cells until each workload\'s rate stops rising; --warmup):'];
   for (const w of warmups) {
-    const climbs = Object.entries(w.rates).map(([k, r]) => `${k} ${r.length ? `${fmtRate(r[0])}→${fmtRate(r[r.length - 1])}` : '-'}`);
-    const end = w.stillRising.length === 0 ? 'settled' : `ended at its limit (${(w.limitMs / 1000).toFixed(1)} s) while ${w.stillRising.join(', ')} still rose`;
-    lines.push(`  pagers=${w.pagers} ${w.wait}: ${(w.ms / 1000).toFixed(1)} s, ${climbs.join(', ')}; ${end}`);
+    const ran = Object.entries(w.rates).filter(([, r]) => r.length > 0);
+    const climbs = ran.map(([k, r]) => `${k} ${fmtRate(r[0])}→${fmtRate(r[r.length - 1])}`);
+    const rose = w.stillRising.filter((k) => (w.rates[k]?.length ?? 0) > 0);
+    const cold = w.stillRising.filter((k) => (w.rates[k]?.length ?? 0) === 0);
+    const limit = w.limitMs < 1000 ? `${w.limitMs} ms` : `${(w.limitMs / 1000).toFixed(1)} s`;
+    const end = w.stillRising.length === 0 ? 'settled'
+      : `ended at its limit (${limit})${rose.length ? ` while ${rose.join(', ')} still rose` : ''}${cold.length ? `${rose.length ? ';' : ''} ${cold.join(', ')} not warmed at all` : ''}`;
+    lines.push(`  pagers=${w.pagers} ${w.wait}: ${(w.ms / 1000).toFixed(1)} s${climbs.length ? `, ${climbs.join(', ')}` : ''}; ${end}`);
   }
   return lines.join('\n');
 }
