@@ -142,8 +142,8 @@ export interface MatrixOptions {
   quantum?: number;
   /** longest warm-up per runtime, ms of time other processes left to the bench (warmUp; default DEFAULT_WARMUP_MS; 0 = none) */
   warmupMs?: number;
-  /** called before the cells of each (pagers, wait), after the warm-up and the strategy switch */
-  beforeCells?: (pagers: number, wait: WaitStrategy) => Promise<void>;
+  /** called right before each cell is measured (after any warm-up and strategy switch) */
+  beforeCell?: (c: CellKey) => Promise<void>;
   /** called before each step: a runtime start (kind 'runtime') or a cell */
   onStep?: (s: { kind: 'runtime' | 'warmup' | 'cell'; label: string }) => void;
 }
@@ -239,7 +239,6 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixResult> {
         const group = all.filter((c) => c.wait === wait);
         const checkEvery = checkEveryFor(wait);
         if (b.wait !== wait) setBenchWait(b, wait);
-        await o.beforeCells?.(pagers, wait);
         // Cells measured again because other processes disturbed them: at most one in four.
         const budget = { left: Math.ceil(group.length / 4) };
         let current = null as Kind | null;
@@ -257,6 +256,7 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixResult> {
             current = { workload: c.workload, mode: c.mode };
           }
           warmed = false;
+          await o.beforeCell?.(c);
           o.onStep?.({ kind: 'cell', label: cellLabel(c) });
           try {
             const spec: CellSpec = { workload: c.workload, mode: c.mode, procs: c.procs, durationMs: o.durationMs, pages: o.pages, seed: o.seed, checkEvery };

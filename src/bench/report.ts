@@ -97,12 +97,18 @@ export interface Ratios {
 
 export const DEFAULT_WAIT: WaitStrategy = 'adaptive';
 
-function findCell(results: CellResult[], w: string, procs: number, pagers: number, wait: string, mode: Mode = 'processes'): CellResult | undefined {
+type CellKeyLike = Pick<CellResult, 'workload' | 'procs' | 'pagers' | 'wait' | 'mode'>;
+
+function findCell<T extends CellKeyLike>(results: T[], w: string, procs: number, pagers: number, wait: string, mode: Mode = 'processes'): T | undefined {
   return results.find((r) => r.workload === w && r.procs === procs && r.pagers === pagers && r.wait === wait && r.mode === mode);
 }
 
-/** The cell the 1-process ratios use: refault, 1 process, 1 pager, default wait (or the nearest available). */
-export function referenceCell(results: CellResult[]): CellResult | undefined {
+/**
+ * The cell the 1-process ratios use: refault, 1 process, 1 pager, default wait (or the nearest
+ * available); of measured cells, or of the cells a run will measure (the bench reads the spin
+ * floor right before it).
+ */
+export function referenceCell<T extends CellKeyLike>(results: T[]): T | undefined {
   const prefW = ['refault', 'shared', 'page_fault', 'random'];
   const prefWait = [DEFAULT_WAIT, 'park', 'spin'];
   // One task is one thread in either mode; processes first, as the baselines are processes.

@@ -15,7 +15,7 @@ import { validateChromeTrace } from '../report/chrome-trace.js';
 import { DISTURBED_CORES, WAIT_STRATEGIES, WORKLOADS, DEFAULT_WARMUP_MS, WARMUP_CELL_MS, cellLabel, checkEveryFor, expandMatrix, runMatrix, type CellError, type MatrixResult } from '../bench/matrix.js';
 import { runScalingProbe, type ProbeResult } from '../bench/probe.js';
 import {
-  DEFAULT_WAIT, baselinesJson, baselinesTable, computeRatios, computeTargets, machineInfo, probeText, ratiosText,
+  DEFAULT_WAIT, baselinesJson, baselinesTable, computeRatios, computeTargets, machineInfo, probeText, ratiosText, referenceCell,
   resultsTable, targetsText, warmupsText, type BenchJson,
 } from '../bench/report.js';
 import { deviceBenchCommand } from '../bench/devices/index.js';
@@ -239,12 +239,11 @@ export async function benchCommand(argv: string[]): Promise<number> {
   // One runtime per pager count, which runs every wait strategy's cells (runMatrix).
   const runtimes = o.pagers.length;
   const baselineOpts = { durationMs: Math.max(o.durationMs, 200), native: o.native, procs: [1] };
-  // The spin floor is read at the start (runBaselines), again right before the reference cell's
-  // runtime starts its cells (1 pager, the first of adaptive/park/spin that runs), and after the
-  // matrix (src/bench/baselines/floor.ts).
-  const refWait = ([DEFAULT_WAIT, 'park', 'spin'] as const).find((w) => o.waits.includes(w));
-  const refRuntime = o.pagers.includes(1) && o.procs.includes(1) && refWait !== undefined;
-  const floorReads = o.baselines ? 2 + (refRuntime ? 1 : 0) : 0;
+  // The spin floor is read at the start (runBaselines), again right before the reference cell
+  // (the cell the 1-process ratios use: the two then share the VM's mode as nearly as the bench
+  // can make them), and after the matrix (src/bench/baselines/floor.ts).
+  const refCell = referenceCell(cells);
+  const floorReads = o.baselines ? 2 + (refCell ? 1 : 0) : 0;
   const nBaselines = o.baselines ? baselineSteps(baselineOpts) + floorReads - 1 : 0;
   const c = costs(o);
   const warmupSteps = o.warmupMs > 0 ? runtimes : 0;
@@ -274,9 +273,9 @@ export async function benchCommand(argv: string[]): Promise<number> {
       workloads: o.workloads, modes: o.modes, procs: o.procs, pagers: o.pagers, waits: o.waits, durationMs: o.durationMs, pages: o.pages,
       memory: o.memory, ring: o.ring, seed: o.seed, stats: o.stats, statsSample: o.statsSample, processNice: o.processNice, pin: o.pin,
       warmupMs: o.warmupMs,
-      beforeCells: async (pagers, wait) => {
-        if (!baselines || !refRuntime || pagers !== 1 || wait !== refWait) return;
-        progress.step('baseline spin-floor, unpinned and pinned (again, next to the reference cell)', c.floor);
+      beforeCell: async (cell) => {
+        if (!baselines || !refCell || cellLabel(cell) !== cellLabel(refCell)) return;
+        progress.step('baseline spin-floor, unpinned and pinned (again, right before the reference cell)', c.floor);
         await readSpinFloor(baselines.spinFloor, 'reference', baselineOpts.durationMs);
       },
       spin: o.spin,
