@@ -386,11 +386,15 @@ export async function benchCommand(argv: string[]): Promise<number> {
 async function traceOverheadCommand(o: BenchOptions, argv: string[]): Promise<number> {
   const machine = machineInfo();
   const procs = argv.some((a) => a === '--procs' || a.startsWith('--procs=')) ? o.procs : [1, 4];
+  // A progress line on a terminal only: in a log each step would pile up on one line.
+  const tty = process.stderr.isTTY === true;
   const r = await measureTraceOverhead({
     workloads: o.workloads, procs, durationMs: o.durationMs, pages: o.pages,
-    onStep: (label) => process.stderr.write(`\r${label.padEnd(60)}`),
+    onStep: (label) => {
+      if (tty) process.stderr.write(`\r\x1b[2K${label}`);
+    },
   });
-  process.stderr.write('\n');
+  if (tty) process.stderr.write('\r\x1b[2K');
   console.log(`devpager bench --trace-overhead — ${machine.cpus} x ${machine.model}, node ${machine.node}`);
   console.log(overheadTable(r));
   if (o.json) {
