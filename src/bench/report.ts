@@ -295,7 +295,7 @@ export function resultsTable(results: CellResult[]): string {
       r.cores.toFixed(2), Number.isFinite(r.otherCores) ? r.otherCores.toFixed(2) : '-', r.fairness.toFixed(2),
     ]);
   });
-  // A blank line between runtimes (pagers, wait) keeps 120 rows readable.
+  // A blank line between (pagers, wait) groups keeps 120 rows readable.
   const lines = table(rows, 3).split('\n');
   for (const i of sep.reverse()) lines.splice(i, 0, '');
   return lines.join('\n');

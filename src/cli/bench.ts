@@ -87,11 +87,12 @@ export const BENCH_OPTIONS = {
 
 export const BENCH_USAGE = `usage: devpager bench [options]
 
-Runs every cell of workloads x modes x tasks x pagers x wait strategies (one Runtime per
-(pagers, wait), worker threads started before any timed cell), the baselines (spin floor, park
-pager, postMessage pager, Linux anon fault and userfaultfd when cc is available) and a scaling
-probe (1k vs 10^6 mapped pages), then prints a table, the ratios and the targets (PASS/MISS).
-The defaults take about 70 s on 2 cores (BENCHMARKS.md).
+Runs every cell of workloads x modes x tasks x pagers x wait strategies (one Runtime per pager
+count, warmed up once, its worker threads started before any timed cell, switching strategy
+between cells), the baselines (spin floor, park pager, postMessage pager, Linux anon fault and
+userfaultfd when cc is available) and a scaling probe (1k vs 10^6 mapped pages), then prints a
+table, the warm-ups, the ratios and the targets (PASS/MISS). The defaults take about 45 s on 2
+cores (BENCHMARKS.md).
 
 options:
 ${optionsHelp(BENCH_OPTIONS)}
