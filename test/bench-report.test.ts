@@ -140,11 +140,11 @@ test('a 16-process miss in cells with as many pagers as cores says what the same
 });
 
 test('the warm-ups: settled or cut, and a 16-process target measured after a cut warm-up says so', () => {
-  const settled = { pagers: 1, wait: 'adaptive' as const, ms: 6100, limitMs: 8000, rates: { page_fault: [50e3, 400e3, 700e3, 690e3, 700e3] }, stillRising: [] };
-  const cut = { pagers: 2, wait: 'adaptive' as const, ms: 4100, limitMs: 4000, rates: { page_fault: [40e3, 300e3, 900e3], random: [] }, stillRising: ['page_fault', 'random'] };
+  const settled = { pagers: 1, wait: 'adaptive' as const, procs: 16, ms: 6100, limitMs: 8000, rates: { page_fault: [50e3, 400e3, 700e3, 690e3, 700e3] }, stillRising: [] };
+  const cut = { pagers: 2, wait: 'adaptive' as const, procs: 16, ms: 4100, limitMs: 4000, rates: { page_fault: [40e3, 300e3, 900e3], random: [] }, stillRising: ['page_fault', 'random'] };
   const text = warmupsText([settled, cut]);
-  assert.match(text, /pagers=1 adaptive: 6\.1 s, page_fault 50\.0k→700k; settled/);
-  assert.match(text, /pagers=2 adaptive: 4\.1 s, page_fault 40\.0k→900k; ended at its limit \(4\.0 s\) while page_fault still rose; random not warmed at all/);
+  assert.match(text, /pagers=1 adaptive x16: 6\.1 s, page_fault 50\.0k→700k; settled/);
+  assert.match(text, /pagers=2 adaptive x16: 4\.1 s, page_fault 40\.0k→900k; ended at its limit \(4\.0 s\) while page_fault still rose; random not warmed at all/);
   const results = [cell('page_fault', 1, 1, 1e6), cell('page_fault', 16, 1, 700e3), cell('page_fault', 1, 2, 1e6), cell('page_fault', 16, 2, 300e3)];
   const target = (w: Parameters<typeof warmupsText>[0]) => computeTargets(computeRatios(results, null, null), null, null, 2, results, w).find((x) => x.name.startsWith('16 procs'))!.detail;
   assert.match(target([settled, cut]), /the warm-up of that runtime ended at its limit after 4\.1 s with page_fault, random not settled/);

@@ -34,6 +34,8 @@ export const WARMUP_CELL_MS = 100;
 
 /** What a runtime's warm-up did: how long, each workload's rates, and which were still rising when it ended. */
 export interface WarmUp {
+  /** processes in each warm-up cell */
+  procs: number;
   /** wall time, ms */
   ms: number;
   /** its limit, ms of time other processes left to the bench */
@@ -47,7 +49,8 @@ export interface WarmUp {
 /**
  * Warm a runtime up: cells of every workload in turn, with every process thread busy, until each
  * workload's rate stops rising (two cells in a row no more than 10 % above every earlier one) or
- * `maxMs` of the machine's time has gone to it. Returns each workload's warm-up rates.
+ * `maxMs` of the machine's time has gone to it. Returns how long it ran, each workload's warm-up
+ * rates, and which of them had not settled.
  *
  * Each process thread is an isolate of its own that compiles the fault path and the program anew,
  * and with 16 processes taking turns on 1 CPU each gets a 16th of the running time, so V8 tiers
@@ -82,7 +85,7 @@ export async function warmUp(b: BenchRuntime, kinds: Kind[], procs: number, maxM
       if (over()) break;
     }
   }
-  return { ms: performance.now() - t0, limitMs: maxMs, rates: Object.fromEntries(rates), stillRising: [...rising].map(kindName) };
+  return { procs, ms: performance.now() - t0, limitMs: maxMs, rates: Object.fromEntries(rates), stillRising: [...rising].map(kindName) };
 }
 
 /** Measurements of one cell at most while it keeps being disturbed (the least disturbed is kept). */
@@ -144,8 +147,8 @@ export interface MatrixOptions {
   warmupMs?: number;
   /** called right before each cell is measured (after any warm-up and strategy switch) */
   beforeCell?: (c: CellKey) => Promise<void>;
-  /** called before each step: a runtime start (kind 'runtime') or a cell */
-  onStep?: (s: { kind: 'runtime' | 'warmup' | 'cell'; label: string }) => void;
+  /** called before each step: a runtime start, its warm-up, a workload's two re-warming cells, or a cell */
+  onStep?: (s: { kind: 'runtime' | 'warmup' | 'rewarm' | 'cell'; label: string }) => void;
 }
 
 export interface CellKey {
@@ -238,7 +241,18 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixResult> {
       for (const wait of o.waits) {
         const group = all.filter((c) => c.wait === wait);
         const checkEvery = checkEveryFor(wait);
-        if (b.wait !== wait) setBenchWait(b, wait);
+        if (b.wait !== wait) {
+          try {
+            setBenchWait(b, wait);
+          } catch (e) {
+            // Not measured under a strategy it could not switch to; the other strategies still are.
+            for (const c of group) {
+              o.onStep?.({ kind: 'cell', label: cellLabel(c) });
+              errors.push({ ...c, error: `switching to wait ${wait}: ${(e as Error).message}` });
+            }
+            continue;
+          }
+        }
         // Cells measured again because other processes disturbed them: at most one in four.
         const budget = { left: Math.ceil(group.length / 4) };
         let current = null as Kind | null;
@@ -250,7 +264,7 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixResult> {
             // one (docs/experiments/warming-up-16-isolates.md). Spin and park, bound by the
             // scheduler, are measured with the isolates as warm as the cells before left them.
             if (limit > 0 && wait === DEFAULT_WAIT && !warmed) {
-              o.onStep?.({ kind: 'warmup', label: `warm up ${kindName(c)} again (${maxProcs} tasks, 2 cells)` });
+              o.onStep?.({ kind: 'rewarm', label: `warm up ${kindName(c)} again (${maxProcs} tasks, 2 cells)` });
               for (let i = 0; i < 2; i++) await runCell(b, { workload: c.workload, mode: c.mode, procs: maxProcs, durationMs: WARMUP_CELL_MS, pages: o.pages, seed: o.seed, checkEvery }).catch(() => undefined);
             }
             current = { workload: c.workload, mode: c.mode };

@@ -302,11 +302,11 @@ export function resultsTable(results: CellResult[]): string {
 }
 
 /**
- * One line per runtime: how long its warm-up ran and where each workload's 16-process rate went
- * from and to, and whether it settled or the limit ended it while rates still rose.
+ * One line per runtime: how long its warm-up ran and where each workload's rate (every process
+ * busy) went from and to, and whether it settled or the limit ended it while rates still rose.
  */
 export function warmupsText(warmups: MatrixResult['warmups']): string {
-  const lines = ['warm-ups (16-process cells until each workload\'s rate stops rising; --warmup):'];
+  const lines = ['warm-ups (cells with every process busy until each workload\'s rate stops rising; --warmup):'];
   for (const w of warmups) {
     const ran = Object.entries(w.rates).filter(([, r]) => r.length > 0);
     const climbs = ran.map(([k, r]) => `${k} ${fmtRate(r[0])}→${fmtRate(r[r.length - 1])}`);
@@ -315,7 +315,7 @@ export function warmupsText(warmups: MatrixResult['warmups']): string {
     const limit = w.limitMs < 1000 ? `${w.limitMs} ms` : `${(w.limitMs / 1000).toFixed(1)} s`;
     const end = w.stillRising.length === 0 ? 'settled'
       : `ended at its limit (${limit})${rose.length ? ` while ${rose.join(', ')} still rose` : ''}${cold.length ? `${rose.length ? ';' : ''} ${cold.join(', ')} not warmed at all` : ''}`;
-    lines.push(`  pagers=${w.pagers} ${w.wait}: ${(w.ms / 1000).toFixed(1)} s${climbs.length ? `, ${climbs.join(', ')}` : ''}; ${end}`);
+    lines.push(`  pagers=${w.pagers} ${w.wait} x${w.procs}: ${(w.ms / 1000).toFixed(1)} s${climbs.length ? `, ${climbs.join(', ')}` : ''}; ${end}`);
   }
   return lines.join('\n');
 }

@@ -216,7 +216,7 @@ function costs(o: BenchOptions) {
   const bd = Math.max(o.durationMs, 200);
   return {
     cell: o.durationMs + 60,
-    warmup: o.warmupMs * 0.75, // per runtime: it usually settles before its limit
+    warmup: 0.75 * (o.waits.includes(DEFAULT_WAIT) ? o.warmupMs : o.warmupMs / 4), // per runtime: it usually settles before its limit
     rewarm: 2 * (WARMUP_CELL_MS + 100), // two 16-process cells with their start and stop
     runtime: 400,
     baseline: bd + Math.min(300, Math.max(50, bd / 5)) + 200,
@@ -247,7 +247,9 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const floorReads = o.baselines ? 2 + (refCell ? 1 : 0) : 0;
   const nBaselines = o.baselines ? baselineSteps(baselineOpts) + floorReads - 1 : 0;
   const c = costs(o);
-  const warmupSteps = o.warmupMs > 0 ? runtimes : 0;
+  // runMatrix warms up with the default strategy, or with a quarter of the limit without it.
+  const warmLimit = o.waits.includes(DEFAULT_WAIT) ? o.warmupMs : Math.round(o.warmupMs / 4);
+  const warmupSteps = warmLimit > 0 ? runtimes : 0;
   // runMatrix warms each (workload, mode) again before the default strategy's cells of it, but
   // the first when those come right after the warm-up.
   const kinds = new Set(cells.map((x) => `${x.workload}/${x.mode}`)).size;

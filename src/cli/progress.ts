@@ -54,8 +54,7 @@ export class Progress {
   private draw(): void {
     if (!this.tty) return;
     const width = 24;
-    // More steps than announced (a cell measured again, an estimate that was short) must not
-    // break the bar: it stays full.
+    // More steps than announced (a count that fell short) must not break the bar: it stays full.
     const n = Math.min(this.done + 1, this.total);
     const filled = Math.min(width, Math.round((this.done / Math.max(1, this.total)) * width));
     const bar = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;

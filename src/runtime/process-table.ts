@@ -128,6 +128,11 @@ export class ProcessTable {
     return m;
   }
 
+  /** Process threads that exist, and spawns still waiting for a slot (Runtime.setWaitStrategy). */
+  inFlight(): number {
+    return this.bySlot.size + this.pending.size;
+  }
+
   pidOf(slot: number): number | null {
     return this.bySlot.get(slot)?.proc.pid ?? null;
   }

@@ -281,13 +281,15 @@ export class Runtime {
 
   /**
    * @internal Change the wait strategy (RuntimeOptions.wait) of the processes spawned from now on
-   * and of the pagers, while no process exists, so that no thread runs under two strategies:
-   * `devpager bench` measures every strategy with one runtime's warm isolates (bench/matrix.ts).
+   * and of the pagers (each at its next idle), while no process thread exists and no spawn waits
+   * for a slot, so that no process runs under two strategies: `devpager bench` measures every
+   * strategy with one runtime's warm isolates (bench/matrix.ts).
    */
   setWaitStrategy(wait: WaitStrategy): void {
+    if (this.closing) throw new Error('Runtime is closed');
     if (!WAIT_STRATEGIES.includes(wait)) throw new TypeError(`setWaitStrategy: wait must be one of ${WAIT_STRATEGIES.map((w) => `'${w}'`).join(', ')}, got ${describe(wait)}`);
-    const live = this.table.liveSlots().size;
-    if (live > 0) throw new Error(`setWaitStrategy: ${live} process thread(s) still exist; change the strategy only while none does`);
+    const live = this.table.inFlight();
+    if (live > 0) throw new Error(`setWaitStrategy: ${live} process thread(s) or spawn(s) still exist; change the strategy only while none does`);
     Atomics.store(headerView(this.sab), H_WAIT, waitModeOf(waitFlags(wait)));
     this.options.wait = wait;
   }
