@@ -32,6 +32,16 @@ export const DEFAULT_WARMUP_MS = 8000;
 /** One warm-up cell's window, ms (a cell also spends time starting and stopping its processes). */
 export const WARMUP_CELL_MS = 100;
 
+/**
+ * The warm-up's strategy and limit for a matrix of these strategies: the default one when the
+ * matrix has it, whose rate with every process busy follows V8's code (spin and park follow the
+ * scheduler or futex wake-ups) so that the stop rule can tell when the isolates are warm; without
+ * it the stop rule rarely fires, and the limit is a quarter.
+ */
+export function warmupPlan(waits: readonly WaitStrategy[], warmupMs: number): { wait: WaitStrategy; limitMs: number } {
+  return waits.includes(DEFAULT_WAIT) ? { wait: DEFAULT_WAIT, limitMs: warmupMs } : { wait: waits[0], limitMs: Math.round(warmupMs / 4) };
+}
+
 /** What a runtime's warm-up did: how long, each workload's rates, and which were still rising when it ended. */
 export interface WarmUp {
   /** processes in each warm-up cell */
@@ -209,13 +219,7 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixResult> {
   const errors: CellError[] = [];
   const warmups: MatrixResult['warmups'] = [];
   const maxProcs = Math.max(...o.procs);
-  // The warm-up and the re-warming cells run with the default strategy when the matrix has it:
-  // its 16-process rate follows V8's code (spin and park follow the scheduler or futex
-  // wake-ups), so its stop rule can tell when the isolates are warm.
-  const warmWait: WaitStrategy = o.waits.includes(DEFAULT_WAIT) ? DEFAULT_WAIT : o.waits[0];
-  const warmupMs = o.warmupMs ?? DEFAULT_WARMUP_MS;
-  // Without the default strategy the warm-up's stop rule rarely fires: a quarter of the limit.
-  const limit = warmWait === DEFAULT_WAIT ? warmupMs : Math.round(warmupMs / 4);
+  const { wait: warmWait, limitMs: limit } = warmupPlan(o.waits, o.warmupMs ?? DEFAULT_WARMUP_MS);
   for (const pagers of o.pagers) {
     const all = expandMatrix({ ...o, pagers: [pagers] });
     const kinds: Kind[] = [];

@@ -12,7 +12,7 @@ import { readSpinFloor } from '../bench/baselines/floor.js';
 import { baselineSteps, runBaselines, type Baselines } from '../bench/baselines/suite.js';
 import { MODES, createBenchRuntime, runCell, type CellResult, type Mode, type Workload } from '../bench/cell.js';
 import { validateChromeTrace } from '../report/chrome-trace.js';
-import { DISTURBED_CORES, WAIT_STRATEGIES, WORKLOADS, DEFAULT_WARMUP_MS, WARMUP_CELL_MS, cellLabel, checkEveryFor, expandMatrix, runMatrix, type CellError, type MatrixResult } from '../bench/matrix.js';
+import { DISTURBED_CORES, WAIT_STRATEGIES, WORKLOADS, DEFAULT_WARMUP_MS, WARMUP_CELL_MS, cellLabel, checkEveryFor, expandMatrix, runMatrix, warmupPlan, type CellError, type MatrixResult } from '../bench/matrix.js';
 import { runScalingProbe, type ProbeResult } from '../bench/probe.js';
 import {
   DEFAULT_WAIT, baselinesJson, baselinesTable, computeRatios, computeTargets, machineInfo, probeText, ratiosText, referenceCell,
@@ -216,7 +216,7 @@ function costs(o: BenchOptions) {
   const bd = Math.max(o.durationMs, 200);
   return {
     cell: o.durationMs + 60,
-    warmup: 0.75 * (o.waits.includes(DEFAULT_WAIT) ? o.warmupMs : o.warmupMs / 4), // per runtime: it usually settles before its limit
+    warmup: 0.75 * warmupPlan(o.waits, o.warmupMs).limitMs, // per runtime: it usually settles before its limit
     rewarm: 2 * (WARMUP_CELL_MS + 100), // two 16-process cells with their start and stop
     runtime: 400,
     baseline: bd + Math.min(300, Math.max(50, bd / 5)) + 200,
@@ -247,9 +247,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const floorReads = o.baselines ? 2 + (refCell ? 1 : 0) : 0;
   const nBaselines = o.baselines ? baselineSteps(baselineOpts) + floorReads - 1 : 0;
   const c = costs(o);
-  // runMatrix warms up with the default strategy, or with a quarter of the limit without it.
-  const warmLimit = o.waits.includes(DEFAULT_WAIT) ? o.warmupMs : Math.round(o.warmupMs / 4);
-  const warmupSteps = warmLimit > 0 ? runtimes : 0;
+  const warmupSteps = warmupPlan(o.waits, o.warmupMs).limitMs > 0 ? runtimes : 0;
   // runMatrix warms each (workload, mode) again before the default strategy's cells of it, but
   // the first when those come right after the warm-up.
   const kinds = new Set(cells.map((x) => `${x.workload}/${x.mode}`)).size;
