@@ -147,4 +147,23 @@ console.log('host done');
     }
   }, 'profile command'));
 
+test('devpager profile on a built-in workload: the sweep has every strategy at every count, from one runtime, and no progress noise in a log', () =>
+  withTimeout(150_000, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'devpager-sweep-'));
+    try {
+      const json = join(dir, 'p.json');
+      const out = spawnSync(process.execPath, [CLI, 'profile', '--workload', 'refault', '--procs', '2', '--duration', '100', '--sweep-duration', '60', '--json', json], { encoding: 'utf8', timeout: 140_000 });
+      assert.is(out.status, 0, out.stderr);
+      const sweep = (JSON.parse(readFileSync(json, 'utf8')) as { sweep: { wait: string; procs: number; faultsPerSec: number }[] }).sweep;
+      const key = (p: { wait: string; procs: number }) => `${p.wait} x${p.procs}`;
+      const want = ['spin', 'park', 'adaptive'].flatMap((w) => [1, 2, 4, 8, 16].map((n) => `${w} x${n}`));
+      assert.equal(sweep.map(key).sort(), [...want].sort());
+      for (const p of sweep) assert.ok(p.faultsPerSec > 0, `${key(p)}: ${p.faultsPerSec} faults/s`);
+      // Not a terminal: no carriage-return progress lines in what a log would keep.
+      assert.not.ok(out.stderr.includes('\r'), JSON.stringify(out.stderr.slice(0, 200)));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 'profile sweep'));
+
 test.run();

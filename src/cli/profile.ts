@@ -13,7 +13,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createBenchRuntime, MODES, runCell, WORKLOADS, type BenchRuntime, type CellResult, type Mode, type Workload } from '../bench/cell.js';
+import { createBenchRuntime, MODES, runCell, setBenchWait, WORKLOADS, type BenchRuntime, type CellResult, type Mode, type Workload } from '../bench/cell.js';
+import { checkEveryFor, warmUp, warmupPlan } from '../bench/matrix.js';
 import { profileOf } from '../profile/collect.js';
 import { parkWakeSummary } from '../profile/analyze.js';
 import { PROFILE_ENV, type EnvProfile } from '../profile/env.js';
@@ -247,22 +248,39 @@ export function overheadNote(tracedCell: CellResult, untracedCells: CellResult[]
   };
 }
 
-/** Throughput vs tasks (processes, or threads of one process), one line per wait strategy. */
+/** Longest warm-up of the sweep's runtime, ms (warmUp: one workload settles well before it). */
+const SWEEP_WARMUP_MS = 4000;
+
+/**
+ * Throughput vs tasks (processes, or threads of one process), one line per wait strategy: one
+ * runtime, warmed up first with every task busy, runs every strategy's points, so that the
+ * points with 16 isolates describe the pager rather than V8 compiling them
+ * (docs/experiments/warming-up-16-isolates.md).
+ */
 async function runSweep(workload: Workload, mode: Mode, pagers: number, pages: number, sweepMs: number): Promise<SweepPoint[]> {
   const sweep: SweepPoint[] = [];
   const counts = [1, 2, 4, 8, 16];
-  for (const w of WAIT_STRATEGIES) {
-    const sb = await createBenchRuntime({ pagers, wait: w, maxProcs: 16 });
-    try {
+  const maxProcs = Math.max(...counts);
+  const tty = process.stderr.isTTY === true;
+  const say = (s: string) => {
+    if (tty) process.stderr.write(`\r\x1b[2K${s}`);
+  };
+  const plan = warmupPlan(WAIT_STRATEGIES, SWEEP_WARMUP_MS);
+  const sb = await createBenchRuntime({ pagers, wait: plan.wait, maxProcs });
+  try {
+    say(`sweep: warm up (${maxProcs} ${mode === 'threads' ? 'threads' : 'processes'})`);
+    await warmUp(sb, [{ workload, mode }], maxProcs, plan.limitMs, { pages, checkEvery: checkEveryFor(plan.wait) });
+    for (const w of WAIT_STRATEGIES) {
+      setBenchWait(sb, w);
       for (const n of counts) {
-        process.stderr.write(`\rsweep: wait=${w} ${mode === 'threads' ? 'threads' : 'procs'}=${n}   `);
-        const r = await runCell(sb, { workload, mode, procs: n, durationMs: sweepMs, pages });
+        say(`sweep: wait=${w} ${mode === 'threads' ? 'threads' : 'procs'}=${n}`);
+        const r = await runCell(sb, { workload, mode, procs: n, durationMs: sweepMs, pages, checkEvery: checkEveryFor(w) });
         sweep.push({ workload, procs: n, mode, pagers, wait: w, faultsPerSec: r.faultsPerSec, p50Ns: r.p50Ns, p99Ns: r.p99Ns });
       }
-    } finally {
-      await sb.close();
     }
+  } finally {
+    say('');
+    await sb.close();
   }
-  process.stderr.write('\n');
   return sweep;
 }
