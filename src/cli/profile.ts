@@ -190,7 +190,7 @@ async function profileWorkload(values: ReturnType<typeof parse>['values']): Prom
   const durationMs = int('duration', values.duration, 300, 600_000);
   const pages = int('pages', values.pages, 256, 1 << 20);
   const sweepMs = int('sweep-duration', values['sweep-duration'], 120, 60_000);
-  const spec = { workload, mode, procs, durationMs, pages };
+  const spec = { workload, mode, procs, durationMs, pages, checkEvery: checkEveryFor(wait) };
   const tasks = mode === 'threads' ? `${procs} threads of one process` : `${procs} processes`;
 
   process.stderr.write(`profiling ${workload}: ${tasks}, ${pagers} pager(s), wait=${wait}, ${durationMs} ms, untraced and traced alternated\n`);
@@ -199,9 +199,10 @@ async function profileWorkload(values: ReturnType<typeof parse>['values']): Prom
   let untraced: BenchRuntime | null = null;
   try {
     untraced = await createBenchRuntime({ pagers, wait, maxProcs: procs });
-    // Warm both (JIT, first touches of the rings), then untraced, traced (profiled), untraced.
-    await runCell(untraced, { ...spec, durationMs: 50 });
-    await runCell(traced, { ...spec, durationMs: 50 });
+    // Warm both until their rates settle (V8 compiles each process thread's fault path on its
+    // own; a cold runtime would make tracing look several times dearer than it is), then
+    // untraced, traced (profiled), untraced.
+    for (const b of [untraced, traced]) await warmUp(b, [{ workload, mode }], procs, PROFILE_WARMUP_MS, { pages, checkEvery: spec.checkEvery });
     // The untraced cells measure a rate: a long profiled window does not need long ones.
     const cmp = { ...spec, durationMs: Math.min(durationMs, COMPARE_MAX_MS) };
     const before = await runCell(untraced, cmp);
@@ -248,8 +249,8 @@ export function overheadNote(tracedCell: CellResult, untracedCells: CellResult[]
   };
 }
 
-/** Longest warm-up of the sweep's runtime, ms (warmUp: one workload settles well before it). */
-const SWEEP_WARMUP_MS = 4000;
+/** Longest warm-up of each runtime the command starts, ms (warmUp: one workload settles well before it). */
+const PROFILE_WARMUP_MS = 4000;
 
 /**
  * Throughput vs tasks (processes, or threads of one process), one line per wait strategy: one
@@ -265,7 +266,7 @@ async function runSweep(workload: Workload, mode: Mode, pagers: number, pages: n
   const say = (s: string) => {
     if (tty) process.stderr.write(`\r\x1b[2K${s}`);
   };
-  const plan = warmupPlan(WAIT_STRATEGIES, SWEEP_WARMUP_MS);
+  const plan = warmupPlan(WAIT_STRATEGIES, PROFILE_WARMUP_MS);
   const sb = await createBenchRuntime({ pagers, wait: plan.wait, maxProcs });
   try {
     say(`sweep: warm up (${maxProcs} ${mode === 'threads' ? 'threads' : 'processes'})`);
