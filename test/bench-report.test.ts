@@ -185,7 +185,7 @@ test('declared options: values are read and checked, errors name the option', ()
 
 test('devpager bench arguments: --quick defaults, explicit values win, bad values are usage errors', () => {
   const q = parseBenchArgs(['--quick'])!;
-  assert.equal([q.durationMs, q.procs, q.pagers, q.waits, q.warmupMs], [100, [1, 4], [1], ['adaptive'], 50]);
+  assert.equal([q.durationMs, q.procs, q.pagers, q.waits, q.warmupMs], [100, [1, 4], [1], ['adaptive'], 2000]);
   const o = parseBenchArgs(['--quick', '--procs', '2,16', '--duration', '70', '--pin', 'off', '--memory', '128M'])!;
   assert.equal([o.durationMs, o.procs, o.pin, o.memory], [70, [2, 16], 'off', 128 << 20]);
   assert.is(parseBenchArgs(['--help']), null);

@@ -38,6 +38,12 @@ const DEFAULTS = {
  * The options of `devpager bench`, declared once: parsing and the help both come from here.
  * Options whose default depends on --quick have none here (parseBenchArgs fills them in).
  */
+/**
+ * --quick's warm-up limit: a smoke run, yet long enough that its 4-process cells do not describe
+ * V8 still compiling the isolates (docs/experiments/warming-up-16-isolates.md).
+ */
+const QUICK_WARMUP_MS = 2000;
+
 export const BENCH_OPTIONS = {
   duration: { kind: 'int', min: 1, max: 600_000, arg: 'MS', help: `timed window per cell (default ${DEFAULTS.duration}); baselines use max(MS, 200)` },
   quick: { kind: 'flag', help: 'tiny matrix: every workload, procs 1,4, 1 pager, adaptive, 100 ms cells' },
@@ -73,7 +79,7 @@ export const BENCH_OPTIONS = {
   quantum: { kind: 'int', min: 1, max: 1 << 30, help: 'requests a process makes before it yields its CPU to a waiting one\n(Runtime quantum; default 1024)' },
   warmup: {
     kind: 'int', min: 0, max: 600_000, arg: 'MS',
-    help: `longest untimed warm-up per runtime (one per pager count, which runs\nevery strategy's cells): 100 ms cells of every workload in turn, every process\nbusy, with the adaptive strategy, until each workload's rate stops rising, so\nthat V8 has compiled every process thread's code before the timed cells;\ntime that other processes take from the CPUs does not count (but at most\n2 x MS of wall time) (default ${DEFAULT_WARMUP_MS}; a quarter of it without adaptive;\n--quick 50; 0 = none)`,
+    help: `longest untimed warm-up per runtime (one per pager count, which runs\nevery strategy's cells): 100 ms cells of every workload in turn, every process\nbusy, with the adaptive strategy, until each workload's rate stops rising, so\nthat V8 has compiled every process thread's code before the timed cells;\ntime that other processes take from the CPUs does not count (but at most\n2 x MS of wall time) (default ${DEFAULT_WARMUP_MS}; a quarter of it without adaptive;\n--quick ${QUICK_WARMUP_MS}; 0 = none)`,
   },
   'no-baselines': { kind: 'flag', help: 'skip the baselines (ratios against them show n/a)' },
   'no-native': { kind: 'flag', help: 'skip only the C baselines (Linux anon fault, userfaultfd)' },
@@ -175,7 +181,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
     pin: v.pin,
     spin: v.spin,
     quantum: v.quantum,
-    warmupMs: v.warmup ?? (quick ? 50 : DEFAULT_WARMUP_MS),
+    warmupMs: v.warmup ?? (quick ? QUICK_WARMUP_MS : DEFAULT_WARMUP_MS),
     baselines: !v['no-baselines'],
     native: !v['no-native'],
     probe: !v['no-probe'],
