@@ -202,7 +202,9 @@ async function profileWorkload(values: ReturnType<typeof parse>['values']): Prom
     // Warm both until their rates settle (V8 compiles each process thread's fault path on its
     // own; a cold runtime would make tracing look several times dearer than it is), then
     // untraced, traced (profiled), untraced.
-    for (const b of [untraced, traced]) await warmUp(b, [{ workload, mode }], procs, PROFILE_WARMUP_MS, { pages, checkEvery: spec.checkEvery });
+    // (Spin and park, whose rates follow the scheduler, get the shorter limit, as in the bench.)
+    const warm = warmupPlan([wait], PROFILE_WARMUP_MS).limitMs;
+    for (const b of [untraced, traced]) await warmUp(b, [{ workload, mode }], procs, warm, { pages, checkEvery: spec.checkEvery });
     // The untraced cells measure a rate: a long profiled window does not need long ones.
     const cmp = { ...spec, durationMs: Math.min(durationMs, COMPARE_MAX_MS) };
     const before = await runCell(untraced, cmp);
