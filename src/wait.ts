@@ -16,7 +16,10 @@ const WAIT_BITS = 3 << WAIT_SHIFT;
 export function waitModeOf(flags: number): WaitMode {
   return ((flags & WAIT_BITS) >> WAIT_SHIFT) as WaitMode;
 }
+export function waitMode(s: WaitStrategy): WaitMode {
+  return s === 'spin' ? WAIT_SPIN : s === 'park' ? WAIT_PARK : WAIT_ADAPTIVE;
+}
 export function waitFlags(s: WaitStrategy): number {
-  return (s === 'spin' ? WAIT_SPIN : s === 'park' ? WAIT_PARK : WAIT_ADAPTIVE) << WAIT_SHIFT;
+  return waitMode(s) << WAIT_SHIFT;
 }
 export const WAIT_STRATEGIES: readonly WaitStrategy[] = ['spin', 'park', 'adaptive'];

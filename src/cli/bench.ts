@@ -20,7 +20,7 @@ import {
 } from '../bench/report.js';
 import { deviceBenchCommand } from '../bench/devices/index.js';
 import { UsageError, optionsHelp, parseOptions, type OptionSpecs } from './args.js';
-import { Progress } from './progress.js';
+import { Progress, statusLine } from './progress.js';
 import { measureTraceOverhead, overheadTable } from '../profile/overhead.js';
 
 export const BENCH_SUMMARY = 'run the multi-threaded fault benchmark and print a table';
@@ -393,15 +393,9 @@ export async function benchCommand(argv: string[]): Promise<number> {
 async function traceOverheadCommand(o: BenchOptions, argv: string[]): Promise<number> {
   const machine = machineInfo();
   const procs = argv.some((a) => a === '--procs' || a.startsWith('--procs=')) ? o.procs : [1, 4];
-  // A progress line on a terminal only: in a log each step would pile up on one line.
-  const tty = process.stderr.isTTY === true;
-  const r = await measureTraceOverhead({
-    workloads: o.workloads, procs, durationMs: o.durationMs, pages: o.pages,
-    onStep: (label) => {
-      if (tty) process.stderr.write(`\r\x1b[2K${label}`);
-    },
-  });
-  if (tty) process.stderr.write('\r\x1b[2K');
+  const say = statusLine();
+  const r = await measureTraceOverhead({ workloads: o.workloads, procs, durationMs: o.durationMs, pages: o.pages, onStep: say });
+  say('');
   console.log(`devpager bench --trace-overhead — ${machine.cpus} x ${machine.model}, node ${machine.node}`);
   console.log(overheadTable(r));
   if (o.json) {

@@ -24,6 +24,7 @@ import type { OverheadNote, SweepPoint } from '../report/types.js';
 import { fmtRate, fmtX } from '../util/format.js';
 import { WAIT_STRATEGIES, type WaitStrategy } from '../wait.js';
 import { UsageError, choiceList, posInt } from './args.js';
+import { statusLine } from './progress.js';
 
 export const PROFILE_SUMMARY = 'profile a host script of your own (-- node host.mjs) or a built-in workload: where the fault path waits, retries and queues';
 
@@ -264,10 +265,7 @@ async function runSweep(workload: Workload, mode: Mode, pagers: number, pages: n
   const sweep: SweepPoint[] = [];
   const counts = [1, 2, 4, 8, 16];
   const maxProcs = Math.max(...counts);
-  const tty = process.stderr.isTTY === true;
-  const say = (s: string) => {
-    if (tty) process.stderr.write(`\r\x1b[2K${s}`);
-  };
+  const say = statusLine();
   const plan = warmupPlan(WAIT_STRATEGIES, PROFILE_WARMUP_MS);
   const sb = await createBenchRuntime({ pagers, wait: plan.wait, maxProcs });
   try {

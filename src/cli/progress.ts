@@ -5,6 +5,17 @@
  * Steps carry an estimated cost (ms); the ETA is the estimated cost still ahead, scaled by how
  * the actual time compares with the estimate so far.
  */
+/**
+ * A one-line status on stderr, redrawn in place on a terminal and silent otherwise (in a log every
+ * step would pile up on one line). An empty string clears it.
+ */
+export function statusLine(out: NodeJS.WriteStream = process.stderr): (s: string) => void {
+  const tty = out.isTTY === true;
+  return (s) => {
+    if (tty) out.write(`\r\x1b[2K${s}`);
+  };
+}
+
 export class Progress {
   private readonly tty: boolean;
   private done = 0;

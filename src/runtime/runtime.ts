@@ -25,7 +25,7 @@ import { writeProfile, type ProfilePaths, type WrittenProfile } from '../profile
 import { envProfile, withEnvProfile, writeEnvProfile, type EnvProfile } from '../profile/env.js';
 import { collectStats, histogramOf, resetStats, type HistogramData, type RuntimeStats } from '../runtime-stats.js';
 import { configureTrace, resetRing } from '../trace.js';
-import { WAIT_STRATEGIES, waitFlags, waitModeOf, type WaitStrategy } from '../wait.js';
+import { WAIT_STRATEGIES, waitFlags, waitMode, type WaitStrategy } from '../wait.js';
 import type { ProcessWorkerData } from '../workers/process-worker.js';
 import { DeviceHandle, attachAll, loadDrivers, toUrl, type AttachedDevice, type DoorbellHandler } from './devices.js';
 import { DirtyLog } from './dirty-log.js';
@@ -290,7 +290,7 @@ export class Runtime {
     if (!WAIT_STRATEGIES.includes(wait)) throw new TypeError(`setWaitStrategy: wait must be one of ${WAIT_STRATEGIES.map((w) => `'${w}'`).join(', ')}, got ${describe(wait)}`);
     const live = this.table.inFlight();
     if (live > 0) throw new Error(`setWaitStrategy: ${live} process thread(s) or spawn(s) still exist; change the strategy only while none does`);
-    Atomics.store(headerView(this.sab), H_WAIT, waitModeOf(waitFlags(wait)));
+    Atomics.store(headerView(this.sab), H_WAIT, waitMode(wait));
     this.options.wait = wait;
   }
 
